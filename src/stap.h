@@ -1,0 +1,526 @@
+/* stap.h - the map of the translator.
+ *
+ * stapng turns a SystemTap script into an instrumentation module in five
+ * passes.  This header declares the data handed from one pass to the next,
+ * grouped by the file that owns it:
+ *
+ *   util.c        vectors, string buffers, allocation that never fails
+ *   diag.c        diagnostics: file:line:col, source line and caret
+ *   lex.c         pass 1a: text -> tokens
+ *   preprocess.c  pass 1b: %( %? %: %) conditionals, @define macros
+ *   parse.c       pass 1c: tokens -> AST (Script)
+ *   unparse.c     pass 1 output: AST -> canonical script text (-p1)
+ *   elab/         pass 2: symbols, types, tapsets, probe points (Program)
+ *   translate/    pass 3: Program -> C for BPF and for the host
+ *   build.c       pass 4: compile and cache the module
+ *   main.c        the command line and the pass driver
+ *
+ * Every AST node keeps the SrcLoc it was read from, so that any pass can
+ * report an error at the right place.
+ */
+#ifndef STAP_H
+#define STAP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define STAPNG_VERSION "0.1"
+/* The SystemTap language version we implement (for %( systemtap_v ... %)). */
+#define STAP_LANG_VERSION "5.0"
+
+/* ---------------------------------------------------------------- util.c */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable array of pointers. */
+typedef struct Vec {
+	void **data;
+	int len, cap;
+} Vec;
+void vec_push(Vec *v, void *item);
+#define VEC_AT(v, i) ((v)->data[i])
+
+/* A growable string. */
+typedef struct StrBuf {
+	char *s;
+	size_t len, cap;
+} StrBuf;
+void sb_putc(StrBuf *b, char c);
+void sb_puts(StrBuf *b, const char *s);
+void sb_putn(StrBuf *b, const char *s, size_t n);
+void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *sb_steal(StrBuf *b); /* returns the string (never NULL), resets b */
+
+char *read_file(const char *path, size_t *len); /* NULL with errno set */
+uint64_t hash64(const void *data, size_t n, uint64_t seed);
+
+/* ---------------------------------------------------------------- diag.c */
+
+/* A source file (script, tapset, -e text, stdin). Text is NUL-terminated. */
+typedef struct SrcFile {
+	char *name;      /* as shown in messages: path, "<input>" for -e */
+	char *text;
+	size_t len;
+	bool is_tapset;  /* from the tapset library, not the user */
+	int index;       /* position in Session.files */
+} SrcFile;
+
+typedef struct SrcLoc {
+	SrcFile *file;
+	int line, col;   /* 1-based; col counts bytes */
+} SrcLoc;
+
+struct Session;
+
+/* Print "KIND: message at FILE:LINE:COL" then the source line and a caret,
+ * in stap's layout, to stderr.  kind is e.g. "parse error", "semantic
+ * error", "WARNING".  Errors increment sess->errors. */
+void diag_error(struct Session *s, SrcLoc loc, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The parse layout: "parse error: MSG" then "saw: SAW at FILE:L:C". */
+void diag_parse_error(struct Session *s, SrcLoc loc, const char *saw, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void diag_warning(struct Session *s, SrcLoc loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* An error with no source position ("stap: ..."). */
+void diag_fatal(struct Session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text of line `line` of file f, without newline (static buffer). */
+const char *diag_source_line(const SrcFile *f, int line);
+
+/* ----------------------------------------------------------------- lex.c */
+
+typedef enum TokenKind {
+	TK_IDENT,     /* identifiers and keywords (see tok_is_keyword) */
+	TK_NUMBER,    /* integer literal; value in Token.num */
+	TK_STRING,    /* string literal; Token.text holds the decoded bytes, Token.len its length */
+	TK_OP,        /* operator or punctuation: Token.text is its spelling */
+	TK_DOLLAR,    /* $name, $$vars, $$locals, $$parms, $$return (text includes $) */
+	TK_AT,        /* @name: @cast @count @hist_log @define @MACRO... (text includes @) */
+	TK_ARG,       /* $1 @1 $# @#: Token.text as written (resolved by the preprocessor) */
+	TK_EMBEDDED,  /* %{ ... %}: Token.text is the code between the braces */
+	TK_PP,        /* preprocessor punctuation: %( %? %: %) */
+	TK_EOF,
+} TokenKind;
+
+typedef struct Token {
+	TokenKind kind;
+	char *text;
+	size_t len;          /* length of text (strings may hold NUL bytes) */
+	int64_t num;         /* TK_NUMBER value (64-bit two's complement) */
+	SrcLoc loc;
+	/* Where the macro that produced this token was invoked, if any, so that
+	 * errors inside macro bodies can say "in expansion of @NAME at ...". */
+	SrcLoc *expanded_from;
+	bool space_before;   /* whitespace or comment precedes it (for %( arch == ... %)) */
+	struct Token *next;
+} Token;
+
+/* Read a whole file into tokens.  Errors are reported; the returned list is
+ * always terminated by TK_EOF. */
+Token *lex(struct Session *s, SrcFile *f);
+bool tok_is(const Token *t, const char *text); /* TK_IDENT/TK_OP with this spelling */
+bool tok_is_keyword(const char *name);
+const char *tok_describe(const Token *t); /* "identifier 'foo'", "operator '+'", ... for errors */
+
+/* ---------------------------------------------------------- preprocess.c */
+
+/* Evaluate conditionals, expand macros and script arguments.  Library
+ * macros come from *.stpm files in the tapset path (loaded once per
+ * session).  Returns the new token list. */
+Token *preprocess(struct Session *s, Token *toks);
+
+/* ----------------------------------------------------------------- AST */
+
+typedef enum Type {
+	TY_UNKNOWN = 0,
+	TY_LONG,
+	TY_STRING,
+	TY_STATS,   /* a statistics aggregate (target of <<<) */
+	TY_VOID,    /* function with no return value */
+} Type;
+const char *type_name(Type t); /* "long", "string", "stats", "unknown" */
+
+#define MAX_INDEXES 9
+
+typedef enum ExprKind {
+	E_NUM,        /* num */
+	E_STR,        /* str, len */
+	E_SYM,        /* name: local, global or function parameter */
+	E_TARGET,     /* $name / $$vars...: name; comps; suffix */
+	E_CAST,       /* @cast(args[0], str "type" [, module "mod"]) comps */
+	E_VAR_AT,     /* @var("name@file" [, "module"]) comps */
+	E_ENTRY,      /* @entry(args[0]) */
+	E_DEFINED,    /* @defined(args[0]) */
+	E_STAT,       /* @count(x) @sum @min @max @avg @variance: op, args[0] */
+	E_HIST,       /* @hist_log(x) or @hist_linear(x, start, stop, step): op, args */
+	E_INDEX,      /* name[args...] : array element */
+	E_CALL,       /* name(args...) : function call, incl. printf & co */
+	E_UNARY,      /* op in "-" "!" "~" "+" ; args[0] */
+	E_INCDEC,     /* op "++" or "--"; postfix flag; args[0] is an lvalue */
+	E_BINARY,     /* op: + - * / % << >> >>> & | ^ && || . ; args[0], args[1] */
+	E_COMPARE,    /* op: < > <= >= == != =~ !~ ; args[0], args[1] */
+	E_ASSIGN,     /* op: = += -= *= /= %= <<= >>= &= |= ^= .= ; args[0] lvalue */
+	E_STATS_ADD,  /* args[0] <<< args[1] */
+	E_TERNARY,    /* args[0] ? args[1] : args[2] */
+	E_IN,         /* [args...] in name  (nargs keys) */
+	E_EMBEDDED,   /* %{ code %} used as an expression (guru mode) */
+} ExprKind;
+
+/* One step of a target-variable access path: ->name or [index]. */
+typedef struct Component {
+	enum { COMP_MEMBER, COMP_INDEX, COMP_INDEX_EXPR } kind;
+	char *name;        /* COMP_MEMBER */
+	int64_t index;     /* COMP_INDEX: literal */
+	struct Expr *expr; /* COMP_INDEX_EXPR: computed index */
+	SrcLoc loc;
+} Component;
+
+struct Var;
+struct Func;
+
+typedef struct Expr {
+	ExprKind kind;
+	SrcLoc loc;
+	const char *op;        /* operator spelling, or @-operator name without '@' */
+	char *name;            /* E_SYM E_TARGET E_INDEX E_CALL E_IN (array name) */
+	int64_t num;           /* E_NUM */
+	char *str;             /* E_STR (decoded), E_CAST type, E_VAR_AT name, E_EMBEDDED code */
+	size_t len;            /* E_STR length */
+	char *module;          /* E_CAST / E_VAR_AT optional module string */
+	struct Expr **args;    /* operands / indexes / call arguments */
+	int nargs;
+	Component *comps;      /* E_TARGET E_CAST E_VAR_AT access path */
+	int ncomps;
+	int suffix;            /* E_TARGET/E_CAST: 0, 1 for trailing '$', 2 for '$$' */
+	bool postfix;          /* E_INCDEC */
+	bool is_array_ref;     /* E_SYM naming a whole array (in foreach/delete/@stat) */
+
+	/* Filled in by pass 2. */
+	Type type;
+	struct Var *var;       /* E_SYM E_INDEX E_IN: the variable */
+	struct Func *func;     /* E_CALL: the script/tapset function, NULL for builtins */
+	const struct Builtin *builtin; /* E_CALL: the built-in, if any */
+	void *target;          /* E_TARGET E_CAST...: how to read it (elab/target.c) */
+	int fmt_id;            /* printf-family calls: format table index */
+} Expr;
+
+typedef enum StmtKind {
+	S_BLOCK,     /* { body... } */
+	S_EXPR,      /* expr */
+	S_IF,        /* if (cond) then [else els] */
+	S_FOR,       /* for (init; cond; incr) body ; also while (cond) body */
+	S_DO,        /* do body while (cond) */
+	S_FOREACH,   /* foreach (...) body: see ForeachInfo */
+	S_BREAK,
+	S_CONTINUE,
+	S_NEXT,
+	S_RETURN,    /* return [expr] */
+	S_DELETE,    /* delete expr (array, element, or scalar) */
+	S_TRY,       /* try body catch [(var)] handler */
+	S_EMBEDDED,  /* %{ code %} as a statement */
+	S_NULL,      /* ; */
+} StmtKind;
+
+/* foreach ([k1, k2] in arr- limit N) / foreach (v = [k1, k2] in arr+) */
+typedef struct ForeachInfo {
+	char *keys[MAX_INDEXES];   /* loop variable names */
+	SrcLoc key_locs[MAX_INDEXES];
+	int nkeys;
+	bool bracketed;            /* written as [k] rather than k */
+	char *value;               /* "v = [...] in" form, or NULL */
+	SrcLoc value_loc;
+	char *array;               /* the array name */
+	SrcLoc array_loc;
+	struct Expr *array_expr;   /* E_SYM for the array (filled by the parser) */
+	/* sort: 0 none; sort_key 1..nkeys for a key, 0 for the value
+	 * (written as arr+ / arr- or v+ / v-); sort_dir +1 or -1 */
+	int sort_key;
+	int sort_dir;
+	struct Expr *limit;        /* or NULL */
+	struct Var *key_vars[MAX_INDEXES];  /* pass 2 */
+	struct Var *value_var;              /* pass 2 */
+} ForeachInfo;
+
+typedef struct Stmt {
+	StmtKind kind;
+	SrcLoc loc;
+	struct Stmt **body;     /* S_BLOCK statements */
+	int nbody;
+	struct Expr *expr;      /* S_EXPR S_RETURN S_DELETE; S_IF/S_FOR/S_DO condition */
+	struct Stmt *init;      /* S_FOR */
+	struct Expr *incr;      /* S_FOR */
+	struct Stmt *then;      /* S_IF then; loop body; S_TRY body */
+	struct Stmt *els;       /* S_IF else; S_TRY catch handler */
+	char *catch_var;        /* S_TRY: catch (msg) */
+	SrcLoc catch_loc;
+	ForeachInfo *fe;        /* S_FOREACH */
+	char *code;             /* S_EMBEDDED */
+	struct Var *var_catch;  /* pass 2 */
+} Stmt;
+
+/* A component of a probe point: name or name(arg). */
+typedef struct PointComp {
+	char *name;          /* may hold wildcards * and ** */
+	struct Expr *arg;    /* literal E_NUM / E_STR, or NULL */
+	SrcLoc loc;
+} PointComp;
+
+typedef struct ProbePoint {
+	PointComp *comps;
+	int ncomps;
+	bool optional;       /* trailing ? */
+	bool sufficient;     /* trailing ! */
+	struct Expr *cond;   /* if (cond) */
+	SrcLoc loc;
+} ProbePoint;
+
+typedef struct Probe {
+	ProbePoint **points;
+	int npoints;
+	Stmt *body;
+	SrcLoc loc;
+	bool is_alias;       /* probe NAME = points { prologue } */
+	bool alias_epilogue; /* probe NAME += points { epilogue } */
+	ProbePoint **alias_names; /* the names being defined (alias only) */
+	int nalias_names;
+	bool is_private;
+	SrcFile *file;
+} Probe;
+
+typedef struct Param {
+	char *name;
+	Type type;           /* declared :long / :string, else TY_UNKNOWN */
+	SrcLoc loc;
+} Param;
+
+typedef struct Func {
+	char *name;
+	Type ret;            /* declared return type or TY_UNKNOWN (inferred in pass 2) */
+	bool ret_declared;
+	Param *params;
+	int nparams;
+	Stmt *body;          /* script body, or NULL for embedded */
+	char *embedded;      /* %{ ... %} body, or NULL */
+	char **pragmas;      /* /" pragma:... "/ found in an embedded body */
+	int npragmas;
+	bool is_private;
+	SrcLoc loc;
+	SrcFile *file;
+	/* pass 2 */
+	Vec locals;          /* struct Var*: params first, then locals */
+	bool used;
+	int id;
+} Func;
+
+typedef struct Global {
+	char *name;
+	Expr *init;          /* scalar initialiser, or NULL */
+	int64_t size;        /* global a[100]: 0 when not given */
+	bool wrap;           /* global a%[100] or a% */
+	bool is_array_decl;  /* written with [size] */
+	bool is_private;
+	SrcLoc loc;
+	SrcFile *file;
+} Global;
+
+/* A parsed file: user script, -E text or tapset. */
+typedef struct Script {
+	SrcFile *file;
+	Vec globals;         /* Global* */
+	Vec probes;          /* Probe* (aliases included, is_alias set) */
+	Vec functions;       /* Func* */
+	Vec embedded;        /* char*: top-level %{ %} blocks */
+	Vec embedded_locs;   /* SrcLoc* of those blocks */
+} Script;
+
+/* ---------------------------------------------------------------- parse.c */
+
+/* Parse a preprocessed token list.  Errors are reported (several per run,
+ * recovering at the next top-level declaration); returns the script with
+ * whatever parsed. */
+Script *parse(struct Session *s, SrcFile *f, Token *toks);
+/* Convenience: read, lex, preprocess and parse text as file `name`. */
+Script *parse_text(struct Session *s, const char *name, const char *text, bool is_tapset);
+Script *parse_path(struct Session *s, const char *path, bool is_tapset);
+
+/* -------------------------------------------------------------- unparse.c */
+
+/* Print a script as canonical stap text (the -p1 output). */
+void unparse_script(FILE *out, const Script *sc);
+void unparse_expr(StrBuf *b, const Expr *e);
+void unparse_stmt(StrBuf *b, const Stmt *st, int indent);
+void unparse_point(StrBuf *b, const ProbePoint *pp);
+
+/* ---------------------------------------------------------------- elab/ */
+
+/* A variable after resolution: global, local, parameter or foreach key. */
+typedef struct Var {
+	char *name;
+	SrcLoc loc;                 /* where declared or first assigned */
+	enum { VAR_GLOBAL, VAR_LOCAL, VAR_PARAM } scope;
+	Type type;                  /* value type (TY_STATS for aggregates) */
+	int nkeys;                  /* 0 for scalars */
+	Type keys[MAX_INDEXES];
+	bool is_array;
+	int64_t maxsize;            /* global a[N] or 0 (MAXMAPENTRIES) */
+	bool wrap;                  /* % : wrap around when full */
+	Expr *init;                 /* global initialiser */
+	bool read, written;         /* any probe/function reads / writes it */
+	bool is_private;
+	int hist_kind;              /* stats: 0 none, 1 log, 2 linear (what @hist_* needs) */
+	int64_t hist_start, hist_stop, hist_step;
+	unsigned stat_ops;          /* stats: bitmask of @count/@sum/... used */
+	int id;                     /* index in Program.globals or in a frame */
+	Global *decl;
+} Var;
+
+/* Where a probe handler runs. */
+typedef enum Context { CTX_USER, CTX_KERNEL } Context;
+
+/* What a probe point resolved to: one attachable event. */
+typedef enum ProbeKind {
+	PK_BEGIN,
+	PK_END,
+	PK_ERROR,
+	PK_NEVER,
+	PK_TIMER,        /* timer.s/ms/us/ns/hz/jiffies: interval, in user space */
+	PK_PROFILE,      /* timer.profile: perf cpu-clock on every CPU */
+	PK_PERF,         /* perf.sw.* / perf.hw.* / perf.type().config() */
+	PK_TRACEPOINT,   /* kernel.trace("cat:name"): raw tracepoint */
+	PK_SYSCALL,      /* raw syscalls sys_enter / sys_exit (one program, many syscalls) */
+	PK_KPROBE,       /* kernel.function: fentry/fexit or kprobe at run time */
+	PK_UPROBE,       /* process(...).function / .statement */
+	PK_USDT,         /* process(...).mark */
+	PK_PROCESS,      /* process.begin / .end (via sched tracepoints) */
+	PK_PROCFS,       /* procfs("name").read / .write */
+} ProbeKind;
+
+/* One resolved probe point, as the translator and runtime see it. */
+typedef struct Resolved {
+	ProbeKind kind;
+	char *pp;              /* canonical pp() text, e.g. kernel.trace("sched:sched_switch") */
+	int64_t priority;      /* begin/end/error(N) */
+	uint64_t period_ns;    /* timers */
+	uint64_t randomize_ns;
+	bool jiffies;          /* period given in jiffies/hz (needs CONFIG_HZ) */
+	char *tp_system, *tp_event;  /* PK_TRACEPOINT */
+	int syscall_nr;        /* PK_SYSCALL: -1 for all */
+	bool is_return;        /* .return probes */
+	uint32_t perf_type;
+	uint64_t perf_config;
+	uint64_t sample_period;
+	char *function;        /* PK_KPROBE / PK_UPROBE symbol */
+	char *path;            /* PK_UPROBE / PK_USDT / PK_PROCESS binary */
+	int64_t pid;           /* process(PID) */
+	uint64_t offset;
+	char *provider, *mark; /* PK_USDT */
+	bool optional;
+	void *tp_format;       /* PK_TRACEPOINT: the event's field layout (elab/tracefs.c) */
+} Resolved;
+
+/* A probe as compiled: one handler body attached to one or more points. */
+typedef struct DerivedProbe {
+	Probe *probe;          /* the user's (or tapset's) probe */
+	Stmt *body;            /* alias prologues + body + epilogues */
+	Resolved **points;
+	int npoints;
+	Expr *cond;            /* combined if (...) condition, or NULL */
+	Context ctx;
+	Vec locals;            /* Var* */
+	int id;
+	SrcLoc loc;
+} DerivedProbe;
+
+/* A function the runtime provides (pid, execname, printf, strlen, ...). */
+typedef struct Builtin {
+	const char *name;
+	Type ret;
+	int min_args, max_args;     /* max -1: variadic */
+	Type args[6];               /* TY_UNKNOWN: any */
+	unsigned contexts;          /* 1<<CTX_USER | 1<<CTX_KERNEL where available */
+	const char *doc;
+} Builtin;
+const Builtin *builtin_lookup(const char *name);
+
+/* The result of pass 2. */
+typedef struct Program {
+	Vec globals;           /* Var* (used ones) */
+	Vec functions;         /* Func* (used ones) */
+	Vec probes;            /* DerivedProbe* */
+	Vec embedded;          /* top-level %{ %} code (guru mode) */
+	Vec formats;           /* char*: printf formats, by Expr.fmt_id */
+	int nlibrary_files;    /* tapset files pulled in (for -v) */
+} Program;
+
+/* Run pass 2 on the user scripts.  Returns NULL on error. */
+Program *elaborate(struct Session *s, Vec *user_scripts);
+void elab_print(FILE *out, struct Session *s, const Program *p); /* -p2 output */
+int list_probes(struct Session *s, const char *pattern, bool verbose); /* -l / -L */
+
+/* ---------------------------------------------------------------- main.c */
+
+/* Limits settable with -D NAME=VALUE (stap's names and defaults). */
+typedef struct Limits {
+	int64_t maxaction;      /* 1000 statements per probe hit */
+	int64_t maxstringlen;   /* 128 */
+	int64_t maxmapentries;  /* 2048 */
+	int64_t maxnesting;     /* 10 */
+	int64_t maxerrors;      /* 0 */
+	int64_t maxskipped;     /* 100 */
+	int64_t maxtracepersist;
+} Limits;
+
+typedef struct Session {
+	/* command line */
+	int last_pass;            /* -p N (5 by default) */
+	int verbose;              /* -v count */
+	bool guru;                /* -g */
+	bool unoptimized;         /* -u */
+	bool suppress_warnings;   /* -w */
+	bool warnings_are_errors; /* -W */
+	bool keep_tmp;            /* -k */
+	bool use_cache;           /* not --disable-cache */
+	bool flight_recorder;     /* -F */
+	bool listing_mode;        /* -l / -L */
+	bool listing_vars;        /* -L */
+	char *output_file;        /* -o */
+	int64_t size_limit_mb, max_files; /* -S SIZE,N */
+	int64_t timeout_s;        /* -T */
+	int64_t bufsize_mb;       /* -s */
+	char *target_cmd;         /* -c */
+	int64_t target_pid;       /* -x, or the -c child's pid */
+	char *module_name;        /* -m */
+	char *kernel_release;     /* -r (default: uname -r) */
+	char *arch;               /* "x86_64" */
+	char *kernel_config_path; /* --kernel-config / /boot/config-RELEASE */
+	char *btf_path;           /* --btf FILE (default /sys/kernel/btf/vmlinux) */
+	char *privilege;          /* "stapdev", "stapsys", "stapusr" */
+	Vec include_dirs;         /* -I DIR (char*) */
+	Vec tapset_dirs;          /* shipped tapset dir, then -I dirs */
+	Vec script_args;          /* arguments after the script (char*) */
+	Vec defines;              /* -D NAME[=VALUE] (char*) */
+	Vec global_sets;          /* -G name=value (char*) */
+	Limits limits;
+
+	/* state */
+	Vec files;                /* SrcFile*: every file read, for diagnostics */
+	Vec macros;               /* preprocess.c: defined @macros */
+	void *kernel_config;      /* preprocess.c: CONFIG_* values, loaded lazily */
+	int errors;
+	int warnings;
+	bool stop_after_errors;
+	const char *prog;         /* "stap" */
+} Session;
+
+void session_init(Session *s);
+SrcFile *session_add_file(Session *s, const char *name, char *text, size_t len, bool is_tapset);
+
+#endif

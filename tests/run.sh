@@ -1,0 +1,118 @@
+#!/bin/bash
+# The test runner: unit tests, script tests, -p1 round trips, the fuzzer.
+# Ends with "N passed, N failed" and exits non-zero on any failure.
+#
+# Script tests live in tests/scripts/ (any depth): NAME.stp with
+#   NAME.out   expected stdout (compared exactly, when present)
+#   NAME.err   expected stderr (compared exactly, when present)
+# and directives in the script's leading comment lines:
+#   # stap: OPTIONS      options for stap (default: run it, pass 5)
+#   # exit: N            expected exit status (default 0)
+#   # trigger: CMD       run CMD repeatedly while stap runs (event generator)
+#   # timeout: SECONDS   (default 30)
+#   # needs: root|bpftrace|tracefs   skip (counted as passed? no: reported) when absent
+#   # roundtrip: no      leave out of the -p1 round trip
+set -u
+cd "$(dirname "$0")/.."
+B=${STAP_BUILD:-build}
+STAP=$PWD/$B/stap
+export STAPNG_TAPSET_DIR=$PWD/tapset
+export STAPNG_RUNTIME_DIR=$PWD/runtime
+export STAPNG_STAPRUN=$PWD/$B/staprun
+export STAPNG_CACHE_DIR=${STAPNG_CACHE_DIR:-$(mktemp -d /tmp/stapng-test-cache.XXXXXX)}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+pass=0 fail=0 skip=0
+failed=()
+tmp=$(mktemp -d /tmp/stapng-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+ok()   { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "PASS $1"; return 0; }
+bad()  { fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1${2:+: $2}"; }
+
+# --- unit tests: each binary prints "PASS name" / "FAIL name: why" lines
+for t in "$B"/tests/test_*; do
+	[ -x "$t" ] || continue
+	out=$("$t" 2>&1); rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+		PASS\ *) ok "${t##*/}: ${line#PASS }" ;;
+		FAIL\ *) bad "${t##*/}: ${line#FAIL }" ;;
+		esac
+	done <<<"$out"
+	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
+		bad "${t##*/}" "exit $rc: $(tail -5 <<<"$out")"
+	fi
+done
+
+directive() { sed -n "s/^# $1: *//p" "$2" | head -1; }
+
+have() {
+	case "$1" in
+	root) [ "$(id -u)" = 0 ] ;;
+	bpftrace) command -v bpftrace >/dev/null ;;
+	tracefs) [ -e /sys/kernel/tracing/events ] ;;
+	*) return 0 ;;
+	esac
+}
+
+# --- script tests
+while IFS= read -r stp; do
+	name=${stp#tests/scripts/}; name=${name%.stp}
+	base=${stp%.stp}
+	opts=$(directive stap "$stp")
+	want_rc=$(directive exit "$stp"); want_rc=${want_rc:-0}
+	trigger=$(directive trigger "$stp")
+	tmo=$(directive timeout "$stp"); tmo=${tmo:-30}
+	needs=$(directive needs "$stp")
+	missing=""
+	for n in $needs; do have "$n" || missing="$missing $n"; done
+	if [ -n "$missing" ]; then
+		skip=$((skip + 1)); echo "SKIP $name (needs$missing)"; continue
+	fi
+	(cd "$(dirname "$stp")" && eval "exec timeout -s INT -k 5 $tmo \"$STAP\" $opts \"$(basename "$stp")\"") \
+		>"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	if [ -n "$trigger" ]; then
+		while kill -0 $pid 2>/dev/null; do (eval "$trigger") >/dev/null 2>&1; sleep 0.02; done
+	fi
+	wait $pid; rc=$?
+	why=""
+	[ "$rc" = "$want_rc" ] || why="exit $rc, expected $want_rc"
+	if [ -z "$why" ] && [ -f "$base.out" ] && ! cmp -s "$base.out" "$tmp/out"; then
+		why="stdout differs: $(diff "$base.out" "$tmp/out" | head -20)"
+	fi
+	if [ -z "$why" ] && [ -f "$base.err" ] && ! cmp -s "$base.err" "$tmp/err"; then
+		why="stderr differs: $(diff "$base.err" "$tmp/err" | head -20)"
+	fi
+	if [ -z "$why" ] && grep -q -E 'runtime error:|AddressSanitizer|LeakSanitizer' "$tmp/err"; then
+		why="sanitizer: $(grep -m3 -E 'runtime error:|Sanitizer' "$tmp/err")"
+	fi
+	if [ -n "$why" ]; then bad "script $name" "$why"; [ -n "${VERBOSE:-}" ] && cat "$tmp/err"; else ok "script $name"; fi
+done < <(find tests/scripts -name '*.stp' | sort)
+
+# --- -p1 round trip: printing, parsing that and printing again is identical
+while IFS= read -r stp; do
+	[ "$(directive roundtrip "$stp")" = no ] && continue
+	[ "$(directive exit "$stp")" = "" ] || [ "$(directive exit "$stp")" = 0 ] || continue
+	(cd "$(dirname "$stp")" && "$STAP" -p1 "$(basename "$stp")") >"$tmp/p1a" 2>/dev/null || continue
+	if ! "$STAP" -p1 "$tmp/p1a" >"$tmp/p1b" 2>"$tmp/p1err"; then
+		bad "roundtrip ${stp#tests/scripts/}" "re-parse failed: $(head -5 "$tmp/p1err")"
+	elif ! cmp -s "$tmp/p1a" "$tmp/p1b"; then
+		bad "roundtrip ${stp#tests/scripts/}" "$(diff "$tmp/p1a" "$tmp/p1b" | head -10)"
+	else
+		ok "roundtrip ${stp#tests/scripts/}"
+	fi
+done < <(find tests/scripts -name '*.stp' | sort)
+
+# --- fuzz the front end for a bounded time
+if [ -x tests/fuzz/run.sh ]; then
+	if out=$(tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1); then ok "fuzz"; else bad "fuzz" "$(tail -20 <<<"$out")"; fi
+fi
+
+[ $skip -gt 0 ] && echo "($skip skipped)"
+if [ $fail -gt 0 ]; then
+	echo "failed:"; printf '  %s\n' "${failed[@]}"
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
