@@ -25,7 +25,7 @@ RT_SRCS      := $(wildcard runtime/*.c)
 RT_LIBSRCS   := $(filter-out runtime/staprun.c,$(RT_SRCS))
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 
-STAP_OBJS    := $(STAP_SRCS:%.c=$(BUILD)/obj/%.o)
+STAP_OBJS    := $(STAP_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/runtime/format.o
 STAP_LIBOBJS := $(STAP_LIBSRCS:%.c=$(BUILD)/obj/%.o)
 RT_OBJS      := $(RT_SRCS:%.c=$(BUILD)/obj/%.o)
 RT_LIBOBJS   := $(RT_LIBSRCS:%.c=$(BUILD)/obj/%.o)

@@ -111,6 +111,16 @@ enum stp_session_state {
 
 #ifndef __bpf__
 
+/* ------------------------------------------------------- printf formats */
+
+/* Parse a printf format (decoded text) as stap does and give the type of
+ * each argument it consumes, in order ('*' width/precision are STP_T_LONG,
+ * %s %m %M are STP_T_STRING, the rest STP_T_LONG).  Returns the number of
+ * arguments, or -1 with a message in err ("invalid or missing conversion
+ * specifier").  Implemented in runtime/format.c; the translator (stap)
+ * links it too, to type-check printf calls in pass 2. */
+int stp_format_arg_types(const char *fmt, enum stp_type *types, int max, char *err, size_t errlen);
+
 /* ------------------------------------------------------------ descriptors */
 
 enum stp_probe_kind {
