@@ -121,6 +121,7 @@ typedef struct Token {
 	SrcLoc *expanded_from;
 	bool space_before;   /* whitespace or comment precedes it (for %( arch == ... %)) */
 	struct Token *next;
+	struct Token *macro_call; /* the @NAME token whose expansion made this one */
 } Token;
 
 /* Read a whole file into tokens.  Errors are reported; the returned list is
@@ -129,6 +130,22 @@ Token *lex(struct Session *s, SrcFile *f);
 bool tok_is(const Token *t, const char *text); /* TK_IDENT/TK_OP with this spelling */
 bool tok_is_keyword(const char *name);
 const char *tok_describe(const Token *t); /* "identifier 'foo'", "operator '+'", ... for errors */
+/* Lex text standing for one token elsewhere ($1): tokens get location loc. */
+Token *lex_fragment(struct Session *s, const char *text, SrcLoc loc);
+/* Integer literal spelling (decimal, 0x hex, 0 octal, < 2**64) to value. */
+bool lex_parse_number(const char *s, size_t n, int64_t *out);
+/* Pass-1 errors in stap's layout, with "in expansion of macro" notes:
+ * p1_error_saw prints "saw: <token>" (parser), p1_error_at prints
+ * "at: <desc or token>" (lexer, preprocessor).  Both count in s->errors. */
+void p1_error_saw(struct Session *s, const Token *t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void p1_error_at(struct Session *s, const Token *t, SrcLoc loc, const char *desc,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A bump allocator for tokens and AST nodes (zeroed memory, never freed
+ * except all at once by arena_release_all, for fuzzers). */
+void *arena_alloc(size_t n);
+char *arena_strndup(const char *s, size_t n);
+void arena_release_all(void);
 
 /* ---------------------------------------------------------- preprocess.c */
 
@@ -424,6 +441,7 @@ typedef struct Resolved {
 	char *provider, *mark; /* PK_USDT */
 	bool optional;
 	void *tp_format;       /* PK_TRACEPOINT: the event's field layout (elab/tracefs.c) */
+	char *module;          /* PK_KPROBE: kernel module, NULL for vmlinux */
 } Resolved;
 
 /* A probe as compiled: one handler body attached to one or more points. */
@@ -464,6 +482,27 @@ typedef struct Program {
 Program *elaborate(struct Session *s, Vec *user_scripts);
 void elab_print(FILE *out, struct Session *s, const Program *p); /* -p2 output */
 int list_probes(struct Session *s, const char *pattern, bool verbose); /* -l / -L */
+
+/* ----------------------------------------------------------- translate/ */
+
+/* The generated C for one script. */
+typedef struct Translation {
+	char *bpf_c;   /* kernel-context handlers, or NULL if there are none */
+	char *host_c;  /* the module descriptor and user-space handlers */
+} Translation;
+int translate(struct Session *s, Program *p, Translation *out); /* 0 or -1 */
+
+/* ---------------------------------------------------------------- build.c */
+
+/* A hash of everything that affects the module: stapng's version, every
+ * file read, options, limits and the kernel facts used. */
+uint64_t build_cache_key(struct Session *s, const Program *p);
+/* The cached module for key, or NULL. */
+char *build_find_cached(struct Session *s, uint64_t key);
+/* Compile the translation into a module; returns its path or NULL. */
+char *build_module(struct Session *s, const Translation *t, uint64_t key);
+const char *build_cache_dir(struct Session *s);
+int build_clean_cache(struct Session *s);
 
 /* ---------------------------------------------------------------- main.c */
 
@@ -514,6 +553,7 @@ typedef struct Session {
 	Vec files;                /* SrcFile*: every file read, for diagnostics */
 	Vec macros;               /* preprocess.c: defined @macros */
 	void *kernel_config;      /* preprocess.c: CONFIG_* values, loaded lazily */
+	void *kernel_facts;       /* elab/kernel.h: BTF, tracefs, syscalls, loaded lazily */
 	int errors;
 	int warnings;
 	bool stop_after_errors;
