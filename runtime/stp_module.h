@@ -100,7 +100,10 @@ struct stp_state {
 	stp_i64 skipped;       /* probes skipped (reentrancy, MAXACTION, map full) */
 	stp_i64 lost_records;  /* ring buffer reservations that failed */
 	stp_i64 target_pid;    /* target(): -x PID or the -c child */
-	stp_i64 pad[3];
+	/* CLOCK_REALTIME minus CLOCK_MONOTONIC at start, set by staprun:
+	 * the kernel side has only the monotonic clock (gettimeofday_*). */
+	stp_i64 realtime_offset_ns;
+	stp_i64 pad[2];
 };
 
 enum stp_session_state {

@@ -1,0 +1,273 @@
+/* stp_bpf.h - the primitives generated BPF code is written against.
+ *
+ * The translator emits one C text per handler for both targets; this
+ * header (for clang -target bpf) and stp_host.h (for the host compiler)
+ * give the same names the same meaning.  Kernel-side constraints shape
+ * everything here:
+ *   - the BPF stack is 512 bytes, so strings live in per-CPU frames
+ *     (maps), never on the stack;
+ *   - the verifier checks every access against a buffer's size with the
+ *     largest possible offset plus the largest possible length, so string
+ *     temporaries are twice MAXSTRINGLEN (a concatenation writes at an
+ *     offset below MAXSTRINGLEN up to MAXSTRINGLEN bytes) and offsets are
+ *     masked with a power of two;
+ *   - string literals are emitted padded to STP_STRLEN bytes so that
+ *     comparisons can read a whole string's worth from either side.
+ */
+#ifndef STP_BPF_H
+#define STP_BPF_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+typedef __s64 int64_t;
+typedef __u64 uint64_t;
+typedef __u32 uint32_t;
+typedef __s32 int32_t;
+typedef __u16 uint16_t;
+typedef __u8 uint8_t;
+
+#include "stp_module.h"
+
+#ifndef STP_STRLEN
+#error "STP_STRLEN (MAXSTRINGLEN) must be defined by the generated code"
+#endif
+/* Buffers are sized by powers of two so that offsets can be masked. */
+#ifndef STP_STRBUF
+#error "STP_STRBUF (power of two >= STP_STRLEN) must be defined"
+#endif
+#ifndef STP_RECMAX
+#error "STP_RECMAX (power of two >= the largest record) must be defined"
+#endif
+
+#define STP_BPF 1
+
+/* Per-hit context of a kernel handler, on the BPF stack. */
+struct stp_kctx {
+	void *ctx;           /* the program's context (tracepoint record, pt_regs) */
+	const char *pp;      /* pp() of the point that fired */
+	int64_t error;       /* nonzero: unwind (>0 error site + 1, -1 next) */
+	int64_t actions;     /* statements executed, against MAXACTION */
+};
+typedef struct stp_kctx stp_kctx_t;
+
+/* The record being built for the ring buffer, per CPU. */
+struct stp_recbuf {
+	unsigned char b[2 * STP_RECMAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stp_recbuf);
+} stp_recbuf_map SEC(".maps");
+
+/* ------------------------------------------------------------ strings */
+
+static __always_inline void stp_str_copy(char *dst, const char *src)
+{
+	if (bpf_probe_read_kernel_str(dst, STP_STRLEN, src) < 0)
+		dst[0] = 0;
+}
+
+/* dst must be a temporary (2 * STP_STRBUF bytes). */
+static __always_inline void stp_str_concat(char *dst, const char *a, const char *b)
+{
+	long n = bpf_probe_read_kernel_str(dst, STP_STRLEN, a);
+	if (n < 1)
+		n = 1;
+	n = (n - 1) & (STP_STRBUF - 1);
+	if (bpf_probe_read_kernel_str(dst + n, STP_STRLEN, b) < 0)
+		dst[n] = 0;
+	dst[STP_STRLEN - 1] = 0;
+}
+
+static __always_inline int64_t stp_str_cmp(const char *a, const char *b)
+{
+	for (int i = 0; i < STP_STRLEN; i++) {
+		unsigned char x = a[i], y = b[i];
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (!x)
+			return 0;
+	}
+	return 0;
+}
+
+static __always_inline int64_t stp_str_len(const char *a)
+{
+	for (int i = 0; i < STP_STRLEN; i++)
+		if (!a[i])
+			return i;
+	return STP_STRLEN - 1;
+}
+
+/* --------------------------------------------------------- records */
+
+static __always_inline unsigned char *stp_rec_begin(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stp_recbuf_map, &zero);
+}
+
+static __always_inline __u32 stp_rec_long(unsigned char *r, __u32 off, int64_t v)
+{
+	off &= STP_RECMAX - 1;
+	__builtin_memcpy(r + off, &v, 8);
+	return off + 8;
+}
+
+static __always_inline __u32 stp_rec_str(unsigned char *r, __u32 off, const char *s, int user)
+{
+	off &= STP_RECMAX - 1;
+	long n = user ? bpf_probe_read_user_str(r + off + 2, STP_STRLEN, s)
+		      : bpf_probe_read_kernel_str(r + off + 2, STP_STRLEN, s);
+	__u16 len = n > 0 ? (__u16)(n - 1) : 0;
+	__builtin_memcpy(r + off, &len, 2);
+	return off + 2 + ((len + 1) & ~1u);
+}
+
+/* stp_events and stp_g are defined by the generated code before this is
+ * used (the global block holds the lost-record counter). */
+#define stp_rec_send(K, r, kind, id, len)                                              \
+	do {                                                                           \
+		struct stp_rec_hdr *h_ = (struct stp_rec_hdr *)(r);                    \
+		__u32 l_ = (len) & (STP_RECMAX - 1);                                    \
+		h_->kind = (kind);                                                     \
+		h_->cpu = bpf_get_smp_processor_id();                                  \
+		h_->id = (id);                                                         \
+		h_->len = l_ - sizeof(struct stp_rec_hdr);                              \
+		h_->pad = 0;                                                           \
+		if (l_ < sizeof(struct stp_rec_hdr) ||                                 \
+		    bpf_ringbuf_output(&stp_events, (r), l_, 0) != 0)                  \
+			__sync_fetch_and_add(&stp_g.st.lost_records, 1);               \
+	} while (0)
+
+/* A runtime error at site `id` (index in the module's error table). */
+#define stp_error(K, id)                                                              \
+	do {                                                                           \
+		unsigned char *r_ = stp_rec_begin();                                   \
+		__sync_fetch_and_add(&stp_g.st.errors, 1);                             \
+		if (r_)                                                                \
+			stp_rec_send(K, r_, STP_REC_ERROR, (id), sizeof(struct stp_rec_hdr)); \
+		(K)->error = (id) + 1;                                                 \
+	} while (0)
+
+#define stp_exit(K)                                                                   \
+	do {                                                                           \
+		unsigned char *r_ = stp_rec_begin();                                   \
+		stp_g.st.session_state = STP_SESSION_STOPPING;                         \
+		if (r_)                                                                \
+			stp_rec_send(K, r_, STP_REC_EXIT, 0, sizeof(struct stp_rec_hdr)); \
+	} while (0)
+
+/* ------------------------------------------------------ statistics */
+
+static __always_inline int stp_hist_log_bucket(int64_t v)
+{
+	if (v == 0)
+		return 64;
+	__u64 u = v < 0 ? -(__u64)v : (__u64)v;
+	int b = 0;
+	if (u >> 32) { b += 32; u >>= 32; }
+	if (u >> 16) { b += 16; u >>= 16; }
+	if (u >> 8) { b += 8; u >>= 8; }
+	if (u >> 4) { b += 4; u >>= 4; }
+	if (u >> 2) { b += 2; u >>= 2; }
+	if (u >> 1) { b += 1; }
+	/* b = floor(log2(|v|)), 0..63 */
+	return v < 0 ? 63 - b : 65 + b;
+}
+
+static __always_inline void stp_stat_add(struct stp_stat *s, int64_t v, int hist_kind, int64_t start,
+					 int64_t stop, int64_t step, int nbuckets)
+{
+	if (s->count == 0 || v < s->min)
+		s->min = v;
+	if (s->count == 0 || v > s->max)
+		s->max = v;
+	s->count++;
+	s->sum += v;
+	s->sumsq += v * v;
+	if (hist_kind == 1) {
+		int b = stp_hist_log_bucket(v);
+		if (b >= 0 && b < STP_HIST_LOG_BUCKETS)
+			s->buckets[b & 255]++;
+	} else if (hist_kind == 2) {
+		int b;
+		if (v < start)
+			b = 0;
+		else if (v >= stop)
+			b = nbuckets - 1;
+		else
+			b = 1 + (int)((v - start) / step);
+		if (b >= 0 && b < nbuckets)
+			s->buckets[b & 1023]++;
+	}
+}
+
+/* --------------------------------------------------------- context */
+
+static __always_inline int64_t stp_pid(void) { return bpf_get_current_pid_tgid() >> 32; }
+static __always_inline int64_t stp_tid(void) { return (__u32)bpf_get_current_pid_tgid(); }
+static __always_inline int64_t stp_uid(void) { return (__u32)bpf_get_current_uid_gid(); }
+static __always_inline int64_t stp_gid(void) { return bpf_get_current_uid_gid() >> 32; }
+static __always_inline int64_t stp_cpu(void) { return bpf_get_smp_processor_id(); }
+
+static __always_inline void stp_execname(char *dst)
+{
+	if (bpf_get_current_comm(dst, 16) != 0)
+		dst[0] = 0;
+}
+
+/* Just the members stapng reads, located by CO-RE at load time. */
+struct task_struct___stp {
+	int pid;
+	int tgid;
+	struct task_struct___stp *real_parent;
+	struct task_struct___stp *parent;
+	const struct cred___stp *cred;
+} __attribute__((preserve_access_index));
+struct kuid___stp { unsigned int val; } __attribute__((preserve_access_index));
+struct cred___stp {
+	struct kuid___stp uid, gid, suid, sgid, euid, egid;
+} __attribute__((preserve_access_index));
+
+static __always_inline int64_t stp_ppid(void)
+{
+	struct task_struct___stp *t = (void *)bpf_get_current_task();
+	struct task_struct___stp *p = 0;
+	int v = 0;
+	bpf_probe_read_kernel(&p, sizeof p, &t->real_parent);
+	if (p)
+		bpf_probe_read_kernel(&v, sizeof v, &p->tgid);
+	return v;
+}
+
+static __always_inline int64_t stp_cred_field(int which)
+{
+	struct task_struct___stp *t = (void *)bpf_get_current_task();
+	const struct cred___stp *c = 0;
+	unsigned int v = 0;
+	bpf_probe_read_kernel(&c, sizeof c, &t->cred);
+	if (!c)
+		return 0;
+	if (which == 0)
+		bpf_probe_read_kernel(&v, sizeof v, &c->euid.val);
+	else
+		bpf_probe_read_kernel(&v, sizeof v, &c->egid.val);
+	return v;
+}
+#define stp_euid() stp_cred_field(0)
+#define stp_egid() stp_cred_field(1)
+
+static __always_inline int64_t stp_realtime_ns(void)
+{
+	return (int64_t)bpf_ktime_get_ns() + stp_g.st.realtime_offset_ns;
+}
+#define stp_local_clock_ns() ((int64_t)bpf_ktime_get_ns())
+#define stp_jiffies() ((int64_t)bpf_jiffies64())
+
+#endif
