@@ -61,6 +61,16 @@ struct stp_stat {
 	stp_i64 buckets[];
 };
 
+/* @variance of an aggregate: the sample variance in integer arithmetic,
+ * (n*sumsq - sum*sum) / (n*(n-1)); 0 for fewer than two values.  Shared by
+ * both targets and staprun so the kernel and user space agree. */
+static inline stp_i64 stp_stat_variance(const struct stp_stat *s)
+{
+	if (s->count < 2)
+		return 0;
+	return (s->count * s->sumsq - s->sum * s->sum) / (s->count * (s->count - 1));
+}
+
 /* @hist_log buckets: index 0..63 for negative values (most negative first),
  * 64 for zero, 65..128 for 1, 2..3, 4..7, ... (power-of-two ranges). */
 #define STP_HIST_LOG_BUCKETS 129

@@ -394,10 +394,22 @@ typedef struct Var {
 	bool is_private;
 	int hist_kind;              /* stats: 0 none, 1 log, 2 linear (what @hist_* needs) */
 	int64_t hist_start, hist_stop, hist_step;
-	unsigned stat_ops;          /* stats: bitmask of @count/@sum/... used */
+	unsigned stat_ops;          /* stats: bitmask of @count/@sum/... used (STAT_OP_*) */
 	int id;                     /* index in Program.globals or in a frame */
 	Global *decl;
 } Var;
+
+/* Var.stat_ops bits: which aggregates a statistic needs. */
+enum {
+	STAT_OP_COUNT = 1 << 0,
+	STAT_OP_SUM = 1 << 1,
+	STAT_OP_MIN = 1 << 2,
+	STAT_OP_MAX = 1 << 3,
+	STAT_OP_AVG = 1 << 4,
+	STAT_OP_VARIANCE = 1 << 5,
+	STAT_OP_HIST_LOG = 1 << 6,
+	STAT_OP_HIST_LINEAR = 1 << 7,
+};
 
 /* Where a probe handler runs. */
 typedef enum Context { CTX_USER, CTX_KERNEL } Context;
@@ -438,10 +450,12 @@ typedef struct Resolved {
 	char *path;            /* PK_UPROBE / PK_USDT / PK_PROCESS binary */
 	int64_t pid;           /* process(PID) */
 	uint64_t offset;
-	char *provider, *mark; /* PK_USDT */
+	char *sdt_provider, *mark; /* PK_USDT */
 	bool optional;
 	void *tp_format;       /* PK_TRACEPOINT: the event's field layout (elab/tracefs.c) */
+	const struct Provider *provider; /* pass 2: the provider that resolved it */
 	char *module;          /* PK_KPROBE: kernel module, NULL for vmlinux */
+	uint64_t sample_freq;  /* PK_PERF: .hz(N), else 0 and sample_period counts */
 } Resolved;
 
 /* A probe as compiled: one handler body attached to one or more points. */
@@ -455,6 +469,7 @@ typedef struct DerivedProbe {
 	Vec locals;            /* Var* */
 	int id;
 	SrcLoc loc;
+	char *derivation;      /* " <- alias = points <- user points" (for -p2) */
 } DerivedProbe;
 
 /* A function the runtime provides (pid, execname, printf, strlen, ...). */
@@ -476,6 +491,11 @@ typedef struct Program {
 	Vec embedded;          /* top-level %{ %} code (guru mode) */
 	Vec formats;           /* char*: printf formats, by Expr.fmt_id */
 	int nlibrary_files;    /* tapset files pulled in (for -v) */
+	/* -v: "Pass 2: analyzed script: N probes, N functions, N embeds, N globals" */
+	int nprobe_points;     /* resolved points over all DerivedProbes */
+	int nembeds;           /* embedded-C blocks and functions kept */
+	/* globals written but never read (printed at exit by the runtime) */
+	Vec print_at_end;      /* Var* */
 } Program;
 
 /* Run pass 2 on the user scripts.  Returns NULL on error. */

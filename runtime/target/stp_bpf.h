@@ -43,6 +43,8 @@ typedef __u8 uint8_t;
 
 #define STP_BPF 1
 
+typedef struct stp_kctx stp_kctx_t;
+
 /* Per-hit context of a kernel handler, on the BPF stack. */
 struct stp_kctx {
 	void *ctx;           /* the program's context (tracepoint record, pt_regs) */
@@ -50,7 +52,15 @@ struct stp_kctx {
 	int64_t error;       /* nonzero: unwind (>0 error site + 1, -1 next) */
 	int64_t actions;     /* statements executed, against MAXACTION */
 };
-typedef struct stp_kctx stp_kctx_t;
+
+/* What a loop or foreach callback needs from the handler it runs in. */
+struct stp_loopctx {
+	stp_kctx_t *K;
+	void *F;
+	int64_t done;        /* 1: left by break/condition, 2: MAXACTION */
+	int64_t count;       /* foreach: elements visited */
+	int64_t limit;       /* foreach limit, or -1 */
+};
 
 /* The record being built for the ring buffer, per CPU. */
 struct stp_recbuf {
@@ -263,10 +273,7 @@ static __always_inline int64_t stp_cred_field(int which)
 #define stp_euid() stp_cred_field(0)
 #define stp_egid() stp_cred_field(1)
 
-static __always_inline int64_t stp_realtime_ns(void)
-{
-	return (int64_t)bpf_ktime_get_ns() + stp_g.st.realtime_offset_ns;
-}
+#define stp_realtime_ns() ((int64_t)bpf_ktime_get_ns() + stp_g.st.realtime_offset_ns)
 #define stp_local_clock_ns() ((int64_t)bpf_ktime_get_ns())
 #define stp_jiffies() ((int64_t)bpf_jiffies64())
 

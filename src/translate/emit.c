@@ -1,0 +1,1521 @@
+/* emit.c - expressions and statements to C, for both targets.
+ *
+ * emit_expr() appends the statements that compute an expression to the
+ * current C function and returns the operand that holds the result: a
+ * long temporary ("t3") or a pointer to a string buffer ("F->s2",
+ * "G->g_name", "stp_lit_4").  Statements check K->error after anything
+ * that can fail and leave through e->unwind.  Where the targets differ
+ * (loops, arrays, statistics, output), the functions below say so.
+ */
+#include "translate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ basics */
+
+void emit_line(Emitter *e, const char *fmt, ...)
+{
+	StrBuf *b = &e->fn->body;
+	for (int i = 0; i < e->fn->indent; i++)
+		sb_putc(b, '\t');
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *tmp = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb_puts(b, tmp);
+	sb_putc(b, '\n');
+	free(tmp);
+}
+
+void emit_fail(Emitter *e, SrcLoc loc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	msg = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	diag_error(e->s, loc, "semantic error", "%s", msg);
+	free(msg);
+	e->failed = true;
+}
+
+char *emit_new_long(Emitter *e)
+{
+	return xasprintf("t%d", e->fn->nlong++);
+}
+
+char *emit_new_str(Emitter *e)
+{
+	return xasprintf("F->s%d", e->frame->nstr++);
+}
+
+static char *new_key(Emitter *e, Var *v)
+{
+	vec_push(&e->frame->key_types, global_key_type(v));
+	return xasprintf("F->k%d", e->frame->key_types.len - 1);
+}
+
+static char *new_stat(Emitter *e, Var *v)
+{
+	vec_push(&e->frame->stat_types, global_value_type(v));
+	return xasprintf("F->v%d", e->frame->stat_types.len - 1);
+}
+
+static char *new_label(Emitter *e, const char *what)
+{
+	return xasprintf("L%s%d", what, e->label_counter++);
+}
+
+char *c_string_literal(const char *s, size_t len)
+{
+	StrBuf b = {0};
+	sb_putc(&b, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			sb_printf(&b, "\\%c", c);
+		else if (c == '\n')
+			sb_puts(&b, "\\n");
+		else if (c == '\t')
+			sb_puts(&b, "\\t");
+		else if (c < 32 || c >= 127 || c == '?')
+			sb_printf(&b, "\\%03o", c);
+		else
+			sb_putc(&b, (char)c);
+	}
+	sb_putc(&b, '"');
+	return sb_steal(&b);
+}
+
+int emit_literal(Emitter *e, const char *s, size_t len)
+{
+	for (int i = 0; i < e->literals->len; i++) {
+		if ((size_t)(intptr_t)VEC_AT(e->literal_lens, i) == len &&
+		    memcmp(VEC_AT(e->literals, i), s, len) == 0)
+			return i;
+	}
+	vec_push(e->literals, xstrndup(s, len));
+	vec_push(e->literal_lens, (void *)(intptr_t)len);
+	return e->literals->len - 1;
+}
+
+static char *literal_operand(Emitter *e, const char *s)
+{
+	return xasprintf("stp_lit_%d", emit_literal(e, s, strlen(s)));
+}
+
+int emit_error_site(Emitter *e, const char *msg, const char *near, SrcLoc loc)
+{
+	char *where = loc.file ? xasprintf("near %s at %s:%d:%d", near, loc.file->name, loc.line, loc.col)
+			       : xstrdup("");
+	for (int i = 0; i < e->error_msgs->len; i++)
+		if (!strcmp(VEC_AT(e->error_msgs, i), msg) && !strcmp(VEC_AT(e->error_wheres, i), where)) {
+			free(where);
+			return i;
+		}
+	vec_push(e->error_msgs, xstrdup(msg));
+	vec_push(e->error_wheres, where);
+	return e->error_msgs->len - 1;
+}
+
+int emit_format(Emitter *e, const char *fmt)
+{
+	for (int i = 0; i < e->formats->len; i++)
+		if (!strcmp(VEC_AT(e->formats, i), fmt))
+			return i;
+	vec_push(e->formats, xstrdup(fmt));
+	return e->formats->len - 1;
+}
+
+static bool in_try(Emitter *e)
+{
+	return e->try_depth > 0;
+}
+
+/* Raise error site `id` and leave. Inside try, the error is not reported:
+ * the catch handler gets it. */
+static void emit_raise(Emitter *e, int id)
+{
+	if (in_try(e))
+		emit_line(e, "K->error = %d;", id + 1);
+	else
+		emit_line(e, "stp_error(K, %d);", id);
+	emit_line(e, "goto %s;", e->unwind);
+}
+
+static void emit_check_unwind(Emitter *e)
+{
+	emit_line(e, "if (K->error) goto %s;", e->unwind);
+}
+
+static char *near_op(const char *op)
+{
+	return xasprintf("operator '%s'", op);
+}
+
+static char *near_ident(const char *name)
+{
+	return xasprintf("identifier '%s'", name);
+}
+
+/* ---------------------------------------------------------- variables */
+
+const char *var_c_name(Emitter *e, Var *v)
+{
+	(void)e;
+	if (v->scope == VAR_GLOBAL)
+		return xasprintf("G->g_%s", v->name);
+	return xasprintf("F->l_%s", v->name);
+}
+
+static bool is_array_var(Var *v)
+{
+	return v && (v->is_array || v->nkeys > 0);
+}
+
+/* Fill key temporary `key` of array v from index expressions. */
+static char *emit_key(Emitter *e, Var *v, Expr **idx, int n)
+{
+	char **vals = xcalloc((size_t)n, sizeof *vals);
+	for (int i = 0; i < n; i++)
+		vals[i] = emit_expr(e, idx[i]);
+	char *key = new_key(e, v);
+	emit_line(e, "__builtin_memset(&%s, 0, sizeof %s);", key, key);
+	for (int i = 0; i < n; i++) {
+		if (v->keys[i] == TY_STRING)
+			emit_line(e, "stp_str_copy(%s.k%d, %s);", key, i, vals[i]);
+		else
+			emit_line(e, "%s.k%d = %s;", key, i, vals[i]);
+	}
+	free(vals);
+	return key;
+}
+
+/* Array element read into a temporary. */
+static char *emit_array_read(Emitter *e, Var *v, char *key)
+{
+	int gid = global_id(e->p, v);
+	if (v->type == TY_STRING) {
+		char *s = emit_new_str(e);
+		if (e->target == T_BPF) {
+			emit_line(e, "{ struct stp_strv *p_ = bpf_map_lookup_elem(&g_%s, &%s);", v->name, key);
+			emit_line(e, "  if (p_) stp_str_copy(%s, p_->s); else %s[0] = 0; }", s, s);
+		} else {
+			emit_line(e, "{ struct stp_strv v_; stp_rt_map_lookup(K, %d, &%s, &v_); stp_str_copy(%s, v_.s); }",
+				  gid, key, s);
+		}
+		return s;
+	}
+	char *t = emit_new_long(e);
+	if (e->target == T_BPF) {
+		emit_line(e, "{ int64_t *p_ = bpf_map_lookup_elem(&g_%s, &%s); %s = p_ ? *p_ : 0; }", v->name, key, t);
+	} else {
+		emit_line(e, "{ int64_t v_ = 0; stp_rt_map_lookup(K, %d, &%s, &v_); %s = v_; }", gid, key, t);
+	}
+	return t;
+}
+
+/* Map full: an error unless the array wraps (LRU maps evict instead). */
+static void emit_overflow_check(Emitter *e, Var *v, const char *rc, SrcLoc loc)
+{
+	int id = emit_error_site(e, "Array overflow, check MAXMAPENTRIES", near_ident(v->name), loc);
+	emit_line(e, "if (%s) {", rc);
+	e->fn->indent++;
+	emit_raise(e, id);
+	e->fn->indent--;
+	emit_line(e, "}");
+}
+
+static void emit_array_store(Emitter *e, Var *v, char *key, char *val, SrcLoc loc)
+{
+	int gid = global_id(e->p, v);
+	char *rc = emit_new_long(e);
+	if (v->type == TY_STRING) {
+		char *tmp = emit_new_str(e);
+		emit_line(e, "__builtin_memset(%s, 0, STP_STRLEN);", tmp);
+		emit_line(e, "stp_str_copy(%s, %s);", tmp, val);
+		if (e->target == T_BPF)
+			emit_line(e, "%s = bpf_map_update_elem(&g_%s, &%s, %s, BPF_ANY);", rc, v->name, key, tmp);
+		else
+			emit_line(e, "%s = stp_rt_map_update(K, %d, &%s, %s);", rc, gid, key, tmp);
+	} else {
+		char *t = emit_new_long(e);
+		(void)t;
+		if (e->target == T_BPF)
+			emit_line(e, "{ int64_t v_ = %s; %s = bpf_map_update_elem(&g_%s, &%s, &v_, BPF_ANY); }", val, rc,
+				  v->name, key);
+		else
+			emit_line(e, "{ int64_t v_ = %s; %s = stp_rt_map_update(K, %d, &%s, &v_); }", val, rc, gid, key);
+	}
+	emit_overflow_check(e, v, rc, loc);
+}
+
+/* a[k] += delta without losing concurrent updates: the kernel side adds
+ * atomically, inserting the element first when it is missing. */
+static char *emit_array_add(Emitter *e, Var *v, char *key, char *delta, bool want_old, SrcLoc loc)
+{
+	char *old = emit_new_long(e);
+	int gid = global_id(e->p, v);
+	if (e->target == T_BPF) {
+		char *rc = emit_new_long(e);
+		emit_line(e, "{ int64_t *p_ = bpf_map_lookup_elem(&g_%s, &%s); %s = 0;", v->name, key, rc);
+		emit_line(e, "  if (!p_) { int64_t z_ = 0; %s = bpf_map_update_elem(&g_%s, &%s, &z_, BPF_NOEXIST);",
+			  rc, v->name, key);
+		emit_line(e, "    if (%s == -17) %s = 0; p_ = bpf_map_lookup_elem(&g_%s, &%s); }", rc, rc, v->name,
+			  key);
+		emit_line(e, "  %s = p_ ? __sync_fetch_and_add(p_, %s) : 0; if (!p_ && !%s) %s = -1; }", old, delta,
+			  rc, rc);
+		emit_overflow_check(e, v, rc, loc);
+	} else {
+		char *rc = emit_new_long(e);
+		emit_line(e, "{ int64_t v_ = 0; stp_rt_map_lookup(K, %d, &%s, &v_); %s = v_; v_ += %s;", gid, key,
+			  old, delta);
+		emit_line(e, "  %s = stp_rt_map_update(K, %d, &%s, &v_); }", rc, gid, key);
+		emit_overflow_check(e, v, rc, loc);
+	}
+	(void)want_old;
+	return old;
+}
+
+/* ------------------------------------------------------------ lvalues */
+
+/* An lvalue: a scalar variable, or an array element with its key built. */
+typedef struct LValue {
+	Var *var;
+	char *key;      /* array element: key temporary */
+	char *cname;    /* scalar: C lvalue */
+	SrcLoc loc;
+} LValue;
+
+static bool emit_lvalue(Emitter *e, Expr *x, LValue *lv)
+{
+	memset(lv, 0, sizeof *lv);
+	lv->loc = x->loc;
+	if (x->kind == E_SYM && x->var && !is_array_var(x->var)) {
+		lv->var = x->var;
+		lv->cname = (char *)var_c_name(e, x->var);
+		return true;
+	}
+	if (x->kind == E_INDEX && x->var) {
+		lv->var = x->var;
+		lv->key = emit_key(e, x->var, x->args, x->nargs);
+		return true;
+	}
+	if (x->kind == E_TARGET) {
+		emit_fail(e, x->loc, "writing to target variable '%s' is not supported", x->name);
+		return false;
+	}
+	emit_fail(e, x->loc, "expected an assignable variable or array element");
+	return false;
+}
+
+static char *lvalue_read(Emitter *e, LValue *lv)
+{
+	if (lv->key)
+		return emit_array_read(e, lv->var, lv->key);
+	if (lv->var->type == TY_STRING)
+		return lv->cname;
+	char *t = emit_new_long(e);
+	emit_line(e, "%s = %s;", t, lv->cname);
+	return t;
+}
+
+static void lvalue_write(Emitter *e, LValue *lv, char *val)
+{
+	if (lv->key) {
+		emit_array_store(e, lv->var, lv->key, val, lv->loc);
+		return;
+	}
+	if (lv->var->type == TY_STRING)
+		emit_line(e, "stp_str_copy(%s, %s);", lv->cname, val);
+	else
+		emit_line(e, "%s = %s;", lv->cname, val);
+}
+
+/* Add delta to a long lvalue; returns the old value.  Kernel globals are
+ * updated atomically (concurrent handlers on other CPUs). */
+static char *lvalue_add(Emitter *e, LValue *lv, char *delta)
+{
+	if (lv->key)
+		return emit_array_add(e, lv->var, lv->key, delta, true, lv->loc);
+	char *old = emit_new_long(e);
+	if (e->target == T_BPF && lv->var->scope == VAR_GLOBAL)
+		emit_line(e, "%s = __sync_fetch_and_add(&%s, %s);", old, lv->cname, delta);
+	else
+		emit_line(e, "%s = %s; %s += %s;", old, lv->cname, lv->cname, delta);
+	return old;
+}
+
+/* ---------------------------------------------------------- operators */
+
+static char *emit_binary_long(Emitter *e, const char *op, char *a, char *b, SrcLoc loc)
+{
+	char *t = emit_new_long(e);
+	if (!strcmp(op, "/") || !strcmp(op, "%")) {
+		int id = emit_error_site(e, "division by zero", near_op(op), loc);
+		emit_line(e, "if (%s == 0) {", b);
+		e->fn->indent++;
+		emit_raise(e, id);
+		e->fn->indent--;
+		emit_line(e, "}");
+		/* INT64_MIN / -1 traps on x86; stap gives the wrapped result */
+		if (!strcmp(op, "/"))
+			emit_line(e, "%s = (%s == -1) ? (int64_t)(0 - (uint64_t)%s) : %s / %s;", t, b, a, a, b);
+		else
+			emit_line(e, "%s = (%s == -1) ? 0 : %s %% %s;", t, b, a, b);
+		return t;
+	}
+	if (!strcmp(op, "<<"))
+		emit_line(e, "%s = (int64_t)((uint64_t)%s << (%s & 63));", t, a, b);
+	else if (!strcmp(op, ">>"))
+		emit_line(e, "%s = %s >> (%s & 63);", t, a, b);
+	else if (!strcmp(op, ">>>"))
+		emit_line(e, "%s = (int64_t)((uint64_t)%s >> (%s & 63));", t, a, b);
+	else if (!strcmp(op, "+") || !strcmp(op, "-") || !strcmp(op, "*"))
+		/* two's complement wrap-around, without C's signed overflow */
+		emit_line(e, "%s = (int64_t)((uint64_t)%s %s (uint64_t)%s);", t, a, op, b);
+	else
+		emit_line(e, "%s = %s %s %s;", t, a, op, b);
+	return t;
+}
+
+static char *emit_concat(Emitter *e, char *a, char *b)
+{
+	char *s = emit_new_str(e);
+	emit_line(e, "stp_str_concat(%s, %s, %s);", s, a, b);
+	return s;
+}
+
+/* && and ||: the right side runs only when needed. */
+static char *emit_logical(Emitter *e, Expr *x)
+{
+	char *t = emit_new_long(e);
+	char *a = emit_expr(e, x->args[0]);
+	bool is_and = !strcmp(x->op, "&&");
+	emit_line(e, "%s = %s != 0;", t, a);
+	emit_line(e, "if (%s%s) {", is_and ? "" : "!", t);
+	e->fn->indent++;
+	char *b = emit_expr(e, x->args[1]);
+	emit_line(e, "%s = %s != 0;", t, b);
+	e->fn->indent--;
+	emit_line(e, "}");
+	return t;
+}
+
+static char *emit_regex(Emitter *e, Expr *x, char *a, char *b)
+{
+	if (e->target == T_BPF) {
+		emit_fail(e, x->loc, "regular expression matching ('%s') runs in user-space probes only", x->op);
+		return xstrdup("0");
+	}
+	if (x->args[1]->kind != E_STR) {
+		emit_fail(e, x->args[1]->loc, "the regular expression of '%s' must be a literal string", x->op);
+		return xstrdup("0");
+	}
+	char *t = emit_new_long(e);
+	emit_line(e, "%s = stp_regex_match(%d, %s, %s);", t, e->nregex++, b, a);
+	if (!strcmp(x->op, "!~"))
+		emit_line(e, "%s = !%s;", t, t);
+	return t;
+}
+
+static char *emit_compare(Emitter *e, Expr *x)
+{
+	char *a = emit_expr(e, x->args[0]);
+	char *b = emit_expr(e, x->args[1]);
+	if (!strcmp(x->op, "=~") || !strcmp(x->op, "!~"))
+		return emit_regex(e, x, a, b);
+	char *t = emit_new_long(e);
+	if (x->args[0]->type == TY_STRING)
+		emit_line(e, "%s = stp_str_cmp(%s, %s) %s 0;", t, a, b, x->op);
+	else
+		emit_line(e, "%s = %s %s %s;", t, a, x->op, b);
+	return t;
+}
+
+static char *emit_assign(Emitter *e, Expr *x)
+{
+	const char *op = x->op;
+	Expr *lhs = x->args[0];
+	/* evaluate the key first, then the value, as stap does */
+	LValue lv;
+	if (!emit_lvalue(e, lhs, &lv))
+		return xstrdup("0");
+	char *val = emit_expr(e, x->args[1]);
+	if (!strcmp(op, "=")) {
+		lvalue_write(e, &lv, val);
+		return lv.var->type == TY_STRING ? val : val;
+	}
+	if (!strcmp(op, ".=")) {
+		char *cur = lvalue_read(e, &lv);
+		char *s = emit_concat(e, cur, val);
+		lvalue_write(e, &lv, s);
+		return s;
+	}
+	if (!strcmp(op, "+=") || !strcmp(op, "-=")) {
+		char *delta = val;
+		if (op[0] == '-') {
+			delta = emit_new_long(e);
+			emit_line(e, "%s = (int64_t)(0 - (uint64_t)%s);", delta, val);
+		}
+		char *old = lvalue_add(e, &lv, delta);
+		char *t = emit_new_long(e);
+		emit_line(e, "%s = (int64_t)((uint64_t)%s + (uint64_t)%s);", t, old, delta);
+		return t;
+	}
+	/* "<<=" -> "<<" */
+	char binop[4] = {0};
+	size_t oplen = strlen(op);
+	if (oplen < 2 || oplen > 4) {
+		emit_fail(e, x->loc, "unknown assignment operator '%s'", op);
+		return xstrdup("0");
+	}
+	memcpy(binop, op, oplen - 1);
+	char *cur = lvalue_read(e, &lv);
+	char *res = emit_binary_long(e, binop, cur, val, x->loc);
+	lvalue_write(e, &lv, res);
+	return res;
+}
+
+static char *emit_incdec(Emitter *e, Expr *x)
+{
+	LValue lv;
+	if (!emit_lvalue(e, x->args[0], &lv))
+		return xstrdup("0");
+	char *delta = xstrdup(!strcmp(x->op, "++") ? "1" : "-1");
+	char *old = lvalue_add(e, &lv, delta);
+	if (x->postfix)
+		return old;
+	char *t = emit_new_long(e);
+	emit_line(e, "%s = %s + %s;", t, old, delta);
+	return t;
+}
+
+static char *emit_ternary(Emitter *e, Expr *x)
+{
+	char *c = emit_expr(e, x->args[0]);
+	bool str = x->type == TY_STRING;
+	char *r = str ? emit_new_str(e) : emit_new_long(e);
+	emit_line(e, "if (%s) {", c);
+	e->fn->indent++;
+	char *a = emit_expr(e, x->args[1]);
+	emit_line(e, str ? "stp_str_copy(%s, %s);" : "%s = %s;", r, a);
+	e->fn->indent--;
+	emit_line(e, "} else {");
+	e->fn->indent++;
+	char *b = emit_expr(e, x->args[2]);
+	emit_line(e, str ? "stp_str_copy(%s, %s);" : "%s = %s;", r, b);
+	e->fn->indent--;
+	emit_line(e, "}");
+	return r;
+}
+
+static char *emit_in(Emitter *e, Expr *x)
+{
+	Var *v = x->var;
+	char *key = emit_key(e, v, x->args, x->nargs);
+	char *t = emit_new_long(e);
+	if (e->target == T_BPF)
+		emit_line(e, "%s = bpf_map_lookup_elem(&g_%s, &%s) != 0;", t, v->name, key);
+	else
+		emit_line(e, "%s = stp_rt_map_exists(K, %d, &%s);", t, global_id(e->p, v), key);
+	return t;
+}
+
+/* ---------------------------------------------------------- statistics */
+
+/* The key for a statistics access: scalar aggregates use key 0. */
+static char *stat_key(Emitter *e, Expr *x, Var **var)
+{
+	if (x->kind == E_INDEX) {
+		*var = x->var;
+		return xasprintf("&%s", emit_key(e, x->var, x->args, x->nargs));
+	}
+	*var = x->var;
+	return xstrdup("&stp_zero");
+}
+
+static char *emit_stats_add(Emitter *e, Expr *x)
+{
+	Var *v;
+	char *key = stat_key(e, x->args[0], &v);
+	char *val = emit_expr(e, x->args[1]);
+	if (!v) {
+		emit_fail(e, x->loc, "'<<<' needs a statistics variable");
+		return val;
+	}
+	if (e->target == T_BPF) {
+		emit_line(e, "{ struct stp_statv_%d *p_ = bpf_map_lookup_elem(&g_%s, %s);", global_id(e->p, v),
+			  v->name, key);
+		emit_line(e, "  if (!p_) { struct stp_statv_%d *z_ = bpf_map_lookup_elem(&stp_zero_stat, &stp_zero);",
+			  global_id(e->p, v));
+		emit_line(e, "    if (z_) bpf_map_update_elem(&g_%s, %s, z_, BPF_NOEXIST);", v->name, key);
+		emit_line(e, "    p_ = bpf_map_lookup_elem(&g_%s, %s); }", v->name, key);
+		emit_line(e, "  if (p_) stp_stat_add(&p_->s, %s, %d, %lldLL, %lldLL, %lldLL, %d);", val, v->hist_kind,
+			  (long long)v->hist_start, (long long)v->hist_stop, (long long)v->hist_step,
+			  hist_nbuckets(v));
+		emit_line(e, "  else __sync_fetch_and_add(&stp_g.st.skipped, 1); }");
+	} else {
+		emit_line(e, "stp_rt_stat_add(K, %d, %s, %s);", global_id(e->p, v), key, val);
+	}
+	return val;
+}
+
+/* Read an aggregate into a stat temporary; returns its name. */
+static char *emit_stat_read(Emitter *e, Expr *agg, Var **var)
+{
+	char *key = stat_key(e, agg, var);
+	Var *v = *var;
+	if (!v)
+		return NULL;
+	char *st = new_stat(e, v);
+	if (e->target == T_BPF) {
+		emit_line(e, "stp_stat_sum_%d(&g_%s, %s, &%s);", global_id(e->p, v), v->name, key, st);
+	} else {
+		emit_line(e, "__builtin_memset(&%s, 0, sizeof %s);", st, st);
+		emit_line(e, "stp_rt_stat_read(K, %d, %s, &%s.s);", global_id(e->p, v), key, st);
+	}
+	return st;
+}
+
+static int stat_op_code(const char *op)
+{
+	static const char *ops[] = {"count", "sum", "min", "max", "avg", "variance"};
+	for (int i = 0; i < 6; i++)
+		if (!strcmp(op, ops[i]))
+			return i;
+	return -1;
+}
+
+static char *emit_stat_extract(Emitter *e, Expr *x)
+{
+	Var *v = NULL;
+	char *st = emit_stat_read(e, x->args[0], &v);
+	if (!st) {
+		emit_fail(e, x->loc, "@%s needs a statistics variable", x->op);
+		return xstrdup("0");
+	}
+	int op = stat_op_code(x->op);
+	char *t = emit_new_long(e);
+	if (op != 0) {
+		/* stap: extracting from an empty aggregate is an error */
+		int id = emit_error_site(e, "empty aggregate", near_ident(v->name), x->loc);
+		emit_line(e, "if (%s.s.count == 0) {", st);
+		e->fn->indent++;
+		emit_raise(e, id);
+		e->fn->indent--;
+		emit_line(e, "}");
+	}
+	switch (op) {
+	case 0: emit_line(e, "%s = %s.s.count;", t, st); break;
+	case 1: emit_line(e, "%s = %s.s.sum;", t, st); break;
+	case 2: emit_line(e, "%s = %s.s.min;", t, st); break;
+	case 3: emit_line(e, "%s = %s.s.max;", t, st); break;
+	case 4: emit_line(e, "%s = %s.s.sum / %s.s.count;", t, st, st); break;
+	case 5: emit_line(e, "%s = stp_stat_variance(&%s.s);", t, st); break;
+	default: emit_fail(e, x->loc, "unknown statistics operator @%s", x->op);
+	}
+	return t;
+}
+
+/* ------------------------------------------------------ context values */
+
+static char *emit_target(Emitter *e, Expr *x)
+{
+	TargetAccess *ta = x->target;
+	if (!ta) {
+		emit_fail(e, x->loc, "target variable '%s' is not available here", x->name);
+		return xstrdup("0");
+	}
+	if (e->target != T_BPF) {
+		emit_fail(e, x->loc, "target variable '%s' used outside a kernel-context probe", x->name);
+		return xstrdup("0");
+	}
+	int off = ta->offset;
+	if (ta->kind == TA_SYSCALL_ARG)
+		off = 16 + 8 * ta->index;
+	if (ta->kind == TA_C_EXPR) {
+		char *t = emit_new_long(e);
+		emit_line(e, "%s = (int64_t)(%s);", t, ta->c_expr);
+		return t;
+	}
+	if (ta->kind != TA_CTX_FIELD && ta->kind != TA_SYSCALL_ARG) {
+		emit_fail(e, x->loc, "target variable '%s' needs kernel function probes, which this build cannot read yet",
+			  x->name);
+		return xstrdup("0");
+	}
+	if (ta->type == TY_STRING) {
+		char *s = emit_new_str(e);
+		switch (ta->strkind) {
+		case TA_STR_ARRAY:
+			emit_line(e, "if (bpf_probe_read_kernel_str(%s, %d, (char *)K->ctx + %d) < 0) %s[0] = 0;", s,
+				  ta->size < 1 || ta->size > 4096 ? 1 : ta->size, off, s);
+			emit_line(e, "%s[STP_STRLEN - 1] = 0;", s);
+			break;
+		case TA_STR_DATA_LOC:
+			emit_line(e, "{ uint32_t l_ = 0; bpf_probe_read_kernel(&l_, 4, (char *)K->ctx + %d);", off);
+			emit_line(e, "  if (bpf_probe_read_kernel_str(%s, STP_STRLEN, (char *)K->ctx + (l_ & 0xffff)) < 0) %s[0] = 0; }",
+				  s, s);
+			break;
+		case TA_STR_UPTR:
+		case TA_STR_KPTR:
+			emit_line(e, "{ uint64_t p_ = 0; bpf_probe_read_kernel(&p_, 8, (char *)K->ctx + %d);", off);
+			emit_line(e, "  if (bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)p_) < 0) %s[0] = 0; }",
+				  ta->strkind == TA_STR_UPTR ? "user" : "kernel", s, s);
+			break;
+		default:
+			emit_line(e, "%s[0] = 0;", s);
+		}
+		return s;
+	}
+	char *t = emit_new_long(e);
+	int size = ta->kind == TA_SYSCALL_ARG ? 8 : ta->size;
+	const char *ctype;
+	switch (size) {
+	case 1: ctype = ta->is_signed ? "int8_t" : "uint8_t"; break;
+	case 2: ctype = ta->is_signed ? "int16_t" : "uint16_t"; break;
+	case 4: ctype = ta->is_signed ? "int32_t" : "uint32_t"; break;
+	default: ctype = "int64_t"; break;
+	}
+	emit_line(e, "{ %s v_ = 0; bpf_probe_read_kernel(&v_, sizeof v_, (char *)K->ctx + %d); %s = (int64_t)v_; }",
+		  ctype, off, t);
+	return t;
+}
+
+/* ------------------------------------------------------------- output */
+
+/* Conversion for print-family arguments. */
+static const char *print_conv(Expr *x)
+{
+	return x->type == TY_STRING ? "%s" : "%d";
+}
+
+/* Append "%" escaped for use in a format. */
+static void append_literal_fmt(StrBuf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			sb_putc(b, '%');
+		sb_putc(b, *s);
+	}
+}
+
+/* Pack args[from..] and send/print them with format fmt_id. */
+static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, int from, char *sprintf_dst)
+{
+	char **vals = xcalloc((size_t)nargs + 1, sizeof *vals);
+	for (int i = from; i < nargs; i++)
+		vals[i] = emit_expr(e, args[i]);
+	if (e->target == T_BPF) {
+		if (sprintf_dst) {
+			emit_fail(e, args[0]->loc, "sprintf in kernel-context probes is not supported yet");
+			return;
+		}
+		emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); if (r_) { uint32_t o_ = sizeof(struct stp_rec_hdr);");
+		for (int i = from; i < nargs; i++) {
+			if (args[i]->type == TY_STRING)
+				emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", vals[i]);
+			else
+				emit_line(e, "  o_ = stp_rec_long(r_, o_, %s);", vals[i]);
+		}
+		emit_line(e, "  stp_rec_send(K, r_, STP_REC_PRINTF, %d, o_); } }", fmt_id);
+	} else {
+		emit_line(e, "{ unsigned char r_[%d]; uint32_t o_ = 0;", (nargs - from) * 8 + (nargs - from) * 2 + 8 +
+									 (nargs - from) * (int)e->s->limits.maxstringlen);
+		for (int i = from; i < nargs; i++) {
+			if (args[i]->type == TY_STRING)
+				emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", vals[i]);
+			else
+				emit_line(e, "  o_ = stp_rec_long(r_, o_, %s);", vals[i]);
+		}
+		if (sprintf_dst)
+			emit_line(e, "  stp_rt_sprintf(K, %s, STP_STRLEN, %d, r_, o_); }", sprintf_dst, fmt_id);
+		else
+			emit_line(e, "  stp_rt_printf(K, %d, r_, o_); }", fmt_id);
+	}
+	free(vals);
+}
+
+static int synth_format(Emitter *e, Expr **args, int nargs, const char *sep, const char *end)
+{
+	StrBuf b = {0};
+	for (int i = 0; i < nargs; i++) {
+		if (i && sep)
+			append_literal_fmt(&b, sep);
+		sb_puts(&b, print_conv(args[i]));
+	}
+	if (end)
+		sb_puts(&b, end);
+	char *fmt = sb_steal(&b);
+	int id = emit_format(e, fmt);
+	free(fmt);
+	return id;
+}
+
+static void emit_hist_print(Emitter *e, Expr *h)
+{
+	Var *v = NULL;
+	if (e->target == T_BPF) {
+		emit_fail(e, h->loc, "printing a histogram in a kernel-context probe is not supported; print it in an end or timer probe");
+		return;
+	}
+	char *st = emit_stat_read(e, h->args[0], &v);
+	if (!st) {
+		emit_fail(e, h->loc, "@%s needs a statistics variable", h->op);
+		return;
+	}
+	emit_line(e, "stp_rt_hist_print(K, %d, &%s.s);", global_id(e->p, v), st);
+}
+
+static char *emit_print_family(Emitter *e, Expr *x)
+{
+	const char *n = x->name;
+	bool ln = !strcmp(n, "println") || !strcmp(n, "printdln");
+	if (!strcmp(n, "printf") || !strcmp(n, "sprintf")) {
+		Expr *f = x->args[0];
+		if (f->kind != E_STR) {
+			emit_fail(e, f->loc, "the format of %s must be a literal string", n);
+			return xstrdup("0");
+		}
+		int id = emit_format(e, f->str);
+		if (n[0] == 's') {
+			char *s = emit_new_str(e);
+			emit_print_record(e, id, x->args, x->nargs, 1, s);
+			return s;
+		}
+		emit_print_record(e, id, x->args, x->nargs, 1, NULL);
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "print") && x->nargs == 1 && x->args[0]->kind == E_HIST) {
+		emit_hist_print(e, x->args[0]);
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "sprint")) {
+		char *s = emit_new_str(e);
+		emit_print_record(e, synth_format(e, x->args, x->nargs, NULL, NULL), x->args, x->nargs, 0, s);
+		return s;
+	}
+	if (!strcmp(n, "printd") || !strcmp(n, "printdln")) {
+		Expr *d = x->args[0];
+		if (d->kind != E_STR) {
+			emit_fail(e, d->loc, "the delimiter of %s must be a literal string", n);
+			return xstrdup("0");
+		}
+		int id = synth_format(e, x->args + 1, x->nargs - 1, d->str, ln ? "\n" : NULL);
+		emit_print_record(e, id, x->args, x->nargs, 1, NULL);
+		return xstrdup("0");
+	}
+	/* print, println */
+	int id = synth_format(e, x->args, x->nargs, NULL, ln ? "\n" : NULL);
+	emit_print_record(e, id, x->args, x->nargs, 0, NULL);
+	return xstrdup("0");
+}
+
+/* ----------------------------------------------------------- built-ins */
+
+static char *long_call(Emitter *e, const char *fmt, const char *arg)
+{
+	char *t = emit_new_long(e);
+	char *call = xasprintf(fmt, arg ? arg : "");
+	emit_line(e, "%s = %s;", t, call);
+	free(call);
+	return t;
+}
+
+/* kernel_long(addr) and friends: a fault is a runtime error. */
+static char *emit_mem_read(Emitter *e, Expr *x, const char *space, int size, bool is_signed, bool str)
+{
+	char *addr = emit_expr(e, x->args[0]);
+	if (e->target != T_BPF) {
+		emit_fail(e, x->loc, "%s() reads memory in kernel-context probes only", x->name);
+		return xstrdup("0");
+	}
+	char *msg = xasprintf("%s %s copy fault", space, str ? "string" : "data");
+	int id = emit_error_site(e, msg, near_ident(x->name), x->loc);
+	if (str) {
+		char *s = emit_new_str(e);
+		emit_line(e, "if (bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)%s) < 0) {", space, s, addr);
+		e->fn->indent++;
+		emit_raise(e, id);
+		e->fn->indent--;
+		emit_line(e, "}");
+		return s;
+	}
+	char *t = emit_new_long(e);
+	const char *ctype = size == 1 ? (is_signed ? "int8_t" : "uint8_t")
+			   : size == 2 ? (is_signed ? "int16_t" : "uint16_t")
+			   : size == 4 ? (is_signed ? "int32_t" : "uint32_t") : "int64_t";
+	emit_line(e, "{ %s v_ = 0; if (bpf_probe_read_%s(&v_, sizeof v_, (void *)%s) < 0) {", ctype, space, addr);
+	e->fn->indent++;
+	emit_raise(e, id);
+	e->fn->indent--;
+	emit_line(e, "} %s = (int64_t)v_; }", t);
+	return t;
+}
+
+static char *emit_builtin(Emitter *e, Expr *x)
+{
+	const char *n = x->name;
+	if (!strcmp(n, "printf") || !strcmp(n, "sprintf") || !strcmp(n, "print") || !strcmp(n, "println") ||
+	    !strcmp(n, "printd") || !strcmp(n, "printdln") || !strcmp(n, "sprint"))
+		return emit_print_family(e, x);
+	if (!strcmp(n, "exit")) {
+		emit_line(e, "stp_exit(K);");
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "error")) {
+		char *msg = emit_expr(e, x->args[0]);
+		int id = emit_error_site(e, "", "", (SrcLoc){0});
+		if (e->target == T_HOST && !in_try(e)) {
+			emit_line(e, "stp_rt_error(K, %d, %s); if (!K->error) K->error = %d;", id, msg, id + 1);
+		} else if (e->target == T_BPF && !in_try(e)) {
+			emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); __sync_fetch_and_add(&stp_g.st.errors, 1);");
+			emit_line(e, "  if (r_) { uint32_t o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), %s, 0);", msg);
+			emit_line(e, "  stp_rec_send(K, r_, STP_REC_ERROR, %d, o_); } K->error = %d; }", id, id + 1);
+		} else {
+			emit_line(e, "stp_str_copy(F->errmsg, %s); K->error = %d;", msg, id + 1);
+		}
+		emit_line(e, "goto %s;", e->unwind);
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "pid")) return long_call(e, "stp_pid()", NULL);
+	if (!strcmp(n, "tid")) return long_call(e, "stp_tid()", NULL);
+	if (!strcmp(n, "ppid")) return long_call(e, "stp_ppid()", NULL);
+	if (!strcmp(n, "uid")) return long_call(e, "stp_uid()", NULL);
+	if (!strcmp(n, "gid")) return long_call(e, "stp_gid()", NULL);
+	if (!strcmp(n, "euid")) return long_call(e, "stp_euid()", NULL);
+	if (!strcmp(n, "egid")) return long_call(e, "stp_egid()", NULL);
+	if (!strcmp(n, "cpu")) return long_call(e, "stp_cpu()", NULL);
+	if (!strcmp(n, "target"))
+		return long_call(e, e->target == T_BPF ? "stp_g.st.target_pid" : "stp_rt_target(K)", NULL);
+	if (!strcmp(n, "gettimeofday_ns")) return long_call(e, "stp_realtime_ns()", NULL);
+	if (!strcmp(n, "gettimeofday_us")) return long_call(e, "stp_realtime_ns() / 1000", NULL);
+	if (!strcmp(n, "gettimeofday_ms")) return long_call(e, "stp_realtime_ns() / 1000000", NULL);
+	if (!strcmp(n, "gettimeofday_s")) return long_call(e, "stp_realtime_ns() / 1000000000", NULL);
+	if (!strcmp(n, "local_clock_ns") || !strcmp(n, "cpu_clock_ns"))
+		return long_call(e, "stp_local_clock_ns()", NULL);
+	if (!strcmp(n, "local_clock_us") || !strcmp(n, "cpu_clock_us"))
+		return long_call(e, "stp_local_clock_ns() / 1000", NULL);
+	if (!strcmp(n, "local_clock_ms") || !strcmp(n, "cpu_clock_ms"))
+		return long_call(e, "stp_local_clock_ns() / 1000000", NULL);
+	if (!strcmp(n, "local_clock_s") || !strcmp(n, "cpu_clock_s"))
+		return long_call(e, "stp_local_clock_ns() / 1000000000", NULL);
+	if (!strcmp(n, "jiffies")) return long_call(e, "stp_jiffies()", NULL);
+	if (!strcmp(n, "execname")) {
+		char *s = emit_new_str(e);
+		emit_line(e, "stp_execname(%s);", s);
+		return s;
+	}
+	if (!strcmp(n, "pp") || !strcmp(n, "probefunc") || !strcmp(n, "probemod")) {
+		char *s = emit_new_str(e);
+		if (!strcmp(n, "pp"))
+			emit_line(e, e->target == T_BPF ? "stp_str_copy(%s, K->pp);" : "stp_str_copy(%s, K->pp);", s);
+		else
+			emit_line(e, "%s[0] = 0;", s);
+		return s;
+	}
+	if (!strcmp(n, "strlen")) {
+		char *a = emit_expr(e, x->args[0]);
+		return long_call(e, "stp_str_len(%s)", a);
+	}
+	if (!strcmp(n, "kernel_long")) return emit_mem_read(e, x, "kernel", 8, true, false);
+	if (!strcmp(n, "kernel_int")) return emit_mem_read(e, x, "kernel", 4, true, false);
+	if (!strcmp(n, "kernel_short")) return emit_mem_read(e, x, "kernel", 2, true, false);
+	if (!strcmp(n, "kernel_char")) return emit_mem_read(e, x, "kernel", 1, true, false);
+	if (!strcmp(n, "kernel_string")) return emit_mem_read(e, x, "kernel", 0, false, true);
+	if (!strcmp(n, "user_long")) return emit_mem_read(e, x, "user", 8, true, false);
+	if (!strcmp(n, "user_int")) return emit_mem_read(e, x, "user", 4, true, false);
+	if (!strcmp(n, "user_short")) return emit_mem_read(e, x, "user", 2, true, false);
+	if (!strcmp(n, "user_char")) return emit_mem_read(e, x, "user", 1, true, false);
+	if (!strcmp(n, "user_string")) return emit_mem_read(e, x, "user", 0, false, true);
+
+	/* Host-only string functions, implemented in stp_host.h. */
+	if (e->target == T_HOST) {
+		char **a = xcalloc((size_t)x->nargs + 1, sizeof *a);
+		for (int i = 0; i < x->nargs; i++)
+			a[i] = emit_expr(e, x->args[i]);
+		char *r = NULL;
+		if (!strcmp(n, "substr") && x->nargs == 3) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_substr(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
+		} else if (!strcmp(n, "isinstr")) {
+			r = long_call(e, "stp_isinstr(%s)", xasprintf("%s, %s", a[0], a[1]));
+		} else if (!strcmp(n, "strtol") && x->nargs == 2) {
+			r = long_call(e, "stp_strtol(%s)", xasprintf("%s, %s", a[0], a[1]));
+		} else if (!strcmp(n, "str_replace")) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_str_replace(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
+		} else if (!strcmp(n, "isdigit")) {
+			r = long_call(e, "stp_isdigit(%s)", a[0]);
+		} else if (!strcmp(n, "stringat")) {
+			r = long_call(e, "stp_stringat(%s)", xasprintf("%s, %s", a[0], a[1]));
+		} else if (!strcmp(n, "text_str")) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_text_str(%s, %s);", r, a[0]);
+		} else if (!strcmp(n, "ctime")) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_ctime(%s, %s);", r, x->nargs ? a[0] : "stp_realtime_ns() / 1000000000");
+		} else if (!strcmp(n, "randint")) {
+			r = long_call(e, "stp_randint(%s)", a[0]);
+		} else if (!strcmp(n, "abs")) {
+			r = long_call(e, "stp_abs(%s)", a[0]);
+		}
+		free(a);
+		if (r)
+			return r;
+	}
+	emit_fail(e, x->loc, "function %s() is not available in %s probes", n,
+		  e->target == T_BPF ? "kernel-context" : "user-space");
+	return x->type == TY_STRING ? literal_operand(e, "") : xstrdup("0");
+}
+
+/* --------------------------------------------------- script functions */
+
+static char *emit_call(Emitter *e, Expr *x)
+{
+	if (!x->func)
+		return emit_builtin(e, x);
+	Func *f = x->func;
+	char **vals = xcalloc((size_t)x->nargs + 1, sizeof *vals);
+	for (int i = 0; i < x->nargs; i++)
+		vals[i] = emit_expr(e, x->args[i]);
+	char *res = f->ret == TY_STRING ? emit_new_str(e) : emit_new_long(e);
+	emit_line(e, "{");
+	e->fn->indent++;
+	if (e->target == T_BPF) {
+		emit_line(e, "struct stp_frame_f%d *CF = bpf_map_lookup_elem(&stp_fr_f%d, &stp_zero);", f->id, f->id);
+		emit_line(e, "if (!CF) goto %s;", e->unwind);
+		emit_line(e, "__builtin_memset(CF, 0, offsetof(struct stp_frame_f%d, s0));", f->id);
+	} else {
+		emit_line(e, "struct stp_frame_f%d *CF = calloc(1, sizeof *CF);", f->id);
+		emit_line(e, "if (!CF) { stp_rt_error(K, -1, \"out of memory\"); K->error = 1; goto %s; }", e->unwind);
+	}
+	for (int i = 0; i < x->nargs && i < f->nparams; i++) {
+		if (f->params[i].type == TY_STRING || x->args[i]->type == TY_STRING)
+			emit_line(e, "stp_str_copy(CF->l_%s, %s);", f->params[i].name, vals[i]);
+		else
+			emit_line(e, "CF->l_%s = %s;", f->params[i].name, vals[i]);
+	}
+	emit_line(e, "stp_fn_%d(K, CF);", f->id);
+	if (f->ret == TY_STRING)
+		emit_line(e, "stp_str_copy(%s, CF->ret_s);", res);
+	else if (f->ret == TY_LONG)
+		emit_line(e, "%s = CF->ret;", res);
+	else
+		emit_line(e, "%s = 0;", res);
+	if (e->target == T_HOST)
+		emit_line(e, "free(CF);");
+	emit_check_unwind(e);
+	e->fn->indent--;
+	emit_line(e, "}");
+	free(vals);
+	return res;
+}
+
+/* --------------------------------------------------------- expressions */
+
+char *emit_expr(Emitter *e, Expr *x)
+{
+	switch (x->kind) {
+	case E_NUM: {
+		char *t = emit_new_long(e);
+		if (x->num == INT64_MIN)
+			emit_line(e, "%s = (-9223372036854775807LL - 1);", t);
+		else
+			emit_line(e, "%s = %lldLL;", t, (long long)x->num);
+		return t;
+	}
+	case E_STR:
+		return xasprintf("stp_lit_%d", emit_literal(e, x->str, x->len));
+	case E_SYM: {
+		Var *v = x->var;
+		if (!v) {
+			emit_fail(e, x->loc, "unresolved symbol '%s'", x->name);
+			return xstrdup("0");
+		}
+		if (v->type == TY_STATS || is_array_var(v)) {
+			emit_fail(e, x->loc, "'%s' is %s and cannot be used as a value here", v->name,
+				  v->type == TY_STATS ? "a statistics aggregate" : "an array");
+			return xstrdup("0");
+		}
+		if (v->type == TY_STRING)
+			return (char *)var_c_name(e, v);
+		char *t = emit_new_long(e);
+		emit_line(e, "%s = %s;", t, var_c_name(e, v));
+		return t;
+	}
+	case E_INDEX: {
+		Var *v = x->var;
+		if (!v) {
+			emit_fail(e, x->loc, "unresolved array '%s'", x->name);
+			return xstrdup("0");
+		}
+		if (v->type == TY_STATS) {
+			emit_fail(e, x->loc, "statistics element '%s[...]' must be read with @count, @sum, ...", v->name);
+			return xstrdup("0");
+		}
+		char *key = emit_key(e, v, x->args, x->nargs);
+		return emit_array_read(e, v, key);
+	}
+	case E_TARGET:
+		return emit_target(e, x);
+	case E_CALL:
+		return emit_call(e, x);
+	case E_UNARY: {
+		char *a = emit_expr(e, x->args[0]);
+		char *t = emit_new_long(e);
+		if (!strcmp(x->op, "-"))
+			emit_line(e, "%s = (int64_t)(0 - (uint64_t)%s);", t, a);
+		else
+			emit_line(e, "%s = %s%s;", t, !strcmp(x->op, "+") ? "" : x->op, a);
+		return t;
+	}
+	case E_INCDEC:
+		return emit_incdec(e, x);
+	case E_BINARY: {
+		if (!strcmp(x->op, "&&") || !strcmp(x->op, "||"))
+			return emit_logical(e, x);
+		char *a = emit_expr(e, x->args[0]);
+		char *b = emit_expr(e, x->args[1]);
+		if (!strcmp(x->op, "."))
+			return emit_concat(e, a, b);
+		return emit_binary_long(e, x->op, a, b, x->loc);
+	}
+	case E_COMPARE:
+		return emit_compare(e, x);
+	case E_ASSIGN:
+		return emit_assign(e, x);
+	case E_STATS_ADD:
+		return emit_stats_add(e, x);
+	case E_TERNARY:
+		return emit_ternary(e, x);
+	case E_IN:
+		return emit_in(e, x);
+	case E_STAT:
+		return emit_stat_extract(e, x);
+	case E_HIST:
+		emit_fail(e, x->loc, "@%s can only be printed: print(@%s(...))", x->op, x->op);
+		return xstrdup("0");
+	case E_DEFINED: {
+		char *t = emit_new_long(e);
+		emit_line(e, "%s = %d;", t, x->args && x->args[0] && x->args[0]->target ? 1 : 0);
+		return t;
+	}
+	case E_CAST:
+	case E_VAR_AT:
+	case E_ENTRY:
+	case E_EMBEDDED:
+		emit_fail(e, x->loc, "%s is not supported by this translator yet",
+			  x->kind == E_CAST ? "@cast" : x->kind == E_VAR_AT ? "@var" : x->kind == E_ENTRY ? "@entry"
+												     : "embedded C");
+		return xstrdup("0");
+	}
+	return xstrdup("0");
+}
+
+/* ---------------------------------------------------------- statements */
+
+static void emit_block_body(Emitter *e, Stmt *st)
+{
+	e->fn->indent++;
+	if (st)
+		emit_stmt(e, st);
+	e->fn->indent--;
+}
+
+/* Count statements in a loop body: each iteration costs that many
+ * actions against MAXACTION. */
+static int count_stmts(Stmt *st)
+{
+	if (!st)
+		return 0;
+	if (st->kind == S_BLOCK) {
+		int n = 0;
+		for (int i = 0; i < st->nbody; i++)
+			n += count_stmts(st->body[i]);
+		return n;
+	}
+	return 1;
+}
+
+static void emit_action_check(Emitter *e, int n, SrcLoc loc)
+{
+	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'for'", loc);
+	emit_line(e, "K->actions += %d;", n < 1 ? 1 : n);
+	emit_line(e, "if (K->actions > STP_MAXACTION_HERE) {");
+	e->fn->indent++;
+	emit_raise(e, id);
+	e->fn->indent--;
+	emit_line(e, "}");
+}
+
+/* Host loops are plain C loops with labels for break and continue. */
+static void emit_loop_host(Emitter *e, Stmt *st)
+{
+	Loop lp = {.brk = new_label(e, "brk"), .cont = new_label(e, "cont"), .outer = e->loop};
+	if (st->kind == S_FOR && st->init)
+		emit_stmt(e, st->init);
+	emit_line(e, "for (;;) {");
+	e->fn->indent++;
+	if (st->kind == S_FOR && st->expr) {
+		char *c = emit_expr(e, st->expr);
+		emit_line(e, "if (!%s) goto %s;", c, lp.brk);
+	}
+	emit_action_check(e, count_stmts(st->then), st->loc);
+	e->loop = &lp;
+	e->fn->indent--;
+	emit_block_body(e, st->then);
+	e->fn->indent++;
+	e->loop = lp.outer;
+	emit_line(e, "%s:;", lp.cont);
+	if (st->kind == S_FOR && st->incr)
+		emit_expr(e, st->incr);
+	if (st->kind == S_DO) {
+		char *c = emit_expr(e, st->expr);
+		emit_line(e, "if (!%s) goto %s;", c, lp.brk);
+	}
+	e->fn->indent--;
+	emit_line(e, "}");
+	emit_line(e, "%s:;", lp.brk);
+}
+
+/* Start a BPF callback function; the caller's text continues after it. */
+static CFn *callback_begin(Emitter *e, const char *proto, char **name_out)
+{
+	char *name = xasprintf("stp_cb_%d", e->callback_counter++);
+	*name_out = name;
+	CFn *fn = xcalloc(1, sizeof *fn);
+	fn->parent = e->fn;
+	fn->is_callback = true;
+	fn->indent = 1;
+	sb_printf(&fn->body, "%s", "");
+	(void)proto;
+	e->fn = fn;
+	return fn;
+}
+
+static void callback_end(Emitter *e, CFn *fn, const char *name, const char *params, const char *setup)
+{
+	StrBuf out = {0};
+	sb_printf(&out, "static long %s(%s)\n{\n", name, params);
+	sb_printf(&out, "\tstruct stp_loopctx *L = ctx;\n\tstp_kctx_t *K = L->K;\n\t%s *F = L->F;\n",
+		  e->frame->type);
+	sb_puts(&out, "\tstruct stp_globals *G = &stp_g;\n");
+	for (int i = 0; i < fn->nlong; i++)
+		sb_printf(&out, "\tint64_t t%d = 0;\n", i);
+	sb_puts(&out, "\t(void)G; (void)F; (void)K;\n");
+	if (setup)
+		sb_puts(&out, setup);
+	sb_puts(&out, fn->body.s ? fn->body.s : "");
+	sb_puts(&out, "\treturn 0;\nout:\n\treturn 1;\n}\n\n");
+	sb_puts(e->callbacks, out.s);
+	free(out.s);
+	e->fn = fn->parent;
+}
+
+/* BPF loops run as bpf_loop() callbacks: the verifier checks the body once,
+ * and MAXACTION bounds the iterations. */
+static void emit_loop_bpf(Emitter *e, Stmt *st)
+{
+	if (st->kind == S_FOR && st->init)
+		emit_stmt(e, st->init);
+	char *name;
+	const char *saved_unwind = e->unwind;
+	CFn *fn = callback_begin(e, NULL, &name);
+	Loop lp = {.cont = new_label(e, "cont"), .bpf_callback = true, .outer = e->loop};
+	e->unwind = "out";
+	if (st->kind == S_FOR && st->expr) {
+		char *c = emit_expr(e, st->expr);
+		emit_line(e, "if (!%s) { L->done = 1; return 1; }", c);
+	}
+	emit_line(e, "K->actions += %d;", count_stmts(st->then) < 1 ? 1 : count_stmts(st->then));
+	e->loop = &lp;
+	emit_block_body(e, st->then);
+	e->loop = lp.outer;
+	emit_line(e, "%s:;", lp.cont);
+	if (st->kind == S_FOR && st->incr)
+		emit_expr(e, st->incr);
+	if (st->kind == S_DO) {
+		char *c = emit_expr(e, st->expr);
+		emit_line(e, "if (!%s) { L->done = 1; return 1; }", c);
+	}
+	callback_end(e, fn, name, "__u32 i, void *ctx", NULL);
+	e->unwind = saved_unwind;
+	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'for'", st->loc);
+	emit_line(e, "{ struct stp_loopctx lc_ = {K, F, 0}; bpf_loop(STP_MAXACTION_HERE, %s, &lc_, 0);", name);
+	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
+	emit_line(e, "  if (!lc_.done) {");
+	e->fn->indent++;
+	emit_raise(e, id);
+	e->fn->indent--;
+	emit_line(e, "  } }");
+}
+
+static void assign_foreach_vars(Emitter *e, ForeachInfo *fe, Var *arr, const char *key, const char *val)
+{
+	for (int i = 0; i < fe->nkeys; i++) {
+		Var *kv = fe->key_vars[i];
+		if (!kv)
+			continue;
+		if (arr->keys[i] == TY_STRING)
+			emit_line(e, "stp_str_copy(%s, %s.k%d);", var_c_name(e, kv), key, i);
+		else
+			emit_line(e, "%s = %s.k%d;", var_c_name(e, kv), key, i);
+	}
+	if (fe->value_var && val) {
+		if (arr->type == TY_STRING)
+			emit_line(e, "stp_str_copy(%s, %s);", var_c_name(e, fe->value_var), val);
+		else if (arr->type == TY_LONG)
+			emit_line(e, "%s = %s;", var_c_name(e, fe->value_var), val);
+	}
+}
+
+static void emit_foreach_host(Emitter *e, Stmt *st)
+{
+	ForeachInfo *fe = st->fe;
+	Var *arr = fe->array_expr ? fe->array_expr->var : NULL;
+	if (!arr) {
+		emit_fail(e, fe->array_loc, "unresolved array '%s'", fe->array);
+		return;
+	}
+	int gid = global_id(e->p, arr);
+	char *lim = fe->limit ? emit_expr(e, fe->limit) : xstrdup("-1");
+	char *key = new_key(e, arr);
+	char *val = arr->type == TY_STATS ? new_stat(e, arr) : NULL;
+	Loop lp = {.brk = new_label(e, "brk"), .cont = new_label(e, "cont"), .is_foreach = true, .outer = e->loop};
+	int sort_key = fe->sort_dir ? fe->sort_key : -1;
+	/* a sort on the value written on a key variable: v+ in "v = [k] in a" */
+	emit_line(e, "{ struct stp_iter *it_ = stp_rt_iter_begin(K, %d, %d, %d, %s, 0);", gid, sort_key,
+		  fe->sort_dir ? fe->sort_dir : 1, lim);
+	if (arr->type == TY_LONG)
+		emit_line(e, "  int64_t fv_ = 0;");
+	else if (arr->type == TY_STRING)
+		emit_line(e, "  struct stp_strv fv_;");
+	emit_line(e, "  while (stp_rt_iter_next(it_, &%s, %s)) {", key,
+		  arr->type == TY_STATS ? xasprintf("&%s", val) : "&fv_");
+	e->fn->indent++;
+	assign_foreach_vars(e, fe, arr, key, arr->type == TY_STRING ? "fv_.s" : "fv_");
+	emit_action_check(e, count_stmts(st->then), st->loc);
+	const char *saved = e->unwind;
+	e->unwind = lp.brk;
+	e->loop = &lp;
+	emit_block_body(e, st->then);
+	e->loop = lp.outer;
+	e->unwind = saved;
+	emit_line(e, "%s:;", lp.cont);
+	e->fn->indent--;
+	emit_line(e, "  }");
+	emit_line(e, "%s:", lp.brk);
+	emit_line(e, "  stp_rt_iter_end(it_);");
+	emit_line(e, "  if (K->error || F->returning) goto %s; }", e->unwind);
+}
+
+/* Kernel foreach walks the map with bpf_for_each_map_elem(): unsorted,
+ * like stap's foreach without a sort mark; limit is honoured. */
+static void emit_foreach_bpf(Emitter *e, Stmt *st)
+{
+	ForeachInfo *fe = st->fe;
+	Var *arr = fe->array_expr ? fe->array_expr->var : NULL;
+	if (!arr) {
+		emit_fail(e, fe->array_loc, "unresolved array '%s'", fe->array);
+		return;
+	}
+	if (fe->sort_dir) {
+		emit_fail(e, st->loc, "sorted foreach runs in user-space probes only (end, timer); "
+				      "kernel-context probes iterate unsorted");
+		return;
+	}
+	if (arr->type == TY_STATS) {
+		emit_fail(e, st->loc, "foreach over statistics runs in user-space probes only (end, timer)");
+		return;
+	}
+	char *lim = fe->limit ? emit_expr(e, fe->limit) : xstrdup("-1");
+	char *name;
+	const char *saved_unwind = e->unwind;
+	CFn *fn = callback_begin(e, NULL, &name);
+	Loop lp = {.cont = new_label(e, "cont"), .bpf_callback = true, .is_foreach = true, .outer = e->loop};
+	e->unwind = "out";
+	emit_line(e, "if (L->limit >= 0 && L->count >= L->limit) return 1;");
+	emit_line(e, "L->count++;");
+	char *kexpr = xasprintf("(*(%s *)key)", global_key_type(arr));
+	char *vexpr = arr->type == TY_STRING ? xstrdup("((struct stp_strv *)value)->s") : xstrdup("(*(int64_t *)value)");
+	assign_foreach_vars(e, fe, arr, kexpr, vexpr);
+	emit_line(e, "K->actions += %d;", count_stmts(st->then) < 1 ? 1 : count_stmts(st->then));
+	emit_line(e, "if (K->actions > STP_MAXACTION_HERE) { L->done = 2; return 1; }");
+	e->loop = &lp;
+	emit_block_body(e, st->then);
+	e->loop = lp.outer;
+	emit_line(e, "%s:;", lp.cont);
+	callback_end(e, fn, name, "void *map, void *key, void *value, void *ctx", NULL);
+	e->unwind = saved_unwind;
+	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'foreach'", st->loc);
+	emit_line(e, "{ struct stp_loopctx lc_ = {K, F, 0, 0, %s}; bpf_for_each_map_elem(&g_%s, %s, &lc_, 0);", lim,
+		  arr->name, name);
+	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
+	emit_line(e, "  if (lc_.done == 2) {");
+	e->fn->indent++;
+	emit_raise(e, id);
+	e->fn->indent--;
+	emit_line(e, "  } }");
+}
+
+static void emit_delete(Emitter *e, Stmt *st)
+{
+	Expr *x = st->expr;
+	Var *v = x->var;
+	if (!v) {
+		emit_fail(e, x->loc, "delete needs a variable or array element");
+		return;
+	}
+	int gid = global_id(e->p, v);
+	if (x->kind == E_INDEX) {
+		char *key = emit_key(e, v, x->args, x->nargs);
+		if (e->target == T_BPF)
+			emit_line(e, "bpf_map_delete_elem(&g_%s, &%s);", v->name, key);
+		else
+			emit_line(e, "stp_rt_map_delete(K, %d, &%s);", gid, key);
+		return;
+	}
+	if (is_array_var(v) || (v->type == TY_STATS && v->scope == VAR_GLOBAL)) {
+		if (e->target == T_BPF) {
+			if (is_array_var(v))
+				emit_line(e, "bpf_for_each_map_elem(&g_%s, stp_delete_cb, 0, 0);", v->name);
+			else
+				emit_line(e, "{ struct stp_statv_%d *z_ = bpf_map_lookup_elem(&stp_zero_stat, &stp_zero); "
+					     "if (z_) bpf_map_update_elem(&g_%s, &stp_zero, z_, BPF_ANY); }",
+					  gid, v->name);
+		} else {
+			emit_line(e, "stp_rt_map_clear(K, %d);", gid);
+		}
+		return;
+	}
+	if (v->type == TY_STRING)
+		emit_line(e, "%s[0] = 0;", var_c_name(e, v));
+	else
+		emit_line(e, "%s = 0;", var_c_name(e, v));
+}
+
+static void emit_try(Emitter *e, Stmt *st)
+{
+	char *catch_label = new_label(e, "catch");
+	char *done = new_label(e, "tried");
+	const char *saved = e->unwind;
+	e->unwind = catch_label;
+	e->try_depth++;
+	emit_line(e, "{");
+	emit_block_body(e, st->then);
+	emit_line(e, "}");
+	e->try_depth--;
+	e->unwind = saved;
+	emit_line(e, "goto %s;", done);
+	emit_line(e, "%s:", catch_label);
+	/* next and return pass through; errors are caught */
+	emit_line(e, "if (K->error < 0 || F->returning) goto %s;", e->unwind);
+	emit_line(e, "if (K->error > 0) {");
+	e->fn->indent++;
+	if (st->var_catch) {
+		if (e->target == T_BPF)
+			emit_line(e, "stp_str_copy(%s, F->errmsg[0] ? F->errmsg : stp_errmsgs[(K->error - 1) & (STP_NERRMSG - 1)]);",
+				  var_c_name(e, st->var_catch));
+		else
+			emit_line(e, "stp_str_copy(%s, F->errmsg[0] ? F->errmsg : stp_errmsgs[K->error - 1]);",
+				  var_c_name(e, st->var_catch));
+	}
+	emit_line(e, "K->error = 0; F->errmsg[0] = 0;");
+	e->fn->indent--;
+	emit_line(e, "}");
+	emit_block_body(e, st->els);
+	emit_line(e, "%s:;", done);
+}
+
+void emit_stmt(Emitter *e, Stmt *st)
+{
+	if (!st)
+		return;
+	switch (st->kind) {
+	case S_BLOCK:
+		for (int i = 0; i < st->nbody; i++)
+			emit_stmt(e, st->body[i]);
+		break;
+	case S_EXPR:
+		emit_expr(e, st->expr);
+		break;
+	case S_IF: {
+		char *c = emit_expr(e, st->expr);
+		emit_line(e, "if (%s) {", c);
+		emit_block_body(e, st->then);
+		if (st->els) {
+			emit_line(e, "} else {");
+			emit_block_body(e, st->els);
+		}
+		emit_line(e, "}");
+		break;
+	}
+	case S_FOR:
+	case S_DO:
+		if (e->target == T_BPF)
+			emit_loop_bpf(e, st);
+		else
+			emit_loop_host(e, st);
+		break;
+	case S_FOREACH:
+		if (e->target == T_BPF)
+			emit_foreach_bpf(e, st);
+		else
+			emit_foreach_host(e, st);
+		break;
+	case S_BREAK:
+		if (!e->loop)
+			emit_fail(e, st->loc, "'break' outside a loop");
+		else if (e->loop->bpf_callback)
+			emit_line(e, "L->done = 1; return 1;");
+		else
+			emit_line(e, "goto %s;", e->loop->brk);
+		break;
+	case S_CONTINUE:
+		if (!e->loop)
+			emit_fail(e, st->loc, "'continue' outside a loop");
+		else
+			emit_line(e, "goto %s;", e->loop->cont);
+		break;
+	case S_NEXT:
+		emit_line(e, "K->error = -1;");
+		emit_line(e, "goto %s;", e->unwind);
+		break;
+	case S_RETURN:
+		if (!e->frame->is_function) {
+			emit_fail(e, st->loc, "'return' outside a function");
+			break;
+		}
+		if (st->expr) {
+			char *v = emit_expr(e, st->expr);
+			if (st->expr->type == TY_STRING)
+				emit_line(e, "stp_str_copy(F->ret_s, %s);", v);
+			else
+				emit_line(e, "F->ret = %s;", v);
+		}
+		emit_line(e, "F->returning = 1;");
+		emit_line(e, "goto %s;", e->unwind);
+		break;
+	case S_DELETE:
+		emit_delete(e, st);
+		break;
+	case S_TRY:
+		emit_try(e, st);
+		break;
+	case S_EMBEDDED:
+		emit_fail(e, st->loc, "embedded C is not supported by the eBPF translator");
+		break;
+	case S_NULL:
+		break;
+	}
+}

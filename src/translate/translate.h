@@ -1,0 +1,102 @@
+/* translate.h - pass 3 internals.
+ *
+ * One emitter writes every handler and script function as C, once per
+ * target that needs it:
+ *   T_BPF   kernel-context handlers, compiled with clang -target bpf and
+ *           the primitives of runtime/target/stp_bpf.h;
+ *   T_HOST  user-space handlers run by staprun, compiled with the host
+ *           compiler and runtime/target/stp_host.h.
+ * Expressions are lowered to straight-line C over temporaries so that
+ * evaluation is left to right and every runtime error can leave the
+ * handler at once ("goto out").  Names in the generated code:
+ *   G->g_NAME       scalar global in the global block (struct stp_globals)
+ *   g_NAME          BPF map of an array or statistics global
+ *   F->l_NAME       local variable or parameter, in the frame
+ *   F->sN           string temporary (frame), tN long temporary (C local)
+ *   K               the hit context (stp_kctx_t)
+ *   stp_lit_N       string literal, padded to STP_STRBUF bytes
+ *
+ *   emit.c   expressions and statements
+ *   unit.c   the two translation units: globals, maps, frames, probes,
+ *            the module descriptor
+ */
+#ifndef TRANSLATE_H
+#define TRANSLATE_H
+
+#include "stap.h"
+#include "elab/provider.h"
+
+typedef enum Target { T_BPF, T_HOST } Target;
+
+/* A C function being generated (probe body, script function, or a BPF
+ * loop callback). */
+typedef struct CFn {
+	StrBuf body;
+	int nlong;              /* long temporaries t0..t{nlong-1} */
+	int indent;
+	bool is_callback;       /* BPF loop/foreach callback: "out" returns 1 */
+	struct CFn *parent;
+} CFn;
+
+/* A frame: the locals and string temporaries of one probe or function. */
+typedef struct Frame {
+	char *type;             /* "struct stp_frame_p3" */
+	Vec *locals;            /* Var* */
+	int nstr;               /* string temporaries s0.. */
+	Vec key_types;          /* char*: key struct type of key temporary kN */
+	Vec stat_types;         /* char*: value type of stat temporary vN */
+	bool is_function;
+	Type ret;
+} Frame;
+
+/* An enclosing loop, for break/continue. */
+typedef struct Loop {
+	char *brk, *cont;       /* host: labels */
+	bool bpf_callback;      /* BPF: break/continue return from the callback */
+	bool is_foreach;
+	struct Loop *outer;
+} Loop;
+
+typedef struct Emitter {
+	Session *s;
+	Program *p;
+	Target target;
+	CFn *fn;
+	Frame *frame;
+	Loop *loop;
+	const char *unwind;     /* label to leave by on error/next/return */
+	int label_counter;
+	int try_depth;          /* static try nesting in the current function */
+	StrBuf *callbacks;      /* BPF: loop callbacks, emitted before their user */
+	int callback_counter;
+	/* shared by both targets, filled as code is emitted */
+	Vec *literals;          /* char* (decoded) -> stp_lit_N */
+	Vec *literal_lens;      /* (intptr_t) lengths */
+	Vec *error_msgs;        /* char*: message */
+	Vec *error_wheres;      /* char*: "near operator '/' at F:L:C" */
+	Vec *formats;           /* char*: printf formats (prog formats first) */
+	int nregex;             /* host: compiled regex cache slots */
+	bool failed;
+} Emitter;
+
+/* emit.c */
+void emit_stmt(Emitter *e, Stmt *st);
+/* Evaluate e into a long temporary ("tN") or string buffer expression. */
+char *emit_expr(Emitter *e, Expr *x);
+void emit_line(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *emit_new_long(Emitter *e);
+char *emit_new_str(Emitter *e);
+int emit_literal(Emitter *e, const char *s, size_t len);
+int emit_error_site(Emitter *e, const char *msg, const char *near, SrcLoc loc);
+int emit_format(Emitter *e, const char *fmt);
+void emit_fail(Emitter *e, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *c_string_literal(const char *s, size_t len);
+const char *var_c_name(Emitter *e, Var *v); /* "G->g_x" / "F->l_x" */
+
+/* unit.c helpers used by emit.c */
+char *global_key_type(Var *v);   /* "struct stp_key_3" */
+char *global_value_type(Var *v); /* "int64_t", "struct stp_strv", "struct stp_statv_3" */
+int global_id(Program *p, Var *v);
+int hist_nbuckets(Var *v);
+
+#endif

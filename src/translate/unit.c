@@ -1,0 +1,773 @@
+/* unit.c - pass 3: the two translation units of a module.
+ *
+ * bpf.c:   the global block (.data), a BPF map per array or statistics
+ *          global, a per-CPU frame map per handler and function, the
+ *          ring buffer, and a program per resolved kernel probe point
+ *          that calls its handler's body.
+ * host.c:  the same type definitions, the user-space handlers and script
+ *          functions they call, and `stp_module`, the descriptor staprun
+ *          reads (probes, globals, formats, error sites, limits).
+ * Both are produced by running the emitter over the Program once per
+ * target; literals, formats and error sites are numbered once and shared,
+ * so an id means the same thing on both sides.
+ */
+#include "translate.h"
+#include "stp_module.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define STAT_MAX_CPUS 1024
+
+static unsigned pow2_at_least(unsigned n)
+{
+	unsigned p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+int global_id(Program *p, Var *v)
+{
+	for (int i = 0; i < p->globals.len; i++)
+		if (VEC_AT(&p->globals, i) == v)
+			return i;
+	return -1;
+}
+
+static bool is_array(Var *v)
+{
+	return v->is_array || v->nkeys > 0;
+}
+
+int hist_nbuckets(Var *v)
+{
+	if (v->hist_kind == 1)
+		return 129; /* STP_HIST_LOG_BUCKETS */
+	if (v->hist_kind == 2 && v->hist_step > 0) {
+		int64_t n = (v->hist_stop - v->hist_start) / v->hist_step;
+		if (n < 0)
+			n = 0;
+		if (n > 1000)
+			n = 1000;
+		return (int)n + 2; /* under- and overflow */
+	}
+	return 0;
+}
+
+char *global_key_type(Var *v)
+{
+	return xasprintf("struct stp_key_%s", v->name);
+}
+
+char *global_value_type(Var *v)
+{
+	if (v->type == TY_STATS)
+		return xasprintf("struct stp_statv_%s", v->name);
+	if (v->type == TY_STRING)
+		return xstrdup("struct stp_strv");
+	return xstrdup("int64_t");
+}
+
+/* CONFIG_HZ of the target kernel, for jiffies in user space. */
+static int kernel_hz(Session *s)
+{
+	char *path = s->kernel_config_path ? xstrdup(s->kernel_config_path)
+					   : xasprintf("/boot/config-%s", s->kernel_release);
+	gzFile f = gzopen(path, "r");
+	if (!f)
+		f = gzopen("/proc/config.gz", "r");
+	free(path);
+	int hz = 250;
+	if (!f)
+		return hz;
+	char line[256];
+	while (gzgets(f, line, sizeof line)) {
+		if (!strncmp(line, "CONFIG_HZ=", 10)) {
+			hz = atoi(line + 10);
+			break;
+		}
+	}
+	gzclose(f);
+	return hz > 0 ? hz : 250;
+}
+
+/* ------------------------------------------------------ shared types */
+
+static void emit_common(StrBuf *b, Session *s, Program *p, unsigned recmax, int nerr)
+{
+	unsigned strlen_ = (unsigned)s->limits.maxstringlen;
+	sb_printf(b, "#define STP_STRLEN %u\n", strlen_);
+	sb_printf(b, "#define STP_STRBUF %u\n", pow2_at_least(strlen_));
+	sb_printf(b, "#define STP_RECMAX %u\n", recmax);
+	sb_printf(b, "#define STP_MAXACTION %lldLL\n", (long long)s->limits.maxaction);
+	sb_printf(b, "#define STP_MAXNESTING %lld\n", (long long)s->limits.maxnesting);
+	sb_printf(b, "#define STP_NERRMSG %u\n", pow2_at_least((unsigned)(nerr ? nerr : 1)));
+	sb_printf(b, "#define STP_HZ %d\n", kernel_hz(s));
+	sb_printf(b, "#define STP_MAXCPU %d\n", STAT_MAX_CPUS);
+}
+
+static void emit_types(StrBuf *b, Program *p)
+{
+	sb_puts(b, "\nstruct stp_strv { char s[STP_STRLEN]; };\n");
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		if (is_array(v)) {
+			sb_printf(b, "struct stp_key_%s {", v->name);
+			for (int k = 0; k < v->nkeys; k++) {
+				if (v->keys[k] == TY_STRING)
+					sb_printf(b, " char k%d[STP_STRLEN];", k);
+				else
+					sb_printf(b, " int64_t k%d;", k);
+			}
+			sb_puts(b, " };\n");
+		}
+		if (v->type == TY_STATS) {
+			int nb = hist_nbuckets(v);
+			sb_printf(b, "struct stp_statv_%s { struct stp_stat s; int64_t b[%d]; };\n", v->name,
+				  nb ? nb : 1);
+		}
+	}
+	sb_puts(b, "\n/* scalar globals, shared by the kernel and staprun (mapped .data) */\n");
+	sb_puts(b, "struct stp_globals {\n\tstruct stp_state st;\n");
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		if (is_array(v) || v->type == TY_STATS)
+			continue;
+		if (v->type == TY_STRING)
+			sb_printf(b, "\tchar g_%s[STP_STRLEN];\n", v->name);
+		else
+			sb_printf(b, "\tint64_t g_%s;\n", v->name);
+	}
+	sb_puts(b, "};\n\n");
+}
+
+static void emit_literals(StrBuf *b, Emitter *e)
+{
+	for (int i = 0; i < e->literals->len; i++) {
+		char *lit = c_string_literal(VEC_AT(e->literals, i), (size_t)(intptr_t)VEC_AT(e->literal_lens, i));
+		sb_printf(b, "static const char stp_lit_%d[STP_STRBUF] = %s;\n", i, lit);
+		free(lit);
+	}
+	sb_puts(b, "static const char stp_errmsgs[STP_NERRMSG][STP_STRLEN] = {\n");
+	for (int i = 0; i < e->error_msgs->len; i++) {
+		const char *m = VEC_AT(e->error_msgs, i);
+		char *lit = c_string_literal(m, strlen(m));
+		sb_printf(b, "\t%s,\n", lit);
+		free(lit);
+	}
+	sb_puts(b, "};\n\n");
+}
+
+/* --------------------------------------------------------- frames */
+
+static void emit_frame_struct(StrBuf *b, Frame *fr)
+{
+	sb_printf(b, "%s {\n", fr->type);
+	for (int i = 0; i < fr->locals->len; i++) {
+		Var *v = VEC_AT(fr->locals, i);
+		if (v->type == TY_STRING)
+			sb_printf(b, "\tchar l_%s[STP_STRLEN];\n", v->name);
+		else
+			sb_printf(b, "\tint64_t l_%s;\n", v->name);
+	}
+	sb_puts(b, "\tint64_t ret;\n\tchar ret_s[STP_STRLEN];\n\tint64_t returning;\n\tchar errmsg[STP_STRLEN];\n");
+	/* string temporaries: twice STP_STRBUF, see stp_bpf.h */
+	int nstr = fr->nstr ? fr->nstr : 1;
+	for (int i = 0; i < nstr; i++)
+		sb_printf(b, "\tchar s%d[2 * STP_STRBUF];\n", i);
+	for (int i = 0; i < fr->key_types.len; i++)
+		sb_printf(b, "\t%s k%d;\n", (char *)VEC_AT(&fr->key_types, i), i);
+	for (int i = 0; i < fr->stat_types.len; i++)
+		sb_printf(b, "\t%s v%d;\n", (char *)VEC_AT(&fr->stat_types, i), i);
+	sb_puts(b, "};\n\n");
+}
+
+static void emit_frame_map(StrBuf *b, Frame *fr, const char *name)
+{
+	sb_printf(b,
+		  "struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 1);\n"
+		  "\t__type(key, __u32);\n\t__type(value, %s);\n} %s SEC(\".maps\");\n\n",
+		  fr->type, name);
+}
+
+/* ------------------------------------------------ one handler or function */
+
+typedef struct Unit {
+	Target target;
+	StrBuf frames;      /* frame struct definitions */
+	StrBuf maps;        /* frame maps (BPF) */
+	StrBuf protos;
+	StrBuf callbacks;
+	StrBuf code;        /* functions and handlers */
+} Unit;
+
+static void begin_fn(Emitter *e, CFn *fn, Frame *fr)
+{
+	memset(fn, 0, sizeof *fn);
+	fn->indent = 1;
+	e->fn = fn;
+	e->frame = fr;
+	e->loop = NULL;
+	e->unwind = "out";
+	e->try_depth = 0;
+}
+
+static void long_decls(StrBuf *b, CFn *fn)
+{
+	for (int i = 0; i < fn->nlong; i++)
+		sb_printf(b, "\tint64_t t%d = 0;\n", i);
+}
+
+static void emit_function(Emitter *e, Unit *u, Func *f)
+{
+	Frame *fr = xcalloc(1, sizeof *fr);
+	fr->type = xasprintf("struct stp_frame_f%d", f->id);
+	fr->locals = &f->locals;
+	fr->is_function = true;
+	fr->ret = f->ret;
+	CFn fn;
+	begin_fn(e, &fn, fr);
+	e->callbacks = &u->callbacks;
+	emit_stmt(e, f->body);
+	if (!f->body)
+		emit_fail(e, f->loc, "function '%s' has an embedded C body, which needs guru mode and a kernel module", f->name);
+
+	const char *attr = e->target == T_BPF ? "static __noinline " : "static ";
+	sb_printf(&u->protos, "%s%s;\n", attr,
+		  xasprintf("void stp_fn_%d(stp_kctx_t *K, %s *F)", f->id, fr->type));
+	sb_printf(&u->code, "/* function %s */\n%svoid stp_fn_%d(stp_kctx_t *K, %s *F)\n{\n", f->name, attr, f->id,
+		  fr->type);
+	if (e->target == T_BPF)
+		sb_puts(&u->code, "\tstruct stp_globals *G = &stp_g;\n");
+	else
+		sb_puts(&u->code, "\tstruct stp_globals *G = K->globals;\n\tstatic int nesting;\n");
+	long_decls(&u->code, &fn);
+	sb_puts(&u->code, "\t(void)G;\n");
+	if (e->target == T_HOST) {
+		int id = emit_error_site(e, "MAXNESTING exceeded", xasprintf("identifier '%s'", f->name), f->loc);
+		sb_printf(&u->code, "\tif (++nesting > STP_MAXNESTING) { stp_error(K, %d); goto out; }\n", id);
+	}
+	sb_puts(&u->code, fn.body.s ? fn.body.s : "");
+	sb_puts(&u->code, "out:\n");
+	if (e->target == T_HOST)
+		sb_puts(&u->code, "\tnesting--;\n");
+	sb_puts(&u->code, "\treturn;\n}\n\n");
+	emit_frame_struct(&u->frames, fr);
+	if (e->target == T_BPF)
+		emit_frame_map(&u->maps, fr, xasprintf("stp_fr_f%d", f->id));
+}
+
+static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
+{
+	Frame *fr = xcalloc(1, sizeof *fr);
+	fr->type = xasprintf("struct stp_frame_p%d", dp->id);
+	fr->locals = &dp->locals;
+	CFn fn;
+	begin_fn(e, &fn, fr);
+	e->callbacks = &u->callbacks;
+	if (dp->cond) {
+		char *c = emit_expr(e, dp->cond);
+		emit_line(e, "if (!%s) goto out;", c);
+	}
+	emit_stmt(e, dp->body);
+
+	StrBuf *b = &u->code;
+	const char *pp = dp->npoints ? dp->points[0]->pp : "?";
+	sb_printf(b, "/* probe %s */\n", pp);
+	if (e->target == T_BPF) {
+		sb_printf(b, "static __noinline int stp_probe_%d(stp_kctx_t *K)\n{\n", dp->id);
+		sb_puts(b, "\tstruct stp_globals *G = &stp_g;\n");
+		sb_printf(b, "\t%s *F = bpf_map_lookup_elem(&stp_fr_p%d, &stp_zero);\n", fr->type, dp->id);
+		sb_puts(b, "\tif (!F)\n\t\treturn 0;\n");
+		sb_printf(b, "\t__builtin_memset(F, 0, offsetof(%s, s0));\n", fr->type);
+	} else {
+		sb_printf(b, "static void stp_probe_%d(struct stp_ctx *K)\n{\n", dp->id);
+		sb_puts(b, "\tstruct stp_globals *G = K->globals;\n");
+		sb_printf(b, "\t%s *F = calloc(1, sizeof *F);\n", fr->type);
+		sb_puts(b, "\tif (!F) {\n\t\tstp_rt_error(K, -1, \"out of memory\");\n\t\treturn;\n\t}\n");
+	}
+	long_decls(b, &fn);
+	sb_puts(b, "\t(void)G;\n");
+	sb_puts(b, fn.body.s ? fn.body.s : "");
+	sb_puts(b, "out:\n");
+	if (e->target == T_BPF)
+		sb_puts(b, "\treturn 0;\n}\n\n");
+	else
+		sb_puts(b, "\tfree(F);\n}\n\n");
+	emit_frame_struct(&u->frames, fr);
+	if (e->target == T_BPF)
+		emit_frame_map(&u->maps, fr, xasprintf("stp_fr_p%d", dp->id));
+}
+
+/* The section that tells libbpf the program type; staprun attaches. */
+static char *bpf_section(Resolved *r)
+{
+	switch (r->kind) {
+	case PK_TRACEPOINT:
+		return xasprintf("tp/%s/%s", r->tp_system, r->tp_event);
+	case PK_SYSCALL:
+		return xasprintf("tp/raw_syscalls/%s", r->is_return ? "sys_exit" : "sys_enter");
+	case PK_PERF:
+	case PK_PROFILE:
+		return xstrdup("perf_event");
+	case PK_KPROBE:
+		return xasprintf("%s/%s", r->is_return ? "kretprobe" : "kprobe", r->function ? r->function : "");
+	case PK_UPROBE:
+	case PK_USDT:
+		return xstrdup(r->is_return ? "uretprobe" : "uprobe");
+	case PK_PROCESS:
+		return xasprintf("tp/sched/%s", r->is_return ? "sched_process_exit" : "sched_process_exec");
+	default:
+		return NULL;
+	}
+}
+
+static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
+{
+	for (int i = 0; i < dp->npoints; i++) {
+		Resolved *r = dp->points[i];
+		char *sec = bpf_section(r);
+		if (!sec) {
+			emit_fail(e, dp->loc, "probe point %s cannot run in the kernel", r->pp);
+			continue;
+		}
+		int pp_lit = emit_literal(e, r->pp, strlen(r->pp));
+		sb_printf(&u->code, "SEC(\"%s\")\nint stp_prog_%d_%d(void *ctx)\n{\n", sec, dp->id, i);
+		sb_puts(&u->code, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
+		if (r->kind == PK_SYSCALL && r->syscall_nr >= 0) {
+			sb_puts(&u->code, "\tint64_t nr_ = 0;\n\tbpf_probe_read_kernel(&nr_, 8, (char *)ctx + 8);\n");
+			sb_printf(&u->code, "\tif (nr_ != %d)\n\t\treturn 0;\n", r->syscall_nr);
+		}
+		if (r->kind == PK_PROCESS && r->pid > 0)
+			sb_printf(&u->code, "\tif (stp_pid() != %lld)\n\t\treturn 0;\n", (long long)r->pid);
+		sb_printf(&u->code, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d};\n", pp_lit);
+		sb_printf(&u->code, "\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
+		free(sec);
+	}
+}
+
+/* ------------------------------------------------------------ BPF maps */
+
+static void emit_global_maps(StrBuf *b, Session *s, Program *p)
+{
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		char *vt = global_value_type(v);
+		if (is_array(v)) {
+			const char *type = v->type == TY_STATS ? "BPF_MAP_TYPE_PERCPU_HASH"
+					   : v->wrap		 ? "BPF_MAP_TYPE_LRU_HASH"
+								 : "BPF_MAP_TYPE_HASH";
+			int64_t n = v->maxsize > 0 ? v->maxsize : s->limits.maxmapentries;
+			sb_printf(b,
+				  "struct {\n\t__uint(type, %s);\n\t__uint(max_entries, %lld);\n"
+				  "\t__type(key, struct stp_key_%s);\n\t__type(value, %s);\n} g_%s SEC(\".maps\");\n\n",
+				  type, (long long)n, v->name, vt, v->name);
+		} else if (v->type == TY_STATS) {
+			sb_printf(b,
+				  "struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 1);\n"
+				  "\t__type(key, __u32);\n\t__type(value, %s);\n} g_%s SEC(\".maps\");\n\n",
+				  vt, v->name);
+		}
+		free(vt);
+	}
+}
+
+/* Sum a statistics element over CPUs (kernel-side @count and friends). */
+static void emit_stat_sum_fns(StrBuf *b, Program *p)
+{
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		if (v->type != TY_STATS)
+			continue;
+		sb_printf(b, "#define stp_stat_sum_%d(map, key, out) stp_stat_sum_g_%s(map, key, out)\n", i, v->name);
+		sb_printf(b,
+			  "static __always_inline void stp_stat_sum_g_%s(void *map, const void *key, struct stp_statv_%s *out)\n"
+			  "{\n\t__builtin_memset(&out->s, 0, sizeof out->s);\n"
+			  "\tfor (__u32 c = 0; c < STP_MAXCPU; c++) {\n"
+			  "\t\tstruct stp_statv_%s *p = bpf_map_lookup_percpu_elem(map, key, c);\n"
+			  "\t\tif (!p)\n\t\t\tbreak;\n\t\tif (!p->s.count)\n\t\t\tcontinue;\n"
+			  "\t\tif (!out->s.count || p->s.min < out->s.min)\n\t\t\tout->s.min = p->s.min;\n"
+			  "\t\tif (!out->s.count || p->s.max > out->s.max)\n\t\t\tout->s.max = p->s.max;\n"
+			  "\t\tout->s.count += p->s.count;\n\t\tout->s.sum += p->s.sum;\n\t\tout->s.sumsq += p->s.sumsq;\n"
+			  "\t}\n}\n\n",
+			  v->name, v->name, v->name);
+	}
+}
+
+static unsigned max_stat_size(Program *p)
+{
+	unsigned m = 64;
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		if (v->type == TY_STATS) {
+			unsigned sz = 5 * 8 + 8 * (unsigned)(hist_nbuckets(v) ? hist_nbuckets(v) : 1);
+			if (sz > m)
+				m = sz;
+		}
+	}
+	return m;
+}
+
+static void emit_global_init(StrBuf *b, Program *p)
+{
+	sb_puts(b, "struct stp_globals stp_g SEC(\".data\") = {\n\t.st = { .session_state = STP_SESSION_STARTING },\n");
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		if (!v->init || is_array(v))
+			continue;
+		if (v->init->kind == E_NUM)
+			sb_printf(b, "\t.g_%s = %lldLL,\n", v->name, (long long)v->init->num);
+		else if (v->init->kind == E_STR) {
+			char *lit = c_string_literal(v->init->str, v->init->len);
+			sb_printf(b, "\t.g_%s = %s,\n", v->name, lit);
+			free(lit);
+		}
+	}
+	sb_puts(b, "};\n\n");
+}
+
+/* -------------------------------------------------- the module descriptor */
+
+static const char *probe_kind_name(ProbeKind k)
+{
+	switch (k) {
+	case PK_BEGIN: return "STP_PROBE_BEGIN";
+	case PK_END: return "STP_PROBE_END";
+	case PK_ERROR: return "STP_PROBE_ERROR";
+	case PK_NEVER: return "STP_PROBE_NEVER";
+	case PK_TIMER: return "STP_PROBE_TIMER";
+	case PK_PROFILE: return "STP_PROBE_PROFILE";
+	case PK_PERF: return "STP_PROBE_PERF";
+	case PK_TRACEPOINT: return "STP_PROBE_TRACEPOINT";
+	case PK_SYSCALL: return "STP_PROBE_SYSCALL";
+	case PK_KPROBE: return "STP_PROBE_KPROBE";
+	case PK_UPROBE: return "STP_PROBE_UPROBE";
+	case PK_USDT: return "STP_PROBE_USDT";
+	case PK_PROCESS: return "STP_PROBE_PROCESS";
+	case PK_PROCFS: return "STP_PROBE_NEVER";
+	}
+	return "0";
+}
+
+static char *cstr_or_null(const char *s)
+{
+	return s ? c_string_literal(s, strlen(s)) : xstrdup("0");
+}
+
+static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
+{
+	/* probes */
+	sb_puts(b, "static const struct stp_probe_desc stp_probes[] = {\n");
+	int nprobes = 0;
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		for (int j = 0; j < dp->npoints; j++) {
+			Resolved *r = dp->points[j];
+			char *pp = cstr_or_null(r->pp);
+			sb_printf(b, "\t{ .kind = %s, .pp = %s", probe_kind_name(r->kind), pp);
+			if (dp->ctx == CTX_KERNEL)
+				sb_printf(b, ", .bpf_prog = \"stp_prog_%d_%d\"", dp->id, j);
+			else
+				sb_printf(b, ", .handler = stp_probe_%d", dp->id);
+			sb_printf(b, ", .priority = %lld, .period_ns = %lluULL, .randomize_ns = %lluULL",
+				  (long long)r->priority, (unsigned long long)r->period_ns,
+				  (unsigned long long)r->randomize_ns);
+			if (r->tp_system)
+				sb_printf(b, ", .tp_system = %s, .tp_event = %s", cstr_or_null(r->tp_system),
+					  cstr_or_null(r->tp_event));
+			if (r->kind == PK_SYSCALL)
+				sb_printf(b, ", .tp_system = \"raw_syscalls\", .tp_event = \"%s\"",
+					  r->is_return ? "sys_exit" : "sys_enter");
+			if (r->kind == PK_PERF || r->kind == PK_PROFILE)
+				sb_printf(b, ", .perf_type = %u, .perf_config = %lluULL, .sample_period = %lluULL",
+					  r->perf_type, (unsigned long long)r->perf_config,
+					  (unsigned long long)r->sample_period);
+			if (r->function)
+				sb_printf(b, ", .function = %s", cstr_or_null(r->function));
+			if (r->path)
+				sb_printf(b, ", .path = %s", cstr_or_null(r->path));
+			sb_printf(b, ", .offset = %lluULL, .is_return = %d, .optional = %d },\n",
+				  (unsigned long long)r->offset, r->is_return, r->optional);
+			free(pp);
+			nprobes++;
+		}
+	}
+	if (!nprobes)
+		sb_puts(b, "\t{ 0 }\n");
+	sb_puts(b, "};\n\n");
+
+	/* globals */
+	sb_puts(b, "static const struct stp_global_desc stp_globals_desc[] = {\n");
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		const char *t = v->type == TY_STATS ? "STP_T_STATS" : v->type == TY_STRING ? "STP_T_STRING" : "STP_T_LONG";
+		sb_printf(b, "\t{ .name = \"%s\", .type = %s, .nkeys = %d", v->name, t, is_array(v) ? v->nkeys : 0);
+		if (is_array(v)) {
+			sb_puts(b, ", .keys = {");
+			for (int k = 0; k < v->nkeys; k++) {
+				if (v->keys[k] == TY_STRING)
+					sb_printf(b, " { STP_T_STRING, offsetof(struct stp_key_%s, k%d), STP_STRLEN },",
+						  v->name, k);
+				else
+					sb_printf(b, " { STP_T_LONG, offsetof(struct stp_key_%s, k%d), 8 },", v->name, k);
+			}
+			sb_printf(b, " }, .key_size = sizeof(struct stp_key_%s)", v->name);
+		} else if (v->type == TY_STATS) {
+			sb_puts(b, ", .key_size = 4");
+		}
+		char *vt = global_value_type(v);
+		if (is_array(v) || v->type == TY_STATS)
+			sb_printf(b, ", .value_size = sizeof(%s), .map_name = \"g_%s\"", vt, v->name);
+		else
+			sb_printf(b, ", .value_size = %s, .offset = offsetof(struct stp_globals, g_%s)",
+				  v->type == TY_STRING ? "STP_STRLEN" : "8", v->name);
+		free(vt);
+		sb_printf(b, ", .maxsize = %lld, .wrap = %d, .hist_kind = %d, .hist_start = %lldLL, .hist_stop = %lldLL, .hist_step = %lldLL",
+			  (long long)(v->maxsize > 0 ? v->maxsize : s->limits.maxmapentries), v->wrap, v->hist_kind,
+			  (long long)v->hist_start, (long long)v->hist_stop, (long long)v->hist_step);
+		sb_printf(b, ", .print_at_end = %d, .percpu = %d },\n", v->written && !v->read,
+			  v->type == TY_STATS);
+	}
+	if (!p->globals.len)
+		sb_puts(b, "\t{ 0 }\n");
+	sb_puts(b, "};\n\n");
+
+	/* formats */
+	for (int i = 0; i < e->formats->len; i++) {
+		enum stp_type types[64];
+		char err[128];
+		int n = stp_format_arg_types(VEC_AT(e->formats, i), types, 64, err, sizeof err);
+		sb_printf(b, "static const enum stp_type stp_fmt_args_%d[] = {", i);
+		for (int k = 0; k < n; k++)
+			sb_printf(b, " %s,", types[k] == STP_T_STRING ? "STP_T_STRING" : "STP_T_LONG");
+		if (n <= 0)
+			sb_puts(b, " 0");
+		sb_puts(b, " };\n");
+	}
+	sb_puts(b, "static const struct stp_format_desc stp_formats[] = {\n");
+	for (int i = 0; i < e->formats->len; i++) {
+		const char *f = VEC_AT(e->formats, i);
+		char *lit = c_string_literal(f, strlen(f));
+		enum stp_type types[64];
+		char err[128];
+		int n = stp_format_arg_types(f, types, 64, err, sizeof err);
+		sb_printf(b, "\t{ %s, %d, stp_fmt_args_%d },\n", lit, n < 0 ? 0 : n, i);
+		free(lit);
+	}
+	if (!e->formats->len)
+		sb_puts(b, "\t{ 0 }\n");
+	sb_puts(b, "};\n\n");
+
+	/* error sites */
+	sb_puts(b, "static const struct stp_error_desc stp_errors[] = {\n");
+	for (int i = 0; i < e->error_msgs->len; i++) {
+		char *m = cstr_or_null(VEC_AT(e->error_msgs, i));
+		char *w = cstr_or_null(VEC_AT(e->error_wheres, i));
+		sb_printf(b, "\t{ %s, %s },\n", m, w);
+		free(m);
+		free(w);
+	}
+	if (!e->error_msgs->len)
+		sb_puts(b, "\t{ 0 }\n");
+	sb_puts(b, "};\n\n");
+
+	const char *name = s->module_name ? s->module_name : "stap_module";
+	sb_puts(b, "extern const unsigned char _binary_bpf_o_start[], _binary_bpf_o_end[];\n");
+	sb_puts(b, "struct stp_module stp_module = {\n");
+	sb_printf(b, "\t.abi_version = STP_ABI_VERSION,\n\t.name = \"%s\",\n", name);
+	sb_puts(b, "\t.bpf_obj = _binary_bpf_o_start,\n\t.globals_section = \".data\",\n");
+	sb_puts(b, "\t.globals_size = sizeof(struct stp_globals),\n");
+	sb_printf(b, "\t.probes = stp_probes, .nprobes = %d,\n", nprobes);
+	sb_printf(b, "\t.globals = stp_globals_desc, .nglobals = %d,\n", p->globals.len);
+	sb_printf(b, "\t.formats = stp_formats, .nformats = %d,\n", e->formats->len);
+	sb_printf(b, "\t.errors = stp_errors, .nerrors = %d,\n", e->error_msgs->len);
+	sb_printf(b,
+		  "\t.limits = { .maxaction = %lld, .maxstringlen = %lld, .maxmapentries = %lld, .maxnesting = %lld, "
+		  ".maxerrors = %lld, .maxskipped = %lld },\n",
+		  (long long)s->limits.maxaction, (long long)s->limits.maxstringlen,
+		  (long long)s->limits.maxmapentries, (long long)s->limits.maxnesting, (long long)s->limits.maxerrors,
+		  (long long)s->limits.maxskipped);
+	sb_puts(b, "};\n\n");
+	sb_puts(b, "/* the BPF object's length is known only at link time */\n"
+		   "__attribute__((constructor)) static void stp_module_init(void)\n{\n"
+		   "\tstp_module.bpf_obj_len = (size_t)(_binary_bpf_o_end - _binary_bpf_o_start);\n}\n");
+}
+
+/* ------------------------------------------------------------ driver */
+
+/* Which script functions each target needs: those reachable from its
+ * handlers. */
+static void mark_calls_expr(Expr *x, bool *need, Vec *work);
+static void mark_calls_stmt(Stmt *st, bool *need, Vec *work)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->nbody; i++)
+		mark_calls_stmt(st->body[i], need, work);
+	if (st->expr)
+		mark_calls_expr(st->expr, need, work);
+	if (st->incr)
+		mark_calls_expr(st->incr, need, work);
+	mark_calls_stmt(st->init, need, work);
+	mark_calls_stmt(st->then, need, work);
+	mark_calls_stmt(st->els, need, work);
+	if (st->fe && st->fe->limit)
+		mark_calls_expr(st->fe->limit, need, work);
+}
+
+static void mark_calls_expr(Expr *x, bool *need, Vec *work)
+{
+	if (!x)
+		return;
+	if (x->kind == E_CALL && x->func && !need[x->func->id]) {
+		need[x->func->id] = true;
+		vec_push(work, x->func);
+	}
+	for (int i = 0; i < x->nargs; i++)
+		mark_calls_expr(x->args[i], need, work);
+	for (int i = 0; i < x->ncomps; i++)
+		if (x->comps[i].expr)
+			mark_calls_expr(x->comps[i].expr, need, work);
+}
+
+static bool *functions_needed(Program *p, Context ctx, int nfuncs)
+{
+	bool *need = xcalloc((size_t)nfuncs + 1, 1);
+	Vec work = {0};
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		if (dp->ctx != ctx)
+			continue;
+		mark_calls_stmt(dp->body, need, &work);
+		mark_calls_expr(dp->cond, need, &work);
+	}
+	while (work.len) {
+		Func *f = work.data[--work.len];
+		mark_calls_stmt(f->body, need, &work);
+	}
+	free(work.data);
+	return need;
+}
+
+static void emit_target(Emitter *e, Unit *u, Program *p, Context ctx)
+{
+	bool *need = functions_needed(p, ctx, p->functions.len);
+	for (int i = 0; i < p->functions.len; i++) {
+		Func *f = VEC_AT(&p->functions, i);
+		if (need[f->id])
+			emit_function(e, u, f);
+	}
+	free(need);
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		if (dp->ctx != ctx)
+			continue;
+		emit_probe_body(e, u, dp);
+		if (ctx == CTX_KERNEL)
+			emit_bpf_programs(e, u, dp);
+	}
+}
+
+static char *join_unit(Unit *u)
+{
+	StrBuf b = {0};
+	sb_puts(&b, u->frames.s ? u->frames.s : "");
+	sb_puts(&b, u->maps.s ? u->maps.s : "");
+	sb_puts(&b, u->protos.s ? u->protos.s : "");
+	sb_puts(&b, "\n");
+	sb_puts(&b, u->callbacks.s ? u->callbacks.s : "");
+	sb_puts(&b, u->code.s ? u->code.s : "");
+	return sb_steal(&b);
+}
+
+/* The largest printf record: header plus each argument at its largest. */
+static unsigned record_max(Session *s, Vec *formats)
+{
+	unsigned m = 64;
+	for (int i = 0; i < formats->len; i++) {
+		enum stp_type types[64];
+		char err[128];
+		int n = stp_format_arg_types(VEC_AT(formats, i), types, 64, err, sizeof err);
+		unsigned sz = sizeof(struct stp_rec_hdr);
+		for (int k = 0; k < n; k++)
+			sz += types[k] == STP_T_STRING ? (unsigned)s->limits.maxstringlen + 4 : 8;
+		if (sz > m)
+			m = sz;
+	}
+	/* error records carry one string */
+	if ((unsigned)s->limits.maxstringlen + 32 > m)
+		m = (unsigned)s->limits.maxstringlen + 32;
+	return pow2_at_least(m);
+}
+
+int translate(Session *s, Program *p, Translation *out)
+{
+	for (int i = 0; i < p->functions.len; i++)
+		((Func *)VEC_AT(&p->functions, i))->id = i;
+	for (int i = 0; i < p->probes.len; i++)
+		((DerivedProbe *)VEC_AT(&p->probes, i))->id = i;
+
+	Vec literals = {0}, lens = {0}, msgs = {0}, wheres = {0}, formats = {0};
+	for (int i = 0; i < p->formats.len; i++)
+		vec_push(&formats, xstrdup(VEC_AT(&p->formats, i)));
+	Emitter e = {.s = s, .p = p, .literals = &literals, .literal_lens = &lens, .error_msgs = &msgs,
+		     .error_wheres = &wheres, .formats = &formats};
+	/* literal 0 is the empty string */
+	emit_literal(&e, "", 0);
+
+	Unit bpf = {.target = T_BPF}, host = {.target = T_HOST};
+	e.target = T_BPF;
+	emit_target(&e, &bpf, p, CTX_KERNEL);
+	int bpf_regex = e.nregex;
+	e.target = T_HOST;
+	emit_target(&e, &host, p, CTX_USER);
+	(void)bpf_regex;
+	if (e.failed || s->errors)
+		return -1;
+
+	unsigned recmax = record_max(s, &formats);
+
+	/* the BPF unit */
+	StrBuf b = {0};
+	sb_puts(&b, "/* Generated by stapng: kernel-context handlers. */\n");
+	emit_common(&b, s, p, recmax, msgs.len);
+	sb_puts(&b, "#define STP_MAXACTION_HERE STP_MAXACTION\n");
+	sb_puts(&b, "#include \"stp_bpf.h\"\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n");
+	emit_types(&b, p);
+	emit_global_init(&b, p);
+	sb_printf(&b,
+		  "struct {\n\t__uint(type, BPF_MAP_TYPE_RINGBUF);\n\t__uint(max_entries, %lld);\n} stp_events SEC(\".maps\");\n\n",
+		  (long long)(s->bufsize_mb > 0 ? s->bufsize_mb : 4) << 20);
+	sb_printf(&b,
+		  "struct {\n\t__uint(type, BPF_MAP_TYPE_ARRAY);\n\t__uint(max_entries, 1);\n\t__type(key, __u32);\n"
+		  "\t__type(value, struct { unsigned char z[%u]; });\n} stp_zero_stat SEC(\".maps\");\n\n",
+		  max_stat_size(p));
+	sb_puts(&b, "static const __u32 stp_zero = 0;\n\n");
+	emit_literals(&b, &e);
+	emit_global_maps(&b, s, p);
+	emit_stat_sum_fns(&b, p);
+	sb_puts(&b, "static long stp_delete_cb(void *map, void *key, void *value, void *ctx)\n"
+		    "{\n\tbpf_map_delete_elem(map, key);\n\treturn 0;\n}\n\n");
+	char *bpf_body = join_unit(&bpf);
+	sb_puts(&b, bpf_body);
+	free(bpf_body);
+	out->bpf_c = sb_steal(&b);
+
+	/* the host unit */
+	sb_puts(&b, "/* Generated by stapng: user-space handlers and the module descriptor. */\n");
+	sb_puts(&b, "#define _GNU_SOURCE\n#include <stddef.h>\n");
+	emit_common(&b, s, p, recmax, msgs.len);
+	sb_puts(&b, "#define STP_MAXACTION_HERE (STP_MAXACTION * 10)\n");
+	sb_puts(&b, "#include \"stp_host.h\"\n");
+	emit_types(&b, p);
+	sb_puts(&b, "static const uint32_t stp_zero = 0;\n\n");
+	emit_literals(&b, &e);
+	char *host_body = join_unit(&host);
+	sb_puts(&b, host_body);
+	free(host_body);
+	emit_descriptor(&b, s, p, &e);
+	out->host_c = sb_steal(&b);
+	return 0;
+}
