@@ -1,0 +1,396 @@
+/* bpfload.c - the module's BPF object: open it from the module's bytes,
+ * find the shared global block, set globals before load, load, attach
+ * every kernel-context probe by its kind, and detach it all again.
+ *
+ * Names the generated BPF object must use:
+ *   - the global block is the libbpf internal map whose name ends with
+ *     mod->globals_section (".data"); it starts with struct stp_state;
+ *   - kernel output goes to a BPF_MAP_TYPE_RINGBUF map named "stp_events"
+ *     (optional: without it the kernel side has no output);
+ *   - each probe's program is named by stp_probe_desc.bpf_prog;
+ *   - arrays and stats live in maps named by stp_global_desc.map_name.
+ */
+#include "rt.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define RINGBUF_MAP "stp_events"
+
+static int libbpf_verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && libbpf_verbose < 3)
+		return 0;
+	if (level == LIBBPF_INFO && libbpf_verbose < 2)
+		return 0;
+	if (level == LIBBPF_WARN && libbpf_verbose < 1)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static struct bpf_map *find_globals_map(struct stp_session *s)
+{
+	const char *suffix = s->mod->globals_section ? s->mod->globals_section : ".data";
+	size_t sl = strlen(suffix);
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, s->obj) {
+		const char *name = bpf_map__name(map);
+		size_t nl = strlen(name);
+		if (nl >= sl && strcmp(name + nl - sl, suffix) == 0)
+			return map;
+	}
+	return NULL;
+}
+
+static void point_globals(struct stp_session *s)
+{
+	struct bpf_map *map = find_globals_map(s);
+	size_t size = 0;
+	s->globals = map ? (void *)bpf_map__initial_value(map, &size) : NULL;
+	if (!s->globals || size < sizeof(struct stp_state)) {
+		size_t want = s->mod->globals_size > sizeof(struct stp_state) ? s->mod->globals_size
+									       : sizeof(struct stp_state);
+		if (!s->own_globals)
+			s->own_globals = calloc(1, want);
+		s->globals = s->own_globals;
+	}
+	s->ctx.globals = s->globals;
+}
+
+static size_t round_pow2(size_t v)
+{
+	size_t p = 4096;
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+int rt_bpf_open(struct stp_session *s)
+{
+	libbpf_verbose = s->opt.verbose;
+	libbpf_set_print(print_libbpf);
+	if (!s->mod->bpf_obj || !s->mod->bpf_obj_len) {
+		point_globals(s);
+		return 0;
+	}
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = s->mod->name);
+	s->obj = bpf_object__open_mem(s->mod->bpf_obj, s->mod->bpf_obj_len, &opts);
+	if (!s->obj) {
+		fprintf(stderr, "ERROR: cannot open the BPF object in %s: %s\n", s->opt.module_path, strerror(errno));
+		return -1;
+	}
+	point_globals(s);
+	struct bpf_map *rb = bpf_object__find_map_by_name(s->obj, RINGBUF_MAP);
+	if (rb && s->opt.bufsize_mb > 0)
+		bpf_map__set_max_entries(rb, (uint32_t)round_pow2((size_t)s->opt.bufsize_mb << 20));
+	return 0;
+}
+
+/* True when the object holds fentry/fexit programs: the kernel may refuse
+ * to load those (this one does), which fails the whole object. */
+static const char *tracing_program(struct stp_session *s)
+{
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, s->obj) {
+		if (bpf_program__type(p) == BPF_PROG_TYPE_TRACING && bpf_program__autoload(p))
+			return bpf_program__name(p);
+	}
+	return NULL;
+}
+
+int rt_bpf_load(struct stp_session *s)
+{
+	if (s->obj) {
+		int err = bpf_object__load(s->obj);
+		if (err) {
+			const char *fentry = tracing_program(s);
+			if (fentry)
+				fprintf(stderr,
+					"ERROR: the kernel refused to load fentry/fexit program %s (%s): "
+					"kernel.function probes need fentry/fexit or kprobes, which this kernel does not offer\n",
+					fentry, strerror(-err));
+			else
+				fprintf(stderr, "ERROR: the kernel refused the BPF programs of %s: %s%s\n",
+					s->opt.module_path, strerror(-err),
+					s->opt.verbose ? "" : " (run with -v for the verifier's log)");
+			return -1;
+		}
+		/* After load the block is the kernel's map memory, mapped here. */
+		point_globals(s);
+		struct bpf_map *rb = bpf_object__find_map_by_name(s->obj, RINGBUF_MAP);
+		if (rb) {
+			s->rb = ring_buffer__new(bpf_map__fd(rb), rt_handle_record, s, NULL);
+			if (!s->rb) {
+				fprintf(stderr, "ERROR: cannot open ring buffer %s: %s\n", RINGBUF_MAP, strerror(errno));
+				return -1;
+			}
+		}
+	}
+	return rt_maps_create_missing(s);
+}
+
+/* --------------------------------------------------------- globals */
+
+static const struct stp_global_desc *find_scalar(struct stp_session *s, const char *name, size_t len)
+{
+	for (int i = 0; i < s->mod->nglobals; i++) {
+		const struct stp_global_desc *g = &s->mod->globals[i];
+		if (strlen(g->name) == len && strncmp(g->name, name, len) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+/* name=value, from -G or a module argument; before begin probes run. */
+int rt_set_global(struct stp_session *s, const char *assign)
+{
+	const char *eq = strchr(assign, '=');
+	if (!eq || eq == assign) {
+		fprintf(stderr, "ERROR: expected name=value, not '%s'\n", assign);
+		return -1;
+	}
+	const struct stp_global_desc *g = find_scalar(s, assign, (size_t)(eq - assign));
+	if (!g) {
+		fprintf(stderr, "ERROR: the module has no global '%.*s'\n", (int)(eq - assign), assign);
+		return -1;
+	}
+	if (g->nkeys || g->type == STP_T_STATS) {
+		fprintf(stderr, "ERROR: global '%s' is not a number or string and cannot be set\n", g->name);
+		return -1;
+	}
+	const char *val = eq + 1;
+	char *p = (char *)s->globals + g->offset;
+	if (g->type == STP_T_LONG) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(val, &end, 0);
+		if (*val == '\0' || *end || errno) {
+			fprintf(stderr, "ERROR: global '%s' is a number; '%s' is not\n", g->name, val);
+			return -1;
+		}
+		int64_t v64 = v;
+		memcpy(p, &v64, 8);
+	} else {
+		size_t size = g->value_size ? g->value_size : 1;
+		snprintf(p, size, "%s", val);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- attaching */
+
+static int add_link(struct stp_session *s, struct bpf_link *link)
+{
+	struct bpf_link **l = realloc(s->links, sizeof(*l) * (size_t)(s->nlinks + 1));
+	if (!l) {
+		bpf_link__destroy(link);
+		return -ENOMEM;
+	}
+	s->links = l;
+	s->links[s->nlinks++] = link;
+	return 0;
+}
+
+static int add_perf_fd(struct stp_session *s, int fd)
+{
+	int *f = realloc(s->perf_fds, sizeof(*f) * (size_t)(s->nperf_fds + 1));
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->perf_fds = f;
+	s->perf_fds[s->nperf_fds++] = fd;
+	return 0;
+}
+
+/* Online CPUs, from "0-3,5" in sysfs; bit i of the result's array. */
+static int online_cpus(int *cpus, int max)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/online", "r");
+	int n = 0;
+	if (!f)
+		return 0;
+	int a, b;
+	char sep;
+	while (fscanf(f, "%d", &a) == 1) {
+		b = a;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-') {
+			if (fscanf(f, "%d", &b) != 1)
+				b = a;
+			if (fscanf(f, "%c", &sep) != 1)
+				sep = '\n';
+		}
+		for (int c = a; c <= b && n < max; c++)
+			cpus[n++] = c;
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+static int attach_perf(struct stp_session *s, const struct stp_probe_desc *p, struct bpf_program *prog)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	if (p->kind == STP_PROBE_PROFILE) {
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.config = PERF_COUNT_SW_CPU_CLOCK;
+		attr.sample_period = p->sample_period ? p->sample_period : p->period_ns ? p->period_ns : 4000000;
+	} else {
+		attr.type = p->perf_type;
+		attr.config = p->perf_config;
+		attr.sample_period = p->sample_period ? p->sample_period : 1000000;
+	}
+	int cpus[1024];
+	int n = online_cpus(cpus, 1024);
+	if (n == 0)
+		return -ENODEV;
+	for (int i = 0; i < n; i++) {
+		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (add_perf_fd(s, fd))
+			return -ENOMEM;
+		struct bpf_link *link = bpf_program__attach_perf_event(prog, fd);
+		if (!link)
+			return -errno;
+		if (add_link(s, link))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct bpf_link *attach_kprobe(const struct stp_probe_desc *p, struct bpf_program *prog, const char **why)
+{
+	struct bpf_link *link;
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) {
+		link = bpf_program__attach_trace(prog);
+		*why = "the kernel refused fentry/fexit";
+	} else {
+		link = bpf_program__attach_kprobe(prog, p->is_return, p->function);
+		*why = access("/sys/kernel/tracing/kprobe_events", F_OK) == 0
+			       ? "kprobe attach failed"
+			       : "this kernel has no kprobes (CONFIG_KPROBES) and refuses fentry/fexit";
+	}
+	return link;
+}
+
+static struct bpf_link *attach_uprobe(struct stp_session *s, const struct stp_probe_desc *p, struct bpf_program *prog)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = p->is_return);
+	if (p->function && !p->offset)
+		opts.func_name = p->function;
+	return bpf_program__attach_uprobe_opts(prog, -1, p->path, (size_t)p->offset, &opts);
+}
+
+/* Attaches one kernel-context probe; returns 0 or -errno, with *why set
+ * to the missing kernel feature where one is known. */
+static int attach_one(struct stp_session *s, const struct stp_probe_desc *p, struct bpf_program *prog,
+		      const char **why)
+{
+	struct bpf_link *link = NULL;
+	*why = NULL;
+	switch (p->kind) {
+	case STP_PROBE_TRACEPOINT:
+	case STP_PROBE_PROCESS:
+		link = bpf_program__attach_tracepoint(prog, p->tp_system, p->tp_event);
+		break;
+	case STP_PROBE_SYSCALL:
+		link = bpf_program__attach_tracepoint(prog, "raw_syscalls", p->is_return ? "sys_exit" : "sys_enter");
+		break;
+	case STP_PROBE_PERF:
+	case STP_PROBE_PROFILE:
+		return attach_perf(s, p, prog);
+	case STP_PROBE_KPROBE:
+		link = attach_kprobe(p, prog, why);
+		break;
+	case STP_PROBE_UPROBE:
+		link = attach_uprobe(s, p, prog);
+		break;
+	case STP_PROBE_USDT:
+		/* tp_system is the provider, tp_event the probe name */
+		link = bpf_program__attach_usdt(prog, -1, p->path, p->tp_system, p->tp_event, NULL);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!link)
+		return errno ? -errno : -EINVAL;
+	return add_link(s, link);
+}
+
+int rt_attach_all(struct stp_session *s)
+{
+	for (int i = 0; i < s->mod->nprobes; i++) {
+		const struct stp_probe_desc *p = &s->mod->probes[i];
+		if (!p->bpf_prog)
+			continue;
+		struct bpf_program *prog = s->obj ? bpf_object__find_program_by_name(s->obj, p->bpf_prog) : NULL;
+		const char *why = NULL;
+		int err = prog ? attach_one(s, p, prog, &why) : -ENOENT;
+		if (!err) {
+			s->attached++;
+			continue;
+		}
+		if (p->optional) {
+			s->skipped_optional++;
+			if (s->opt.verbose)
+				fprintf(stderr, "staprun: skipped optional probe %s: %s\n", p->pp, strerror(-err));
+			continue;
+		}
+		if (!prog)
+			fprintf(stderr, "ERROR: probe %s: the module has no BPF program '%s'\n", p->pp, p->bpf_prog);
+		else
+			fprintf(stderr, "ERROR: cannot attach probe %s: %s%s%s\n", p->pp, why ? why : "",
+				why ? ": " : "", strerror(-err));
+		return -1;
+	}
+	if (s->opt.verbose)
+		fprintf(stderr, "staprun: attached %d probe%s (%d links), skipped %d optional\n", s->attached,
+			s->attached == 1 ? "" : "s", s->nlinks, s->skipped_optional);
+	return 0;
+}
+
+void rt_detach_all(struct stp_session *s)
+{
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	free(s->links);
+	s->links = NULL;
+	s->nlinks = 0;
+	for (int i = 0; i < s->nperf_fds; i++)
+		close(s->perf_fds[i]);
+	free(s->perf_fds);
+	s->perf_fds = NULL;
+	s->nperf_fds = 0;
+}
+
+int rt_drain(struct stp_session *s)
+{
+	if (!s->rb)
+		return 0;
+	return ring_buffer__consume(s->rb);
+}
+
+void rt_bpf_close(struct stp_session *s)
+{
+	rt_detach_all(s);
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	rt_maps_close(s);
+	s->globals = NULL;
+	s->ctx.globals = NULL;
+	bpf_object__close(s->obj);
+	s->obj = NULL;
+	free(s->own_globals);
+	s->own_globals = NULL;
+}

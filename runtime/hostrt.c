@@ -1,0 +1,258 @@
+/* hostrt.c - what host handlers call (stp_rt_* output, errors, context),
+ * the buffered output writer, and the handling of kernel records.
+ *
+ * Output goes to one buffer, written to stdout or -o FILE when it grows
+ * past OUT_FLUSH_AT and whenever the run loop has handled a batch of
+ * events, so `tail -f` sees it promptly.  Errors and warnings go to stderr
+ * after the pending output, so the two streams interleave sensibly.
+ */
+#include "rt.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUT_FLUSH_AT (64 * 1024)
+
+struct stp_session *stp_current_session;
+
+static struct stp_session *session_of(struct stp_ctx *c)
+{
+	return c && c->rt ? c->rt : stp_current_session;
+}
+
+struct stp_state *rt_state(struct stp_session *s)
+{
+	return s->globals;
+}
+
+/* ------------------------------------------------------------ output */
+
+void rt_out_flush(struct stp_session *s)
+{
+	size_t done = 0;
+	while (done < s->out.len) {
+		ssize_t n = write(s->out_fd, s->out.data + done, s->out.len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* a closed pipe: drop the output, keep tracing */
+		done += (size_t)n;
+	}
+	stp_buf_reset(&s->out);
+}
+
+static void out_maybe_flush(struct stp_session *s)
+{
+	if (s->out.len >= OUT_FLUSH_AT)
+		rt_out_flush(s);
+}
+
+void rt_out_write(struct stp_session *s, const void *p, size_t n)
+{
+	stp_buf_put(&s->out, p, n);
+	out_maybe_flush(s);
+}
+
+/* ------------------------------------------------------------ errors */
+
+static void report(struct stp_session *s, const char *kind, const char *msg, const char *where)
+{
+	rt_out_flush(s);
+	fprintf(stderr, "%s: %s%s%s\n", kind, msg ? msg : "", where && *where ? " " : "", where ? where : "");
+}
+
+void rt_report_error(struct stp_session *s, const char *msg, const char *where)
+{
+	report(s, "ERROR", msg, where);
+}
+
+void rt_report_warning(struct stp_session *s, const char *msg, const char *where)
+{
+	report(s, "WARNING", msg, where);
+}
+
+int64_t rt_total_errors(struct stp_session *s)
+{
+	return s->host_errors + (s->globals ? rt_state(s)->errors : 0);
+}
+
+/* Past MAXERRORS (default 0: the first error) or MAXSKIPPED the session
+ * ends, and error probes run instead of end probes. */
+void rt_check_limits(struct stp_session *s)
+{
+	if (s->error_stop || !s->globals)
+		return;
+	const struct stp_limits *lim = &s->mod->limits;
+	if (rt_total_errors(s) > lim->maxerrors) {
+		s->error_stop = 1;
+	} else if (rt_state(s)->skipped > lim->maxskipped) {
+		rt_report_error(s, "Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.",
+				NULL);
+		s->error_stop = 1;
+	}
+	if (s->error_stop) {
+		s->stop = 1;
+		rt_state(s)->session_state = STP_SESSION_STOPPING;
+	}
+}
+
+/* ------------------------------------------------------ kernel records */
+
+static const char *site_message(struct stp_session *s, uint32_t id, const char **where)
+{
+	*where = NULL;
+	if (id < (uint32_t)s->mod->nerrors) {
+		*where = s->mod->errors[id].where;
+		return s->mod->errors[id].message;
+	}
+	return "unknown error site";
+}
+
+/* An error or warning record: the site's text, or the packed string the
+ * kernel sent with it instead of the site's message. */
+static void record_diagnostic(struct stp_session *s, const struct stp_rec_hdr *h, const void *payload, int error)
+{
+	const char *where;
+	const char *msg = site_message(s, h->id, &where);
+	char detail[512];
+	size_t pos = 0, n;
+	const char *str;
+	if (h->len >= 2 && stp_unpack_str(payload, h->len, &pos, &str, &n) && n) {
+		snprintf(detail, sizeof(detail), "%.*s", (int)n, str);
+		msg = detail;
+	}
+	if (error) {
+		rt_report_error(s, msg, where);
+		rt_check_limits(s); /* the kernel counted it in stp_state.errors */
+	} else {
+		rt_report_warning(s, msg, where);
+	}
+}
+
+int rt_handle_record(void *session, void *data, size_t size)
+{
+	struct stp_session *s = session;
+	const struct stp_rec_hdr *h = data;
+	if (size < sizeof(*h) || h->len > size - sizeof(*h))
+		return 0;
+	const char *payload = (const char *)data + sizeof(*h);
+	switch (h->kind) {
+	case STP_REC_PRINTF:
+		if (h->id < (uint32_t)s->mod->nformats) {
+			stp_format(&s->out, s->mod->formats[h->id].fmt, payload, h->len);
+			out_maybe_flush(s);
+		}
+		break;
+	case STP_REC_PRINT:
+		rt_out_write(s, payload, h->len);
+		break;
+	case STP_REC_ERROR:
+		record_diagnostic(s, h, payload, 1);
+		break;
+	case STP_REC_WARN:
+		record_diagnostic(s, h, payload, 0);
+		break;
+	case STP_REC_EXIT:
+		s->stop = 1;
+		break;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------- host handlers */
+
+void rt_run_handler(struct stp_session *s, const struct stp_probe_desc *p)
+{
+	if (!p->handler)
+		return;
+	rt_drain(s); /* kernel output that came first prints first */
+	struct stp_ctx *c = &s->ctx;
+	c->pp = p->pp;
+	c->actions = 0;
+	c->error = 0;
+	c->errmsg[0] = '\0';
+	if (c->frame)
+		memset(c->frame, 0, s->mod->host_frame_size);
+	p->handler(c);
+}
+
+/* ----------------------------------------------------- stp_rt_* output */
+
+void stp_rt_printf(struct stp_ctx *c, int fmt_id, const void *args, size_t len)
+{
+	struct stp_session *s = session_of(c);
+	if (fmt_id < 0 || fmt_id >= s->mod->nformats)
+		return;
+	stp_format(&s->out, s->mod->formats[fmt_id].fmt, args, len);
+	out_maybe_flush(s);
+}
+
+void stp_rt_print(struct stp_ctx *c, const char *str, size_t len)
+{
+	rt_out_write(session_of(c), str, len);
+}
+
+void stp_rt_sprintf(struct stp_ctx *c, char *buf, size_t size, int fmt_id, const void *args, size_t len)
+{
+	struct stp_session *s = session_of(c);
+	struct stp_buf tmp = { 0 };
+	if (!size)
+		return;
+	if (fmt_id >= 0 && fmt_id < s->mod->nformats)
+		stp_format(&tmp, s->mod->formats[fmt_id].fmt, args, len);
+	size_t n = tmp.len < size - 1 ? tmp.len : size - 1;
+	if (n)
+		memcpy(buf, tmp.data, n);
+	buf[n] = '\0';
+	stp_buf_free(&tmp);
+}
+
+void stp_rt_error(struct stp_ctx *c, int error_id, const char *detail)
+{
+	struct stp_session *s = session_of(c);
+	const char *where;
+	const char *msg = site_message(s, (uint32_t)error_id, &where);
+	if (detail && *detail)
+		msg = detail;
+	snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
+	c->error = 1;
+	rt_report_error(s, msg, where);
+	s->host_errors++;
+	rt_check_limits(s);
+}
+
+void stp_rt_exit(struct stp_ctx *c)
+{
+	struct stp_session *s = session_of(c);
+	s->stop = 1;
+	if (s->globals)
+		rt_state(s)->session_state = STP_SESSION_STOPPING;
+}
+
+/* ----------------------------------------------------------- context */
+
+int64_t stp_rt_target(struct stp_ctx *c)
+{
+	return session_of(c)->opt.target_pid;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t stp_rt_gettime_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+int64_t stp_rt_monotonic_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}

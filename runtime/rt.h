@@ -1,0 +1,99 @@
+/* rt.h - staprun's private state, shared by the runtime's files.
+ *
+ *   staprun.c   command line, the session's order of events, the run loop
+ *   bpfload.c   the BPF object: open, globals block, load, attach, detach
+ *   hostrt.c    stp_rt_* for host handlers: output, errors, context
+ *   maps.c      stp_rt_map_*, stats and foreach over BPF maps
+ *   endprint.c  globals written but never read, printed at the end
+ *   format.c stats.c  printf engine, aggregates and histograms
+ */
+#ifndef STP_RT_H
+#define STP_RT_H
+
+#include "format.h"
+#include "stp_module.h"
+
+#include <stdio.h>
+#include <sys/types.h>
+
+struct bpf_object;
+struct bpf_link;
+struct ring_buffer;
+
+struct stp_options {
+	const char *module_path;
+	const char *output_path; /* -o */
+	const char *command;     /* -c */
+	pid_t target_pid;        /* -x, or the -c child */
+	double timeout_s;        /* -T; 0: none */
+	long bufsize_mb;         /* -s; 0: the module's own */
+	int verbose;             /* -v, repeatable */
+	const char **assigns;    /* -G and module arguments: name=value */
+	int nassigns;
+};
+
+struct stp_session {
+	struct stp_options opt;
+	const struct stp_module *mod;
+	void *dl;
+
+	/* BPF side */
+	struct bpf_object *obj;
+	void *globals;           /* the shared global block */
+	void *own_globals;       /* allocated here when there is no BPF .data */
+	int *map_fds;            /* per global: its map, or -1 */
+	int *own_map;            /* per global: created by staprun */
+	int ncpus;               /* possible CPUs (per-CPU map values) */
+	struct bpf_link **links;
+	int nlinks;
+	int *perf_fds;
+	int nperf_fds;
+	struct ring_buffer *rb;
+	int attached, skipped_optional;
+
+	/* host side */
+	struct stp_ctx ctx;
+	FILE *out_file;          /* -o, else NULL for stdout */
+	int out_fd;
+	struct stp_buf out;      /* pending output */
+	int64_t host_errors;
+	int64_t lost_reported;
+	int stop;                /* exit() called or a signal came */
+	int error_stop;          /* ended by too many errors */
+	int exit_status;
+};
+
+/* The one session of this process (host handlers reach it via ctx->rt). */
+extern struct stp_session *stp_current_session;
+
+/* hostrt.c */
+void rt_out_write(struct stp_session *s, const void *p, size_t n);
+void rt_out_flush(struct stp_session *s);
+/* Prints an error line to stderr (after flushing stdout) and counts it. */
+void rt_report_error(struct stp_session *s, const char *msg, const char *where);
+void rt_report_warning(struct stp_session *s, const char *msg, const char *where);
+/* Checks the error and skip limits; asks the loop to stop when passed. */
+void rt_check_limits(struct stp_session *s);
+int64_t rt_total_errors(struct stp_session *s);
+void rt_run_handler(struct stp_session *s, const struct stp_probe_desc *p);
+/* Handles one record from the kernel's ring buffer. */
+int rt_handle_record(void *session, void *data, size_t size);
+struct stp_state *rt_state(struct stp_session *s);
+
+/* bpfload.c */
+int rt_bpf_open(struct stp_session *s);
+int rt_bpf_load(struct stp_session *s);
+int rt_attach_all(struct stp_session *s);
+void rt_detach_all(struct stp_session *s);
+void rt_bpf_close(struct stp_session *s);
+int rt_set_global(struct stp_session *s, const char *assign);
+int rt_drain(struct stp_session *s);
+
+/* maps.c */
+int rt_maps_create_missing(struct stp_session *s);
+void rt_maps_close(struct stp_session *s);
+
+/* endprint.c */
+void rt_print_globals(struct stp_session *s);
+
+#endif

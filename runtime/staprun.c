@@ -1,0 +1,510 @@
+/* staprun.c - run an instrumentation module: the session from start to end.
+ *
+ * The order of a session, and why:
+ *   1. load the module (dlopen), check its ABI;
+ *   2. start the -c command, held before exec, so that target() is known;
+ *   3. open the BPF object, set stp_state (STARTING, target_pid, clock
+ *      offset) and the -G / module-argument globals, load it;
+ *   4. attach every kernel probe: they fire from now on, but every kernel
+ *      handler returns at once while session_state is not RUNNING, so a
+ *      probe that cannot attach ends the session before begin prints;
+ *   5. run the begin probes (by priority, then script order);
+ *   6. set RUNNING, release the -c command, arm the timers, and loop over
+ *      the ring buffer, timers, signals and the -T timeout until exit(),
+ *      a signal, the command's end or too many errors;
+ *   7. set STOPPING, detach the kernel probes, drain the ring buffer, run
+ *      the end probes (or, after too many errors, the error probes), print
+ *      the globals never read, report errors, skips and lost records.
+ * Nothing stays attached on any way out: links and perf fds are closed,
+ * and an exiting process closes whatever a second Ctrl-C interrupted.
+ */
+#include "rt.h"
+
+#include <bpf/libbpf.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOOP_TICK_MS 200 /* flush output and look at the shared state */
+
+static void usage(FILE *f)
+{
+	fputs("Usage: staprun [OPTIONS] MODULE [name=value ...]\n"
+	      "  -o FILE     send output to FILE\n"
+	      "  -c CMD      run CMD (target() is its pid); end when it exits\n"
+	      "  -x PID      target() is PID\n"
+	      "  -T SECONDS  end the session after SECONDS\n"
+	      "  -s MB       kernel output buffer size in megabytes\n"
+	      "  -G name=value  set a global before the begin probes\n"
+	      "  -v          more messages (repeat for libbpf's)\n"
+	      "  -V          print the version\n",
+	      f);
+}
+
+static int parse_options(int argc, char **argv, struct stp_options *o)
+{
+	int c;
+	o->assigns = calloc((size_t)argc + 1, sizeof(char *));
+	while ((c = getopt(argc, argv, "+o:c:x:T:s:vVG:DLAdwuhb:")) != -1) {
+		switch (c) {
+		case 'o': o->output_path = optarg; break;
+		case 'c': o->command = optarg; break;
+		case 'x': o->target_pid = (pid_t)atoi(optarg); break;
+		case 'T': o->timeout_s = atof(optarg); break;
+		case 's':
+		case 'b': o->bufsize_mb = atol(optarg); break;
+		case 'v': o->verbose++; break;
+		case 'V': puts("staprun (stapng) 0.1, BPF runtime"); exit(0);
+		case 'G': o->assigns[o->nassigns++] = optarg; break;
+		case 'w': case 'u': break;
+		case 'D':
+			fputs("staprun: -D (background daemon) is not supported; running in the foreground\n", stderr);
+			break;
+		case 'L': case 'A': case 'd':
+			fprintf(stderr, "staprun: -%c: detaching and reattaching (flight recorder mode) is not supported yet\n", c);
+			return -1;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return -1;
+	}
+	if (o->bufsize_mb < 0 || o->bufsize_mb > 4095) {
+		fputs("staprun: -s takes a size between 1 and 4095 megabytes\n", stderr);
+		return -1;
+	}
+	o->module_path = argv[optind++];
+	for (; optind < argc; optind++)
+		o->assigns[o->nassigns++] = argv[optind];
+	return 0;
+}
+
+/* ------------------------------------------------------------ module */
+
+static const char *find_module(const char *name, char *buf, size_t size)
+{
+	struct utsname u;
+	if (strchr(name, '/') || access(name, F_OK) == 0 || uname(&u) != 0)
+		return name;
+	snprintf(buf, size, "/lib/modules/%s/systemtap/%s%s", u.release, name,
+		 strstr(name, ".ko") ? "" : ".ko");
+	return access(buf, F_OK) == 0 ? buf : name;
+}
+
+static int load_module(struct stp_session *s)
+{
+	char buf[4096], rel[4200];
+	const char *path = find_module(s->opt.module_path, buf, sizeof(buf));
+	if (!strchr(path, '/')) {
+		snprintf(rel, sizeof(rel), "./%s", path);
+		path = rel;
+	}
+	s->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!s->dl) {
+		fprintf(stderr, "ERROR: cannot load module %s: %s\n", s->opt.module_path, dlerror());
+		return -1;
+	}
+	s->mod = dlsym(s->dl, "stp_module");
+	if (!s->mod) {
+		fprintf(stderr, "ERROR: %s is not a stapng module (no stp_module descriptor)\n", s->opt.module_path);
+		return -1;
+	}
+	if (s->mod->abi_version != STP_ABI_VERSION) {
+		fprintf(stderr, "ERROR: module %s was built for module ABI %u; this staprun runs ABI %u\n",
+			s->opt.module_path, s->mod->abi_version, STP_ABI_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- -c command */
+
+static int child_gate = -1; /* write end: closing it lets the command run */
+
+static int start_command(struct stp_session *s)
+{
+	int gate[2];
+	if (pipe2(gate, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "ERROR: cannot start '%s': %s\n", s->opt.command, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		char c;
+		close(gate[1]);
+		/* Held here until the probes are armed; EOF without a byte
+		 * means staprun gave up. */
+		if (read(gate[0], &c, 1) != 1)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", s->opt.command, (char *)NULL);
+		fprintf(stderr, "ERROR: cannot run '%s': %s\n", s->opt.command, strerror(errno));
+		_exit(127);
+	}
+	close(gate[0]);
+	child_gate = gate[1];
+	s->opt.target_pid = pid;
+	return 0;
+}
+
+static void release_command(void)
+{
+	if (child_gate < 0)
+		return;
+	if (write(child_gate, "g", 1) != 1)
+		perror("staprun: starting the command");
+	close(child_gate);
+	child_gate = -1;
+}
+
+static int command_running(struct stp_session *s)
+{
+	return s->opt.command && s->opt.target_pid > 0;
+}
+
+static void end_command(struct stp_session *s)
+{
+	if (child_gate >= 0) { /* never released: it exits on EOF */
+		close(child_gate);
+		child_gate = -1;
+	} else if (command_running(s)) {
+		kill(s->opt.target_pid, SIGTERM);
+	}
+	if (command_running(s))
+		waitpid(s->opt.target_pid, NULL, 0);
+	s->opt.target_pid = 0;
+}
+
+/* ---------------------------------------------------------- host probes */
+
+/* Runs every probe of `kind` in priority order (script order for ties). */
+static void run_probes(struct stp_session *s, enum stp_probe_kind kind)
+{
+	int n = s->mod->nprobes, m = 0;
+	int *order = calloc((size_t)n + 1, sizeof(int));
+	if (!order)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (s->mod->probes[i].kind != kind)
+			continue;
+		int j = m++;
+		while (j > 0 && s->mod->probes[order[j - 1]].priority > s->mod->probes[i].priority) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (int k = 0; k < m; k++) {
+		/* an exit() in one begin probe still lets the others run, as
+		 * in stap; too many errors stop them */
+		if (kind == STP_PROBE_BEGIN && s->error_stop)
+			break;
+		rt_run_handler(s, &s->mod->probes[order[k]]);
+	}
+	free(order);
+}
+
+/* ------------------------------------------------------------ the loop */
+
+struct loop {
+	int ep;
+	int sigfd;
+	int timeout_fd;
+	int *timer_fds; /* per probe, -1 when not a timer */
+};
+
+static int64_t timer_interval(const struct stp_probe_desc *p)
+{
+	int64_t ns = (int64_t)p->period_ns;
+	if (p->randomize_ns) {
+		int64_t r = (int64_t)p->randomize_ns;
+		ns += (int64_t)(random() % (2 * r + 1)) - r;
+	}
+	return ns > 0 ? ns : 1;
+}
+
+static void arm_timer(int fd, int64_t first_ns, int64_t period_ns)
+{
+	struct itimerspec its = {
+		.it_value = { first_ns / 1000000000, first_ns % 1000000000 },
+		.it_interval = { period_ns / 1000000000, period_ns % 1000000000 },
+	};
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int watch(int ep, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+enum { TAG_RB = 1u << 30, TAG_SIG, TAG_TIMEOUT };
+
+static int loop_open(struct stp_session *s, struct loop *l, sigset_t *mask)
+{
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	l->sigfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	l->timeout_fd = -1;
+	l->timer_fds = calloc((size_t)s->mod->nprobes + 1, sizeof(int));
+	if (l->ep < 0 || l->sigfd < 0 || !l->timer_fds)
+		return -1;
+	watch(l->ep, l->sigfd, TAG_SIG);
+	if (s->rb)
+		watch(l->ep, ring_buffer__epoll_fd(s->rb), TAG_RB);
+	for (int i = 0; i < s->mod->nprobes; i++) {
+		const struct stp_probe_desc *p = &s->mod->probes[i];
+		l->timer_fds[i] = -1;
+		if (p->kind != STP_PROBE_TIMER || !p->handler)
+			continue;
+		l->timer_fds[i] = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (l->timer_fds[i] < 0)
+			return -1;
+		watch(l->ep, l->timer_fds[i], (uint64_t)i);
+	}
+	if (s->opt.timeout_s > 0) {
+		l->timeout_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (l->timeout_fd < 0)
+			return -1;
+		watch(l->ep, l->timeout_fd, TAG_TIMEOUT);
+	}
+	return 0;
+}
+
+static void loop_arm(struct stp_session *s, struct loop *l)
+{
+	for (int i = 0; i < s->mod->nprobes; i++) {
+		const struct stp_probe_desc *p = &s->mod->probes[i];
+		if (l->timer_fds[i] < 0)
+			continue;
+		int64_t first = timer_interval(p);
+		arm_timer(l->timer_fds[i], first, p->randomize_ns ? 0 : first);
+	}
+	if (l->timeout_fd >= 0)
+		arm_timer(l->timeout_fd, (int64_t)(s->opt.timeout_s * 1e9), 0);
+}
+
+static void loop_close(struct stp_session *s, struct loop *l)
+{
+	for (int i = 0; l->timer_fds && i < s->mod->nprobes; i++)
+		if (l->timer_fds[i] >= 0)
+			close(l->timer_fds[i]);
+	free(l->timer_fds);
+	if (l->timeout_fd >= 0)
+		close(l->timeout_fd);
+	if (l->sigfd >= 0)
+		close(l->sigfd);
+	if (l->ep >= 0)
+		close(l->ep);
+}
+
+static void on_signal(struct stp_session *s, struct loop *l)
+{
+	struct signalfd_siginfo si;
+	while (read(l->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGCHLD) {
+			s->stop = 1;
+			continue;
+		}
+		if (command_running(s) && waitpid(s->opt.target_pid, NULL, WNOHANG) == s->opt.target_pid) {
+			s->opt.target_pid = 0;
+			s->stop = 1;
+		}
+	}
+}
+
+static void on_timer(struct stp_session *s, struct loop *l, int i)
+{
+	uint64_t expirations;
+	if (read(l->timer_fds[i], &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	const struct stp_probe_desc *p = &s->mod->probes[i];
+	if (p->randomize_ns)
+		arm_timer(l->timer_fds[i], timer_interval(p), 0);
+	if (rt_state(s)->session_state == STP_SESSION_RUNNING)
+		rt_run_handler(s, p);
+}
+
+static void run_loop(struct stp_session *s, struct loop *l)
+{
+	struct epoll_event ev[16];
+	while (!s->stop) {
+		int n = epoll_wait(l->ep, ev, 16, LOOP_TICK_MS);
+		for (int i = 0; i < n && !s->stop; i++) {
+			uint64_t tag = ev[i].data.u64;
+			if (tag == TAG_RB)
+				rt_drain(s);
+			else if (tag == TAG_SIG)
+				on_signal(s, l);
+			else if (tag == TAG_TIMEOUT)
+				s->stop = 1;
+			else
+				on_timer(s, l, (int)tag);
+		}
+		if (rt_state(s)->session_state == STP_SESSION_STOPPING)
+			s->stop = 1; /* exit() in the kernel, even if its record was lost */
+		rt_check_limits(s);
+		rt_out_flush(s);
+	}
+}
+
+/* ------------------------------------------------------------ shutdown */
+
+static void force_exit(int sig)
+{
+	(void)sig;
+	static const char msg[] = "staprun: interrupted again; exiting\n";
+	if (write(2, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to do */
+	}
+	_exit(1);
+}
+
+static void report_totals(struct stp_session *s)
+{
+	struct stp_state *st = rt_state(s);
+	int64_t errors = rt_total_errors(s);
+	int64_t skipped = st->skipped;
+	if (st->lost_records > 0)
+		fprintf(stderr, "WARNING: There were %lld transport failures (kernel records lost). "
+			"Try stap -s with a larger buffer size.\n", (long long)st->lost_records);
+	if (errors || skipped)
+		fprintf(stderr, "WARNING: Number of errors: %lld, skipped probes: %lld\n", (long long)errors,
+			(long long)skipped);
+	if (errors || s->error_stop)
+		s->exit_status = 1;
+}
+
+static void shut_down(struct stp_session *s)
+{
+	/* A second Ctrl-C from here on ends staprun at once; the kernel
+	 * releases whatever is still open when the process exits. */
+	signal(SIGINT, force_exit);
+	signal(SIGTERM, force_exit);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+
+	rt_state(s)->session_state = STP_SESSION_STOPPING;
+	rt_detach_all(s);
+	rt_drain(s);
+	if (s->error_stop) {
+		run_probes(s, STP_PROBE_ERROR);
+	} else {
+		run_probes(s, STP_PROBE_END);
+		rt_drain(s);
+		rt_print_globals(s);
+	}
+	rt_drain(s);
+	rt_out_flush(s);
+	report_totals(s);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int open_output(struct stp_session *s)
+{
+	s->out_fd = STDOUT_FILENO;
+	if (!s->opt.output_path)
+		return 0;
+	s->out_file = fopen(s->opt.output_path, "w");
+	if (!s->out_file) {
+		fprintf(stderr, "ERROR: cannot open output file %s: %s\n", s->opt.output_path, strerror(errno));
+		return -1;
+	}
+	s->out_fd = fileno(s->out_file);
+	return 0;
+}
+
+static int prepare(struct stp_session *s)
+{
+	if (rt_bpf_open(s))
+		return -1;
+	struct stp_state *st = rt_state(s);
+	st->session_state = STP_SESSION_STARTING;
+	st->target_pid = s->opt.target_pid;
+	struct timespec rt, mono;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	st->realtime_offset_ns = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 + (rt.tv_nsec - mono.tv_nsec);
+	for (int i = 0; i < s->opt.nassigns; i++)
+		if (rt_set_global(s, s->opt.assigns[i]))
+			return -1;
+	if (rt_bpf_load(s))
+		return -1;
+	s->ctx.mod = s->mod;
+	s->ctx.rt = s;
+	s->ctx.globals = s->globals;
+	if (s->mod->host_frame_size && !(s->ctx.frame = calloc(1, s->mod->host_frame_size)))
+		return -1;
+	return 0;
+}
+
+static int run_session(struct stp_session *s)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	struct loop l = { .ep = -1, .sigfd = -1, .timeout_fd = -1 };
+
+	if (s->opt.command && start_command(s))
+		return 1;
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (prepare(s) || rt_attach_all(s) || loop_open(s, &l, &mask)) {
+		loop_close(s, &l);
+		rt_bpf_close(s);
+		end_command(s);
+		return 1;
+	}
+	run_probes(s, STP_PROBE_BEGIN);
+	rt_out_flush(s);
+	if (!s->stop) {
+		rt_state(s)->session_state = STP_SESSION_RUNNING;
+		release_command();
+		loop_arm(s, &l);
+		run_loop(s, &l);
+	}
+	shut_down(s);
+	loop_close(s, &l);
+	end_command(s);
+	rt_bpf_close(s);
+	return s->exit_status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct stp_session session;
+	struct stp_session *s = &session;
+	stp_current_session = s;
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (parse_options(argc, argv, &s->opt))
+		return 1;
+	if (load_module(s) || open_output(s))
+		return 1;
+	int rc = run_session(s);
+	rt_out_flush(s);
+	if (s->out_file)
+		fclose(s->out_file);
+	stp_buf_free(&s->out);
+	free(s->ctx.frame);
+	free(s->opt.assigns);
+	return rc;
+}
