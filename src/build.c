@@ -327,9 +327,12 @@ char *build_module(Session *s, const Translation *t, uint64_t key)
 
 	pid_t bpf_pid = -1;
 	if (t->bpf_c) {
+		/* linux/types.h needs the multiarch asm/ headers of the build host */
+		char *multiarch = xasprintf("-I/usr/include/%s-linux-gnu", s->arch);
 		char *argv[] = {(char *)clang, "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86",
 				"-Wno-unused-variable", "-Wno-unused-label", "-Wno-unused-function",
-				inc, inc_target, "-c", "bpf.c", "-o", "bpf.o", NULL};
+				"-Wno-gnu-variable-sized-type-not-at-end", inc, inc_target, multiarch,
+				"-c", "bpf.c", "-o", "bpf.o", NULL};
 		bpf_pid = spawn(dir, argv, "bpf.log");
 	}
 	char *host_argv[] = {(char *)cc, "-O1", "-fPIC", "-w", inc, inc_target, "-c", "host.c", "-o", "host.o", NULL};
