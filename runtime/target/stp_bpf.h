@@ -141,13 +141,13 @@ static __always_inline __u32 stp_rec_str(unsigned char *r, __u32 off, const char
 
 /* stp_events and stp_g are defined by the generated code before this is
  * used (the global block holds the lost-record counter). */
-#define stp_rec_send(K, r, kind, id, len)                                              \
+#define stp_rec_send(K, r, kind_, id_, len_)                                           \
 	do {                                                                           \
 		struct stp_rec_hdr *h_ = (struct stp_rec_hdr *)(r);                    \
-		__u32 l_ = (len) & (STP_RECMAX - 1);                                    \
-		h_->kind = (kind);                                                     \
+		__u32 l_ = (len_) & (STP_RECMAX - 1);                                   \
+		h_->kind = (kind_);                                                    \
 		h_->cpu = bpf_get_smp_processor_id();                                  \
-		h_->id = (id);                                                         \
+		h_->id = (id_);                                                        \
 		h_->len = l_ - sizeof(struct stp_rec_hdr);                              \
 		h_->pad = 0;                                                           \
 		if (l_ < sizeof(struct stp_rec_hdr) ||                                 \

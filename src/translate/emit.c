@@ -554,10 +554,8 @@ static char *emit_stats_add(Emitter *e, Expr *x)
 		return val;
 	}
 	if (e->target == T_BPF) {
-		emit_line(e, "{ struct stp_statv_%d *p_ = bpf_map_lookup_elem(&g_%s, %s);", global_id(e->p, v),
-			  v->name, key);
-		emit_line(e, "  if (!p_) { struct stp_statv_%d *z_ = bpf_map_lookup_elem(&stp_zero_stat, &stp_zero);",
-			  global_id(e->p, v));
+		emit_line(e, "{ struct stp_statv_%s *p_ = bpf_map_lookup_elem(&g_%s, %s);", v->name, v->name, key);
+		emit_line(e, "  if (!p_) { void *z_ = bpf_map_lookup_elem(&stp_zero_stat, &stp_zero);");
 		emit_line(e, "    if (z_) bpf_map_update_elem(&g_%s, %s, z_, BPF_NOEXIST);", v->name, key);
 		emit_line(e, "    p_ = bpf_map_lookup_elem(&g_%s, %s); }", v->name, key);
 		emit_line(e, "  if (p_) stp_stat_add(&p_->s, %s, %d, %lldLL, %lldLL, %lldLL, %d);", val, v->hist_kind,
@@ -1390,9 +1388,9 @@ static void emit_delete(Emitter *e, Stmt *st)
 			if (is_array_var(v))
 				emit_line(e, "bpf_for_each_map_elem(&g_%s, stp_delete_cb, 0, 0);", v->name);
 			else
-				emit_line(e, "{ struct stp_statv_%d *z_ = bpf_map_lookup_elem(&stp_zero_stat, &stp_zero); "
+				emit_line(e, "{ void *z_ = bpf_map_lookup_elem(&stp_zero_stat, &stp_zero); "
 					     "if (z_) bpf_map_update_elem(&g_%s, &stp_zero, z_, BPF_ANY); }",
-					  gid, v->name);
+					  v->name);
 		} else {
 			emit_line(e, "stp_rt_map_clear(K, %d);", gid);
 		}
