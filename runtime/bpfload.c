@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +65,28 @@ static void point_globals(struct stp_session *s)
 		s->globals = s->own_globals;
 	}
 	s->ctx.globals = s->globals;
+}
+
+/* After load the block must be the kernel's own map memory: libbpf 1.1
+ * maps it only for skeletons, so map it here (shared, read-write). */
+static int map_globals(struct stp_session *s)
+{
+	struct bpf_map *map = find_globals_map(s);
+	if (!map)
+		return 0;
+	size_t size = bpf_map__value_size(map);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	s->globals_len = (size + page - 1) / page * page;
+	void *p = mmap(NULL, s->globals_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "ERROR: cannot map the global block %s: %s\n", bpf_map__name(map), strerror(errno));
+		s->globals_len = 0;
+		return -1;
+	}
+	s->globals_map = p;
+	s->globals = p;
+	s->ctx.globals = p;
+	return 0;
 }
 
 static size_t round_pow2(size_t v)
@@ -124,8 +147,8 @@ int rt_bpf_load(struct stp_session *s)
 					s->opt.verbose ? "" : " (run with -v for the verifier's log)");
 			return -1;
 		}
-		/* After load the block is the kernel's map memory, mapped here. */
-		point_globals(s);
+		if (map_globals(s))
+			return -1;
 		struct bpf_map *rb = bpf_object__find_map_by_name(s->obj, RINGBUF_MAP);
 		if (rb) {
 			s->rb = ring_buffer__new(bpf_map__fd(rb), rt_handle_record, s, NULL);
@@ -387,6 +410,9 @@ void rt_bpf_close(struct stp_session *s)
 	ring_buffer__free(s->rb);
 	s->rb = NULL;
 	rt_maps_close(s);
+	if (s->globals_map)
+		munmap(s->globals_map, s->globals_len);
+	s->globals_map = NULL;
 	s->globals = NULL;
 	s->ctx.globals = NULL;
 	bpf_object__close(s->obj);

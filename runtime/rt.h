@@ -41,6 +41,8 @@ struct stp_session {
 	struct bpf_object *obj;
 	void *globals;           /* the shared global block */
 	void *own_globals;       /* allocated here when there is no BPF .data */
+	void *globals_map;       /* the kernel's block, mmapped after load */
+	size_t globals_len;
 	int *map_fds;            /* per global: its map, or -1 */
 	int *own_map;            /* per global: created by staprun */
 	int ncpus;               /* possible CPUs (per-CPU map values) */

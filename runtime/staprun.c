@@ -151,7 +151,13 @@ static int start_command(struct stp_session *s)
 		 * means staprun gave up. */
 		if (read(gate[0], &c, 1) != 1)
 			_exit(127);
-		execl("/bin/sh", "sh", "-c", s->opt.command, (char *)NULL);
+		/* A plain command replaces the shell, so that target() is the
+		 * command's own pid. */
+		char *line = NULL;
+		int simple = strpbrk(s->opt.command, ";&|<>()$`\\\"'*?[]~{}#\n") == NULL;
+		if (asprintf(&line, "%s%s", simple ? "exec " : "", s->opt.command) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
 		fprintf(stderr, "ERROR: cannot run '%s': %s\n", s->opt.command, strerror(errno));
 		_exit(127);
 	}
