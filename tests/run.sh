@@ -105,6 +105,17 @@ while IFS= read -r stp; do
 	fi
 done < <(find tests/scripts -name '*.stp' | sort)
 
+# --- runtime tests: hand-written modules run by staprun (tests/runtime/run.sh)
+if [ -x tests/runtime/run.sh ]; then
+	while IFS= read -r line; do
+		case "$line" in
+		PASS\ *) ok "runtime: ${line#PASS }" ;;
+		FAIL\ *) bad "runtime: ${line#FAIL }" ;;
+		SKIP\ *) skip=$((skip + 1)); echo "$line" ;;
+		esac
+	done < <(STAPRUN="$PWD/$B/staprun" tests/runtime/run.sh 2>&1)
+fi
+
 # --- fuzz the front end for a bounded time
 if [ -x tests/fuzz/run.sh ]; then
 	if out=$(tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1); then ok "fuzz"; else bad "fuzz" "$(tail -20 <<<"$out")"; fi
