@@ -1,0 +1,1288 @@
+/* parse.c - pass 1c: tokens to AST.
+ *
+ * A recursive-descent parser.  Each function is named after the grammar
+ * symbol it reads and starts with that rule; it consumes the tokens of the
+ * symbol from Parser.t and returns the node.  Expressions climb stap's
+ * precedence ladder one function per level, from the loosest:
+ *
+ *   assignment  = += -= *= /= %= <<= >>= &= |= ^= .= <<<   (right)
+ *   ternary     ?:                                        (right)
+ *   ||   &&   |   ^   &                                   (left)
+ *   in          key in array, [k1, k2] in array           (none)
+ *   comparison  < > <= >= == != =~ !~                     (left)
+ *   shift       << >> >>>                                 (left)
+ *   concat      .                                         (left)
+ *   additive    + -          multiplicative  * / %        (left)
+ *   unary       - + ! ~ ++ -- &    postfix  ++ --
+ *
+ * Errors: the first error in a declaration is reported (stap's "parse
+ * error: expected X / saw: Y" layout) and the parser jumps back to the
+ * top level, skips to the next "probe", "global", "function" or
+ * "private", and goes on; so one run reports one error per bad
+ * declaration.  Nesting is bounded (MAX_NESTING) so that no input can
+ * exhaust the stack.
+ */
+#include "stap.h"
+
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NESTING 200
+
+typedef struct Parser {
+	Session *s;
+	SrcFile *f;
+	Script *sc;
+	Token *t;          /* the next token */
+	int depth;         /* nesting of statements and expressions */
+	bool in_function;  /* "return" is allowed */
+	bool privileged;   /* guru mode or a tapset: embedded C allowed */
+	int errors_before; /* Session.errors when this file's lexing began */
+	jmp_buf recover;
+} Parser;
+
+static Expr *expr(Parser *p);
+static Stmt *statement(Parser *p);
+
+/* ------------------------------------------------------------ utilities */
+
+static Token *advance(Parser *p)
+{
+	Token *t = p->t;
+	if (t->kind != TK_EOF)
+		p->t = t->next;
+	return t;
+}
+
+static bool at(Parser *p, const char *text)
+{
+	return tok_is(p->t, text);
+}
+
+static bool accept(Parser *p, const char *text)
+{
+	if (!at(p, text))
+		return false;
+	advance(p);
+	return true;
+}
+
+static _Noreturn void fail(Parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report an error at the next token and abandon the declaration. */
+static _Noreturn void fail(Parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	/* at the end of input after an earlier error, the real problem has
+	 * been reported already (an unterminated string, say) */
+	if (p->t->kind != TK_EOF || p->s->errors == p->errors_before)
+		p1_error_saw(p->s, p->t, "%s", msg ? msg : fmt);
+	free(msg);
+	longjmp(p->recover, 1);
+}
+
+static Token *expect(Parser *p, const char *text)
+{
+	if (!at(p, text))
+		fail(p, "expected '%s'", text);
+	return advance(p);
+}
+
+static bool is_ident(const Token *t)
+{
+	return t->kind == TK_IDENT && !tok_is_keyword(t->text);
+}
+
+static Token *expect_ident(Parser *p)
+{
+	if (!is_ident(p->t))
+		fail(p, "expected identifier");
+	return advance(p);
+}
+
+static void enter(Parser *p)
+{
+	if (++p->depth > MAX_NESTING)
+		fail(p, "nesting too deep (more than %d levels)", MAX_NESTING);
+}
+
+static void leave(Parser *p)
+{
+	p->depth--;
+}
+
+static Expr *new_expr(ExprKind kind, const Token *t)
+{
+	Expr *e = arena_alloc(sizeof *e);
+	e->kind = kind;
+	e->loc = t->loc;
+	return e;
+}
+
+static Stmt *new_stmt(StmtKind kind, const Token *t)
+{
+	Stmt *st = arena_alloc(sizeof *st);
+	st->kind = kind;
+	st->loc = t->loc;
+	return st;
+}
+
+/* Move a temporary vector's items into an arena array. */
+static void **vec_to_array(Vec *v)
+{
+	void **a = arena_alloc(sizeof(void *) * (size_t)(v->len + 1));
+	if (v->len)
+		memcpy(a, v->data, sizeof(void *) * (size_t)v->len);
+	free(v->data);
+	*v = (Vec){0};
+	return a;
+}
+
+static Expr *unary_expr(const Token *t, const char *op, Expr *operand)
+{
+	Expr *e = new_expr(E_UNARY, t);
+	e->op = op;
+	e->args = arena_alloc(sizeof(Expr *));
+	e->args[0] = operand;
+	e->nargs = 1;
+	return e;
+}
+
+static Expr *binary_expr(ExprKind kind, const Token *t, Expr *l, Expr *r)
+{
+	Expr *e = new_expr(kind, t);
+	e->op = t->text;
+	e->loc = l->loc;
+	e->args = arena_alloc(sizeof(Expr *) * 2);
+	e->args[0] = l;
+	e->args[1] = r;
+	e->nargs = 2;
+	return e;
+}
+
+/* Embedded C is for guru mode and the tapset library only. */
+static void check_embedded_allowed(Parser *p, const Token *t, bool as_expr)
+{
+	if (p->privileged)
+		return;
+	p1_error_saw(p->s, t, "embedded %scode in unprivileged script; need stap -g",
+		     as_expr ? "expression " : "");
+}
+
+/* ---------------------------------------------------------- expressions */
+
+/* string -> STRING { STRING }   (adjacent literals are glued, as in C) */
+static Expr *string_literal(Parser *p)
+{
+	Token *t = advance(p);
+	Expr *e = new_expr(E_STR, t);
+	if (p->t->kind != TK_STRING) {
+		e->str = t->text;
+		e->len = t->len;
+		return e;
+	}
+	StrBuf b = {0};
+	sb_putn(&b, t->text, t->len);
+	while (p->t->kind == TK_STRING) {
+		Token *more = advance(p);
+		sb_putn(&b, more->text, more->len);
+	}
+	e->len = b.len;
+	e->str = arena_strndup(b.s, b.len);
+	free(b.s);
+	return e;
+}
+
+static Expr *number_literal(Parser *p)
+{
+	Token *t = advance(p);
+	Expr *e = new_expr(E_NUM, t);
+	e->num = t->num;
+	return e;
+}
+
+/* args -> '(' [ expr { ',' expr } ] ')' */
+static Expr **call_args(Parser *p, int *n, bool allow_hist);
+
+/* components -> { '->' IDENT | '[' expr ']' } [ '$' | '$$' ] */
+static void target_components(Parser *p, Expr *e)
+{
+	Vec comps = {0};
+	for (;;) {
+		Token *t = p->t;
+		Component *c;
+		if (accept(p, "->")) {
+			if (p->t->kind != TK_IDENT)
+				fail(p, "expected field name");
+			c = arena_alloc(sizeof *c);
+			c->kind = COMP_MEMBER;
+			c->name = advance(p)->text;
+		} else if (accept(p, "[")) {
+			c = arena_alloc(sizeof *c);
+			if (p->t->kind == TK_NUMBER && tok_is(p->t->next, "]")) {
+				c->kind = COMP_INDEX;
+				c->index = advance(p)->num;
+			} else {
+				c->kind = COMP_INDEX_EXPR;
+				c->expr = expr(p);
+			}
+			expect(p, "]");
+		} else {
+			break;
+		}
+		c->loc = t->loc;
+		vec_push(&comps, c);
+	}
+	if (comps.len) {
+		e->comps = arena_alloc(sizeof(Component) * (size_t)comps.len);
+		for (int i = 0; i < comps.len; i++)
+			e->comps[i] = *(Component *)VEC_AT(&comps, i);
+		e->ncomps = comps.len;
+	}
+	free(comps.data);
+	Token *t = p->t;
+	if (t->kind == TK_DOLLAR && !t->space_before &&
+	    (strcmp(t->text, "$") == 0 || strcmp(t->text, "$$") == 0)) {
+		e->suffix = (int)t->len;
+		advance(p);
+	}
+}
+
+/* target -> DOLLAR components */
+static Expr *target(Parser *p)
+{
+	Token *t = advance(p);
+	Expr *e = new_expr(E_TARGET, t);
+	e->name = t->text;
+	if (strcmp(t->text, "$") == 0 || strcmp(t->text, "$$") == 0) {
+		p->t = t;
+		fail(p, "expected target variable name after '%s'", t->text);
+	}
+	target_components(p, e);
+	return e;
+}
+
+static Expr **one_arg(Parser *p, Expr *a)
+{
+	(void)p;
+	Expr **args = arena_alloc(sizeof(Expr *));
+	args[0] = a;
+	return args;
+}
+
+static const char *const stat_ops[] = { "count", "sum", "min", "max", "avg", "variance", NULL };
+
+static bool is_stat_op(const char *name)
+{
+	for (int i = 0; stat_ops[i]; i++)
+		if (strcmp(name, stat_ops[i]) == 0)
+			return true;
+	return false;
+}
+
+static char *string_arg(Parser *p, const char *what)
+{
+	if (p->t->kind != TK_STRING)
+		fail(p, "expected literal string for %s", what);
+	return string_literal(p)->str;
+}
+
+/* cast -> '@cast' '(' expr ',' STRING [ ',' STRING ] ')' components */
+static Expr *at_cast(Parser *p, Token *t)
+{
+	Expr *e = new_expr(E_CAST, t);
+	e->op = "cast";
+	expect(p, "(");
+	e->args = one_arg(p, expr(p));
+	e->nargs = 1;
+	expect(p, ",");
+	e->str = string_arg(p, "@cast type");
+	if (accept(p, ","))
+		e->module = string_arg(p, "@cast module");
+	expect(p, ")");
+	target_components(p, e);
+	return e;
+}
+
+/* var -> '@var' '(' STRING [ ',' STRING ] ')' components */
+static Expr *at_var(Parser *p, Token *t)
+{
+	Expr *e = new_expr(E_VAR_AT, t);
+	e->op = "var";
+	expect(p, "(");
+	e->str = string_arg(p, "@var name");
+	if (accept(p, ","))
+		e->module = string_arg(p, "@var module");
+	expect(p, ")");
+	target_components(p, e);
+	return e;
+}
+
+/* hist -> '@hist_log' '(' expr ')' | '@hist_linear' '(' expr ',' expr ',' expr ',' expr ')'
+ *         [ '[' expr ']' ]    (a bucket: kept as one COMP_INDEX_EXPR component) */
+static Expr *at_hist(Parser *p, Token *t)
+{
+	Expr *e = new_expr(E_HIST, t);
+	e->op = t->text + 1;
+	e->args = call_args(p, &e->nargs, false);
+	int want = strcmp(e->op, "hist_log") == 0 ? 1 : 4;
+	if (e->nargs != want) {
+		p->t = t;
+		fail(p, "@%s takes %d argument%s", e->op, want, want == 1 ? "" : "s");
+	}
+	if (at(p, "[")) {
+		Token *b = advance(p);
+		e->comps = arena_alloc(sizeof(Component));
+		e->comps[0] = (Component){ .kind = COMP_INDEX_EXPR, .expr = expr(p), .loc = b->loc };
+		e->ncomps = 1;
+		expect(p, "]");
+	}
+	return e;
+}
+
+/* at_op -> '@cast' ... | '@var' ... | '@entry' '(' expr ')' | '@defined' '(' expr ')'
+ *        | '@count' ... '@variance' '(' expr [ ',' expr ] ')' | hist */
+static Expr *at_operator(Parser *p, bool allow_hist)
+{
+	Token *t = p->t;
+	const char *name = t->text + 1;
+	if (strcmp(name, "cast") == 0)
+		return advance(p), at_cast(p, t);
+	if (strcmp(name, "var") == 0)
+		return advance(p), at_var(p, t);
+	if (strcmp(name, "hist_log") == 0 || strcmp(name, "hist_linear") == 0) {
+		advance(p);
+		Expr *e = at_hist(p, t);
+		/* a whole histogram can only be printed; a bucket is a number */
+		if (!allow_hist && e->ncomps == 0)
+			p1_error_at(p->s, t, t->loc, NULL, "base histogram operator where expression expected");
+		return e;
+	}
+	ExprKind kind;
+	if (strcmp(name, "entry") == 0)
+		kind = E_ENTRY;
+	else if (strcmp(name, "defined") == 0)
+		kind = E_DEFINED;
+	else if (is_stat_op(name))
+		kind = E_STAT;
+	else
+		fail(p, "unknown operator %s", t->text);
+	advance(p);
+	Expr *e = new_expr(kind, t);
+	e->op = name;
+	e->args = call_args(p, &e->nargs, false);
+	int max = strcmp(name, "variance") == 0 ? 2 : 1;
+	if (e->nargs < 1 || e->nargs > max) {
+		p->t = t;
+		fail(p, "@%s takes %s argument", name, max == 1 ? "one" : "one or two");
+	}
+	if (kind == E_STAT && e->args[0]->kind == E_SYM)
+		e->args[0]->is_array_ref = true;
+	return e;
+}
+
+/* symbol -> IDENT [ '(' args ')' | '[' expr { ',' expr } ']' ] */
+static Expr *symbol(Parser *p)
+{
+	Token *t = advance(p);
+	if (at(p, "(")) {
+		Expr *e = new_expr(E_CALL, t);
+		e->name = t->text;
+		bool printing = strcmp(t->text, "print") == 0 || strcmp(t->text, "println") == 0;
+		e->args = call_args(p, &e->nargs, printing);
+		return e;
+	}
+	if (accept(p, "[")) {
+		Expr *e = new_expr(E_INDEX, t);
+		e->name = t->text;
+		Vec idx = {0};
+		do
+			vec_push(&idx, expr(p));
+		while (accept(p, ","));
+		expect(p, "]");
+		e->nargs = idx.len;
+		e->args = (Expr **)vec_to_array(&idx);
+		return e;
+	}
+	Expr *e = new_expr(E_SYM, t);
+	e->name = t->text;
+	return e;
+}
+
+/* primary -> NUMBER | string | '(' expr ')' | symbol | target | at_op | EMBEDDED */
+static Expr *primary(Parser *p, bool allow_hist)
+{
+	Token *t = p->t;
+	switch (t->kind) {
+	case TK_NUMBER:
+		return number_literal(p);
+	case TK_STRING:
+		return string_literal(p);
+	case TK_DOLLAR:
+		return target(p);
+	case TK_AT:
+		return at_operator(p, allow_hist);
+	case TK_EMBEDDED: {
+		check_embedded_allowed(p, t, true);
+		advance(p);
+		Expr *e = new_expr(E_EMBEDDED, t);
+		e->str = t->text;
+		return e;
+	}
+	case TK_IDENT:
+		if (is_ident(t))
+			return symbol(p);
+		break;
+	case TK_OP:
+		if (accept(p, "(")) {
+			Expr *e = expr(p);
+			expect(p, ")");
+			return e;
+		}
+		break;
+	default:
+		break;
+	}
+	fail(p, "expected literal string or number");
+}
+
+static Expr **call_args(Parser *p, int *n, bool allow_hist)
+{
+	expect(p, "(");
+	Vec args = {0};
+	if (!at(p, ")")) {
+		do {
+			if (allow_hist && p->t->kind == TK_AT &&
+			    (strcmp(p->t->text, "@hist_log") == 0 || strcmp(p->t->text, "@hist_linear") == 0) &&
+			    args.len == 0)
+				vec_push(&args, primary(p, true));
+			else
+				vec_push(&args, expr(p));
+		} while (accept(p, ","));
+	}
+	expect(p, ")");
+	*n = args.len;
+	return (Expr **)vec_to_array(&args);
+}
+
+/* postfix -> primary [ '++' | '--' ] */
+static Expr *postfix(Parser *p)
+{
+	Expr *e = primary(p, false);
+	if (at(p, "++") || at(p, "--")) {
+		Token *t = advance(p);
+		Expr *inc = new_expr(E_INCDEC, t);
+		inc->op = t->text;
+		inc->postfix = true;
+		inc->args = one_arg(p, e);
+		inc->nargs = 1;
+		inc->loc = e->loc;
+		return inc;
+	}
+	return e;
+}
+
+/* unary -> ( '-' | '+' | '!' | '~' | '&' ) unary | ( '++' | '--' ) unary | postfix
+ * A minus before a number literal is folded into the literal. */
+static Expr *unary(Parser *p)
+{
+	Token *t = p->t;
+	if (t->kind != TK_OP)
+		return postfix(p);
+	const char *op = t->text;
+	bool sign = strcmp(op, "-") == 0 || strcmp(op, "+") == 0;
+	bool prefix = sign || strcmp(op, "!") == 0 || strcmp(op, "~") == 0 || strcmp(op, "&") == 0;
+	bool crement = strcmp(op, "++") == 0 || strcmp(op, "--") == 0;
+	if (!prefix && !crement)
+		return postfix(p);
+	advance(p);
+	if (op[0] == '-' && !op[1] && p->t->kind == TK_NUMBER) {
+		Expr *e = number_literal(p);
+		e->num = (int64_t)(0 - (uint64_t)e->num);
+		e->loc = t->loc;
+		return e;
+	}
+	enter(p);
+	Expr *operand = unary(p);
+	leave(p);
+	if (crement) {
+		Expr *e = new_expr(E_INCDEC, t);
+		e->op = op;
+		e->args = one_arg(p, operand);
+		e->nargs = 1;
+		return e;
+	}
+	return unary_expr(t, op, operand);
+}
+
+typedef Expr *(*Level)(Parser *);
+
+/* One left-associative binary level: sub { op sub }. */
+static Expr *left_assoc(Parser *p, Level sub, ExprKind kind, const char *const ops[])
+{
+	Expr *e = sub(p);
+	for (;;) {
+		const Token *t = p->t;
+		bool match = false;
+		for (int i = 0; ops[i] && !match; i++)
+			match = tok_is(t, ops[i]);
+		if (!match)
+			return e;
+		advance(p);
+		e = binary_expr(kind, t, e, sub(p));
+	}
+}
+
+/* multiplicative -> unary { ( '*' | '/' | '%' ) unary } */
+static Expr *multiplicative(Parser *p)
+{
+	static const char *const ops[] = { "*", "/", "%", NULL };
+	return left_assoc(p, unary, E_BINARY, ops);
+}
+
+/* additive -> multiplicative { ( '+' | '-' ) multiplicative } */
+static Expr *additive(Parser *p)
+{
+	static const char *const ops[] = { "+", "-", NULL };
+	return left_assoc(p, multiplicative, E_BINARY, ops);
+}
+
+/* concat -> additive { '.' additive } */
+static Expr *concat(Parser *p)
+{
+	static const char *const ops[] = { ".", NULL };
+	return left_assoc(p, additive, E_BINARY, ops);
+}
+
+/* shift -> concat { ( '<<' | '>>' | '>>>' ) concat } */
+static Expr *shift(Parser *p)
+{
+	static const char *const ops[] = { "<<", ">>", ">>>", NULL };
+	return left_assoc(p, concat, E_BINARY, ops);
+}
+
+/* comparison -> shift { ( '<' | '>' | '<=' | '>=' | '==' | '!=' ) shift
+ *                     | ( '=~' | '!~' ) STRING } */
+static Expr *comparison(Parser *p)
+{
+	static const char *const ops[] = { "<", ">", "<=", ">=", "==", "!=", NULL };
+	Expr *e = shift(p);
+	for (;;) {
+		const Token *t = p->t;
+		if (at(p, "=~") || at(p, "!~")) {
+			advance(p);
+			if (p->t->kind != TK_STRING)
+				fail(p, "expected literal string");
+			e = binary_expr(E_COMPARE, t, e, string_literal(p));
+			continue;
+		}
+		bool match = false;
+		for (int i = 0; ops[i] && !match; i++)
+			match = tok_is(t, ops[i]);
+		if (!match)
+			return e;
+		advance(p);
+		e = binary_expr(E_COMPARE, t, e, shift(p));
+	}
+}
+
+static Expr *in_expr(const Token *t, Expr **keys, int nkeys, Token *array)
+{
+	Expr *e = new_expr(E_IN, t);
+	e->op = "in";
+	e->args = keys;
+	e->nargs = nkeys;
+	e->name = array->text;
+	return e;
+}
+
+/* array_in -> '[' expr { ',' expr } ']' 'in' IDENT | comparison [ 'in' IDENT ] */
+static Expr *array_in(Parser *p)
+{
+	Token *t = p->t;
+	if (accept(p, "[")) {
+		Vec keys = {0};
+		do
+			vec_push(&keys, expr(p));
+		while (accept(p, ","));
+		expect(p, "]");
+		if (!at(p, "in"))
+			fail(p, "expected 'in'");
+		advance(p);
+		int n = keys.len;
+		return in_expr(t, (Expr **)vec_to_array(&keys), n, expect_ident(p));
+	}
+	Expr *e = comparison(p);
+	if (!at(p, "in"))
+		return e;
+	advance(p);
+	Expr *in = in_expr(t, one_arg(p, e), 1, expect_ident(p));
+	in->loc = e->loc;
+	return in;
+}
+
+/* bit_and -> array_in { '&' array_in } */
+static Expr *bit_and(Parser *p)
+{
+	static const char *const ops[] = { "&", NULL };
+	return left_assoc(p, array_in, E_BINARY, ops);
+}
+
+/* bit_xor -> bit_and { '^' bit_and } */
+static Expr *bit_xor(Parser *p)
+{
+	static const char *const ops[] = { "^", NULL };
+	return left_assoc(p, bit_and, E_BINARY, ops);
+}
+
+/* bit_or -> bit_xor { '|' bit_xor } */
+static Expr *bit_or(Parser *p)
+{
+	static const char *const ops[] = { "|", NULL };
+	return left_assoc(p, bit_xor, E_BINARY, ops);
+}
+
+/* logical_and -> bit_or { '&&' bit_or } */
+static Expr *logical_and(Parser *p)
+{
+	static const char *const ops[] = { "&&", NULL };
+	return left_assoc(p, bit_or, E_BINARY, ops);
+}
+
+/* logical_or -> logical_and { '||' logical_and } */
+static Expr *logical_or(Parser *p)
+{
+	static const char *const ops[] = { "||", NULL };
+	return left_assoc(p, logical_and, E_BINARY, ops);
+}
+
+/* ternary -> logical_or [ '?' expr ':' ternary ] */
+static Expr *ternary(Parser *p)
+{
+	Expr *cond = logical_or(p);
+	if (!at(p, "?"))
+		return cond;
+	Token *t = advance(p);
+	enter(p);
+	Expr *e = new_expr(E_TERNARY, t);
+	e->loc = cond->loc;
+	e->args = arena_alloc(sizeof(Expr *) * 3);
+	e->args[0] = cond;
+	e->args[1] = expr(p);
+	expect(p, ":");
+	e->args[2] = ternary(p);
+	e->nargs = 3;
+	leave(p);
+	return e;
+}
+
+static bool is_assign_op(const Token *t)
+{
+	static const char *const ops[] = {
+		"=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "|=", "^=", ".=", "<<<", NULL,
+	};
+	if (t->kind != TK_OP)
+		return false;
+	for (int i = 0; ops[i]; i++)
+		if (strcmp(t->text, ops[i]) == 0)
+			return true;
+	return false;
+}
+
+/* expr -> ternary [ assign_op expr ] */
+static Expr *expr(Parser *p)
+{
+	enter(p);
+	Expr *lhs = ternary(p);
+	if (is_assign_op(p->t)) {
+		Token *t = advance(p);
+		ExprKind kind = strcmp(t->text, "<<<") == 0 ? E_STATS_ADD : E_ASSIGN;
+		lhs = binary_expr(kind, t, lhs, expr(p));
+	}
+	leave(p);
+	return lhs;
+}
+
+/* ----------------------------------------------------------- statements */
+
+/* block -> '{' { statement } '}' */
+static Stmt *block(Parser *p)
+{
+	Token *t = expect(p, "{");
+	Stmt *st = new_stmt(S_BLOCK, t);
+	Vec body = {0};
+	enter(p);
+	while (!at(p, "}")) {
+		if (p->t->kind == TK_EOF)
+			fail(p, "expected statement");
+		vec_push(&body, statement(p));
+	}
+	advance(p);
+	leave(p);
+	st->nbody = body.len;
+	st->body = (Stmt **)vec_to_array(&body);
+	return st;
+}
+
+/* A simple statement may be followed by one ';'. */
+static void end_simple(Parser *p)
+{
+	accept(p, ";");
+}
+
+/* if_stmt -> 'if' '(' expr ')' statement [ 'else' statement ] */
+static Stmt *if_stmt(Parser *p, Token *t)
+{
+	Stmt *st = new_stmt(S_IF, t);
+	expect(p, "(");
+	st->expr = expr(p);
+	expect(p, ")");
+	st->then = statement(p);
+	if (accept(p, "else"))
+		st->els = statement(p);
+	return st;
+}
+
+/* for_stmt -> 'for' '(' [ expr ] ';' [ expr ] ';' [ expr ] ')' statement */
+static Stmt *for_stmt(Parser *p, Token *t)
+{
+	Stmt *st = new_stmt(S_FOR, t);
+	expect(p, "(");
+	if (!at(p, ";")) {
+		Token *it = p->t;
+		st->init = new_stmt(S_EXPR, it);
+		st->init->expr = expr(p);
+	}
+	expect(p, ";");
+	if (!at(p, ";"))
+		st->expr = expr(p);
+	expect(p, ";");
+	if (!at(p, ")"))
+		st->incr = expr(p);
+	expect(p, ")");
+	st->then = statement(p);
+	return st;
+}
+
+/* while_stmt -> 'while' '(' expr ')' statement   (an S_FOR without init/incr) */
+static Stmt *while_stmt(Parser *p, Token *t)
+{
+	Stmt *st = new_stmt(S_FOR, t);
+	expect(p, "(");
+	st->expr = expr(p);
+	expect(p, ")");
+	st->then = statement(p);
+	return st;
+}
+
+/* do_stmt -> 'do' statement 'while' '(' expr ')' */
+static Stmt *do_stmt(Parser *p, Token *t)
+{
+	Stmt *st = new_stmt(S_DO, t);
+	st->then = statement(p);
+	expect(p, "while");
+	expect(p, "(");
+	st->expr = expr(p);
+	expect(p, ")");
+	end_simple(p);
+	return st;
+}
+
+/* sort -> [ '+' | '-' ] : records the direction of sort number `which` */
+static void foreach_sort(Parser *p, ForeachInfo *fe, int which)
+{
+	if (!at(p, "+") && !at(p, "-"))
+		return;
+	if (fe->sort_dir)
+		fail(p, "multiple sort directives");
+	fe->sort_dir = advance(p)->text[0] == '+' ? 1 : -1;
+	fe->sort_key = which;
+}
+
+static void foreach_key(Parser *p, ForeachInfo *fe)
+{
+	if (fe->nkeys == MAX_INDEXES)
+		fail(p, "too many foreach keys (at most %d)", MAX_INDEXES);
+	Token *k = expect_ident(p);
+	fe->keys[fe->nkeys] = k->text;
+	fe->key_locs[fe->nkeys] = k->loc;
+	fe->nkeys++;
+	foreach_sort(p, fe, fe->nkeys);
+}
+
+/* foreach_stmt -> 'foreach' '(' [ IDENT '=' ] keys 'in' IDENT sort [ 'limit' expr ] ')' statement
+ * keys -> IDENT sort | '[' IDENT sort { ',' IDENT sort } ']' */
+static Stmt *foreach_stmt(Parser *p, Token *t)
+{
+	Stmt *st = new_stmt(S_FOREACH, t);
+	ForeachInfo *fe = st->fe = arena_alloc(sizeof *fe);
+	expect(p, "(");
+	if (is_ident(p->t) && tok_is(p->t->next, "=")) {
+		Token *v = advance(p);
+		fe->value = v->text;
+		fe->value_loc = v->loc;
+		advance(p);
+	}
+	if (accept(p, "[")) {
+		fe->bracketed = true;
+		do
+			foreach_key(p, fe);
+		while (accept(p, ","));
+		expect(p, "]");
+	} else {
+		foreach_key(p, fe);
+	}
+	if (!at(p, "in"))
+		fail(p, "expected 'in'");
+	advance(p);
+	if (!is_ident(p->t))
+		fail(p, "expected identifier or statistical operation");
+	Token *a = advance(p);
+	fe->array = a->text;
+	fe->array_loc = a->loc;
+	fe->array_expr = new_expr(E_SYM, a);
+	fe->array_expr->name = a->text;
+	fe->array_expr->is_array_ref = true;
+	foreach_sort(p, fe, 0);
+	if (accept(p, "limit"))
+		fe->limit = expr(p);
+	expect(p, ")");
+	st->then = statement(p);
+	return st;
+}
+
+/* try_stmt -> 'try' block 'catch' [ '(' IDENT ')' ] block */
+static Stmt *try_stmt(Parser *p, Token *t)
+{
+	Stmt *st = new_stmt(S_TRY, t);
+	st->then = block(p);
+	expect(p, "catch");
+	if (accept(p, "(")) {
+		Token *v = expect_ident(p);
+		st->catch_var = v->text;
+		st->catch_loc = v->loc;
+		expect(p, ")");
+	}
+	st->els = block(p);
+	return st;
+}
+
+/* return_stmt -> 'return' [ expr ] */
+static Stmt *return_stmt(Parser *p, Token *t)
+{
+	if (!p->in_function) {
+		p->t = t;
+		fail(p, "found 'return' not in function context");
+	}
+	Stmt *st = new_stmt(S_RETURN, t);
+	if (!at(p, ";") && !at(p, "}") && p->t->kind != TK_EOF)
+		st->expr = expr(p);
+	end_simple(p);
+	return st;
+}
+
+static Stmt *keyword_stmt(Parser *p, Token *t, StmtKind kind)
+{
+	Stmt *st = new_stmt(kind, t);
+	end_simple(p);
+	return st;
+}
+
+/* statement -> ';' | block | if_stmt | for_stmt | while_stmt | do_stmt
+ *            | foreach_stmt | try_stmt | return_stmt | 'break' | 'continue'
+ *            | 'next' | 'delete' expr | EMBEDDED | expr     (then an optional ';') */
+static Stmt *statement(Parser *p)
+{
+	Token *t = p->t;
+	Stmt *st;
+	enter(p);
+	if (t->kind == TK_EOF) {
+		fail(p, "expected statement");
+	} else if (at(p, "{")) {
+		st = block(p);
+	} else if (accept(p, ";")) {
+		st = new_stmt(S_NULL, t);
+	} else if (t->kind == TK_EMBEDDED) {
+		check_embedded_allowed(p, t, false);
+		advance(p);
+		st = new_stmt(S_EMBEDDED, t);
+		st->code = t->text;
+		end_simple(p);
+	} else if (t->kind == TK_IDENT && tok_is_keyword(t->text)) {
+		const char *k = t->text;
+		advance(p);
+		if (strcmp(k, "if") == 0)
+			st = if_stmt(p, t);
+		else if (strcmp(k, "for") == 0)
+			st = for_stmt(p, t);
+		else if (strcmp(k, "while") == 0)
+			st = while_stmt(p, t);
+		else if (strcmp(k, "do") == 0)
+			st = do_stmt(p, t);
+		else if (strcmp(k, "foreach") == 0)
+			st = foreach_stmt(p, t);
+		else if (strcmp(k, "try") == 0)
+			st = try_stmt(p, t);
+		else if (strcmp(k, "return") == 0)
+			st = return_stmt(p, t);
+		else if (strcmp(k, "break") == 0)
+			st = keyword_stmt(p, t, S_BREAK);
+		else if (strcmp(k, "continue") == 0)
+			st = keyword_stmt(p, t, S_CONTINUE);
+		else if (strcmp(k, "next") == 0)
+			st = keyword_stmt(p, t, S_NEXT);
+		else if (strcmp(k, "delete") == 0) {
+			st = new_stmt(S_DELETE, t);
+			st->expr = expr(p);
+			if (st->expr->kind == E_SYM)
+				st->expr->is_array_ref = true;
+			end_simple(p);
+		} else {
+			p->t = t;
+			fail(p, "expected statement");
+		}
+	} else {
+		st = new_stmt(S_EXPR, t);
+		st->expr = expr(p);
+		end_simple(p);
+	}
+	leave(p);
+	return st;
+}
+
+/* --------------------------------------------------------- declarations */
+
+/* literal -> [ '-' ] NUMBER | STRING { STRING } */
+static Expr *literal(Parser *p, const char *what)
+{
+	Token *t = p->t;
+	if (t->kind == TK_STRING)
+		return string_literal(p);
+	if (t->kind == TK_NUMBER)
+		return number_literal(p);
+	if (tok_is(t, "-") && t->next->kind == TK_NUMBER) {
+		advance(p);
+		Expr *e = number_literal(p);
+		e->num = (int64_t)(0 - (uint64_t)e->num);
+		e->loc = t->loc;
+		return e;
+	}
+	fail(p, "%s", what);
+}
+
+/* global_item -> IDENT [ '%' ] [ '[' NUMBER ']' ] [ '%' ] [ '=' literal ] */
+static void global_item(Parser *p, bool is_private)
+{
+	Token *t = expect_ident(p);
+	Global *g = arena_alloc(sizeof *g);
+	g->name = t->text;
+	g->loc = t->loc;
+	g->file = p->f;
+	g->is_private = is_private;
+	if (accept(p, "%"))
+		g->wrap = true;
+	if (accept(p, "[")) {
+		if (p->t->kind != TK_NUMBER)
+			fail(p, "expected number");
+		g->size = advance(p)->num;
+		g->is_array_decl = true;
+		expect(p, "]");
+		if (accept(p, "%"))
+			g->wrap = true;
+	}
+	if (accept(p, "=")) {
+		if (g->is_array_decl || g->wrap)
+			fail(p, "array initialisation is not supported");
+		g->init = literal(p, "expected literal string or number");
+	}
+	vec_push(&p->sc->globals, g);
+}
+
+/* globals -> 'global' global_item { ',' global_item } */
+static void globals(Parser *p, bool is_private)
+{
+	do
+		global_item(p, is_private);
+	while (accept(p, ","));
+	accept(p, ";");
+}
+
+/* A component name: identifiers, numbers and '*' written without spaces
+ * in between ("sys_*", "**", "foo*bar").  Keywords are allowed
+ * ("function", "return"). */
+static char *component_name(Parser *p)
+{
+	Token *t = p->t;
+	bool ok = t->kind == TK_IDENT || t->kind == TK_NUMBER || tok_is(t, "*");
+	if (!ok)
+		fail(p, "expected identifier or '*'");
+	StrBuf b = {0};
+	sb_puts(&b, advance(p)->text);
+	while ((p->t->kind == TK_IDENT || p->t->kind == TK_NUMBER || tok_is(p->t, "*")) &&
+	       !p->t->space_before)
+		sb_puts(&b, advance(p)->text);
+	char *name = arena_strndup(b.s, b.len);
+	free(b.s);
+	return name;
+}
+
+/* point -> component { '.' component } { '?' | '!' } [ 'if' '(' expr ')' ]
+ * component -> name [ '(' literal ')' ] */
+static ProbePoint *probe_point(Parser *p)
+{
+	ProbePoint *pp = arena_alloc(sizeof *pp);
+	pp->loc = p->t->loc;
+	Vec comps = {0};
+	do {
+		PointComp *c = arena_alloc(sizeof *c);
+		c->loc = p->t->loc;
+		c->name = component_name(p);
+		if (accept(p, "(")) {
+			c->arg = literal(p, "expected literal string or number");
+			expect(p, ")");
+		}
+		vec_push(&comps, c);
+	} while (accept(p, "."));
+	pp->ncomps = comps.len;
+	pp->comps = arena_alloc(sizeof(PointComp) * (size_t)comps.len);
+	for (int i = 0; i < comps.len; i++)
+		pp->comps[i] = *(PointComp *)VEC_AT(&comps, i);
+	free(comps.data);
+	for (;;) {
+		if (accept(p, "?"))
+			pp->optional = true;
+		else if (accept(p, "!"))
+			pp->sufficient = true;
+		else
+			break;
+	}
+	if (accept(p, "if")) {
+		expect(p, "(");
+		pp->cond = expr(p);
+		expect(p, ")");
+	}
+	return pp;
+}
+
+static ProbePoint **point_list(Parser *p, int *n)
+{
+	Vec points = {0};
+	do
+		vec_push(&points, probe_point(p));
+	while (accept(p, ","));
+	*n = points.len;
+	return (ProbePoint **)vec_to_array(&points);
+}
+
+/* probe_decl -> 'probe' point { ',' point } block
+ *             | 'probe' point { ',' point } ( '=' | '+=' ) point { ',' point } block */
+static void probe_decl(Parser *p, Token *t, bool is_private)
+{
+	Probe *pr = arena_alloc(sizeof *pr);
+	pr->loc = t->loc;
+	pr->file = p->f;
+	pr->is_private = is_private;
+	if (!(p->t->kind == TK_IDENT || p->t->kind == TK_NUMBER || at(p, "*")))
+		fail(p, "expected identifier or '*' or '{'");
+	pr->points = point_list(p, &pr->npoints);
+	if (at(p, "=") || at(p, "+=")) {
+		pr->is_alias = true;
+		pr->alias_epilogue = advance(p)->text[0] == '+';
+		pr->alias_names = pr->points;
+		pr->nalias_names = pr->npoints;
+		pr->points = point_list(p, &pr->npoints);
+	}
+	p->in_function = false;
+	pr->body = block(p);
+	vec_push(&p->sc->probes, pr);
+}
+
+static bool parse_type(Parser *p, Type *ty)
+{
+	if (!accept(p, ":"))
+		return false;
+	if (accept(p, "long"))
+		*ty = TY_LONG;
+	else if (accept(p, "string"))
+		*ty = TY_STRING;
+	else
+		fail(p, "expected 'long' or 'string'");
+	return true;
+}
+
+/* The "/" "* pragma:NAME *" "/" markers of an embedded-C body. */
+static void collect_pragmas(Func *fn)
+{
+	Vec pragmas = {0};
+	for (const char *s = fn->embedded; (s = strstr(s, "/* pragma:"));) {
+		s += 10;
+		size_t n = strcspn(s, " \t\n*");
+		vec_push(&pragmas, arena_strndup(s, n));
+	}
+	fn->npragmas = pragmas.len;
+	fn->pragmas = (char **)vec_to_array(&pragmas);
+}
+
+/* function -> 'function' IDENT [ ':' type ] '(' [ param { ',' param } ] ')' ( block | EMBEDDED )
+ * param -> IDENT [ ':' type ] */
+static void function_decl(Parser *p, Token *t, bool is_private)
+{
+	Func *fn = arena_alloc(sizeof *fn);
+	Token *name = expect_ident(p);
+	fn->name = name->text;
+	fn->loc = name->loc;
+	fn->file = p->f;
+	fn->is_private = is_private;
+	fn->ret_declared = parse_type(p, &fn->ret);
+	expect(p, "(");
+	Vec params = {0};
+	if (!at(p, ")")) {
+		for (;;) {
+			Param *pa = arena_alloc(sizeof *pa);
+			Token *pt = expect_ident(p);
+			pa->name = pt->text;
+			pa->loc = pt->loc;
+			parse_type(p, &pa->type);
+			vec_push(&params, pa);
+			if (at(p, ")"))
+				break;
+			if (!accept(p, ","))
+				fail(p, "expected ',' or ')'");
+		}
+	}
+	expect(p, ")");
+	fn->nparams = params.len;
+	fn->params = arena_alloc(sizeof(Param) * (size_t)(params.len + 1));
+	for (int i = 0; i < params.len; i++)
+		fn->params[i] = *(Param *)VEC_AT(&params, i);
+	free(params.data);
+	if (p->t->kind == TK_EMBEDDED) {
+		Token *code = advance(p);
+		check_embedded_allowed(p, code, false);
+		fn->embedded = code->text;
+		collect_pragmas(fn);
+	} else {
+		p->in_function = true;
+		fn->body = block(p);
+		p->in_function = false;
+	}
+	(void)t;
+	vec_push(&p->sc->functions, fn);
+}
+
+static bool is_declaration_start(const Token *t)
+{
+	return tok_is(t, "probe") || tok_is(t, "global") || tok_is(t, "function") ||
+	       tok_is(t, "private") || t->kind == TK_EOF;
+}
+
+/* declaration -> [ 'private' ] ( 'probe' probe_decl | 'global' globals
+ *                               | 'function' function | globals )
+ *              | EMBEDDED */
+static void declaration(Parser *p)
+{
+	Token *t = p->t;
+	if (t->kind == TK_EMBEDDED) {
+		advance(p);
+		check_embedded_allowed(p, t, false);
+		vec_push(&p->sc->embedded, t->text);
+		SrcLoc *loc = arena_alloc(sizeof *loc);
+		*loc = t->loc;
+		vec_push(&p->sc->embedded_locs, loc);
+		return;
+	}
+	bool is_private = accept(p, "private");
+	Token *k = p->t;
+	if (accept(p, "probe"))
+		probe_decl(p, k, is_private);
+	else if (accept(p, "global"))
+		globals(p, is_private);
+	else if (accept(p, "function"))
+		function_decl(p, k, is_private);
+	else if (is_private && is_ident(k))
+		globals(p, true);
+	else
+		fail(p, "expected 'probe', 'global', 'private', 'function', or '%%{'");
+}
+
+/* script -> { declaration } EOF */
+static Script *parse_file(Session *s, SrcFile *f, Token *toks, int errors_before)
+{
+	Parser p = { .s = s, .f = f, .t = toks, .errors_before = errors_before };
+	p.privileged = s->guru || (f && f->is_tapset);
+	p.sc = xcalloc(1, sizeof(Script));
+	p.sc->file = f;
+	/* volatile: read after longjmp */
+	Token *volatile start = NULL;
+	while (p.t->kind != TK_EOF) {
+		if (setjmp(p.recover)) {
+			/* skip what remains of the broken declaration; a new
+			 * declaration where the error was found is kept */
+			p.depth = 0;
+			p.in_function = false;
+			if (p.t == start || !is_declaration_start(p.t)) {
+				do
+					advance(&p);
+				while (!is_declaration_start(p.t));
+			}
+			continue;
+		}
+		start = p.t;
+		declaration(&p);
+	}
+	return p.sc;
+}
+
+Script *parse(Session *s, SrcFile *f, Token *toks)
+{
+	return parse_file(s, f, toks, s->errors);
+}
+
+static bool only_eof(const Token *t)
+{
+	return t->kind == TK_EOF;
+}
+
+Script *parse_text(Session *s, const char *name, const char *text, bool is_tapset)
+{
+	size_t len = strlen(text);
+	SrcFile *f = session_add_file(s, name, xstrndup(text, len), len, is_tapset);
+	int errors = s->errors;
+	Token *toks = lex(s, f);
+	bool empty = only_eof(toks);
+	toks = preprocess(s, toks);
+	if (!is_tapset && s->errors == errors && only_eof(toks)) {
+		fprintf(stderr, "Input file '%s' is empty%s.\n", name, empty ? "" : " after preprocessing");
+		s->errors++;
+	}
+	return parse_file(s, f, toks, errors);
+}
+
+Script *parse_path(Session *s, const char *path, bool is_tapset)
+{
+	size_t len;
+	char *text = read_file(path, &len);
+	if (!text) {
+		fprintf(stderr, "Input file '%s' is missing.\n", path);
+		s->errors++;
+		Script *sc = xcalloc(1, sizeof(Script));
+		return sc;
+	}
+	/* NUL bytes are allowed in files: lex() goes by the length */
+	SrcFile *f = session_add_file(s, strcmp(path, "-") == 0 ? "<input>" : path, text, len, is_tapset);
+	int errors = s->errors;
+	Token *toks = lex(s, f);
+	bool empty = only_eof(toks);
+	toks = preprocess(s, toks);
+	if (!is_tapset && s->errors == errors && only_eof(toks)) {
+		fprintf(stderr, "Input file '%s' is empty%s.\n", f->name, empty ? "" : " after preprocessing");
+		s->errors++;
+	}
+	return parse_file(s, f, toks, errors);
+}
