@@ -1,0 +1,124 @@
+/* builtins.c - the functions the runtime provides natively.
+ *
+ * Only what cannot be written in the script language lives here (printing,
+ * context, time, memory reads, string primitives); everything else belongs
+ * in the tapset library.  The table is data: pass 2 checks calls against
+ * it, the translator implements each entry for the contexts it lists.
+ * Argument type TY_UNKNOWN accepts long or string.
+ */
+#include "elab/elab.h"
+
+#include <string.h>
+
+#define U (1u << CTX_USER)
+#define K (1u << CTX_KERNEL)
+#define BOTH (U | K)
+#define L TY_LONG
+#define S TY_STRING
+#define V TY_VOID
+#define ANY TY_UNKNOWN
+
+static const Builtin builtins[] = {
+	/* output */
+	{"print", V, 1, -1, {ANY}, BOTH, "print values"},
+	{"println", V, 0, -1, {ANY}, BOTH, "print values and a newline"},
+	{"printd", V, 2, -1, {S, ANY}, BOTH, "print values separated by a delimiter"},
+	{"printdln", V, 2, -1, {S, ANY}, BOTH, "printd and a newline"},
+	{"printf", V, 1, -1, {S, ANY}, BOTH, "formatted print"},
+	{"sprint", S, 1, -1, {ANY}, BOTH, "values as a string"},
+	{"sprintln", S, 0, -1, {ANY}, BOTH, "values and a newline as a string"},
+	{"sprintf", S, 1, -1, {S, ANY}, BOTH, "formatted string"},
+	/* control */
+	{"exit", V, 0, 0, {0}, BOTH, "stop the session after this handler"},
+	{"error", V, 1, 1, {S}, BOTH, "raise an error (catchable with try)"},
+	{"warn", V, 1, 1, {S}, BOTH, "print a warning"},
+	{"system", V, 1, 1, {S}, BOTH, "run a shell command in staprun"},
+	/* context */
+	{"pid", L, 0, 0, {0}, BOTH, "process id"},
+	{"tid", L, 0, 0, {0}, BOTH, "thread id"},
+	{"ppid", L, 0, 0, {0}, BOTH, "parent process id"},
+	{"uid", L, 0, 0, {0}, BOTH, "user id"},
+	{"gid", L, 0, 0, {0}, BOTH, "group id"},
+	{"euid", L, 0, 0, {0}, BOTH, "effective user id"},
+	{"egid", L, 0, 0, {0}, BOTH, "effective group id"},
+	{"execname", S, 0, 0, {0}, BOTH, "name of the current process"},
+	{"cpu", L, 0, 0, {0}, BOTH, "current cpu"},
+	{"pp", S, 0, 0, {0}, BOTH, "probe point text"},
+	{"probefunc", S, 0, 0, {0}, K, "function probed"},
+	{"probemod", S, 0, 0, {0}, K, "module probed"},
+	{"target", L, 0, 0, {0}, BOTH, "-x PID or -c child pid"},
+	{"backtrace", S, 0, 0, {0}, K, "kernel stack addresses"},
+	{"print_backtrace", V, 0, 0, {0}, K, "print the kernel stack"},
+	{"ubacktrace", S, 0, 0, {0}, K, "user stack addresses"},
+	{"print_ubacktrace", V, 0, 0, {0}, K, "print the user stack"},
+	/* time */
+	{"gettimeofday_s", L, 0, 0, {0}, BOTH, "seconds since the epoch"},
+	{"gettimeofday_ms", L, 0, 0, {0}, BOTH, "milliseconds since the epoch"},
+	{"gettimeofday_us", L, 0, 0, {0}, BOTH, "microseconds since the epoch"},
+	{"gettimeofday_ns", L, 0, 0, {0}, BOTH, "nanoseconds since the epoch"},
+	{"local_clock_ns", L, 0, 0, {0}, BOTH, "monotonic clock, ns"},
+	{"local_clock_us", L, 0, 0, {0}, BOTH, "monotonic clock, us"},
+	{"local_clock_ms", L, 0, 0, {0}, BOTH, "monotonic clock, ms"},
+	{"local_clock_s", L, 0, 0, {0}, BOTH, "monotonic clock, s"},
+	{"cpu_clock_ns", L, 1, 1, {L}, BOTH, "a cpu's clock, ns"},
+	{"jiffies", L, 0, 0, {0}, BOTH, "kernel jiffies"},
+	/* memory */
+	{"kernel_string", S, 1, 2, {L, S}, K, "kernel string at an address"},
+	{"kernel_string_n", S, 2, 2, {L, L}, K, "at most n bytes of a kernel string"},
+	{"kernel_long", L, 1, 1, {L}, K, "kernel long at an address"},
+	{"kernel_int", L, 1, 1, {L}, K, "kernel int at an address"},
+	{"kernel_short", L, 1, 1, {L}, K, "kernel short at an address"},
+	{"kernel_char", L, 1, 1, {L}, K, "kernel char at an address"},
+	{"user_string", S, 1, 2, {L, S}, K, "user string at an address"},
+	{"user_string_n", S, 2, 3, {L, L, S}, K, "at most n bytes of a user string"},
+	{"user_string_warn", S, 1, 2, {L, S}, K, "user string, warn on fault"},
+	{"user_long", L, 1, 1, {L}, K, "user long at an address"},
+	{"user_int", L, 1, 1, {L}, K, "user int at an address"},
+	{"user_short", L, 1, 1, {L}, K, "user short at an address"},
+	{"user_char", L, 1, 1, {L}, K, "user char at an address"},
+	/* strings */
+	{"strlen", L, 1, 1, {S}, BOTH, "length of a string"},
+	{"substr", S, 2, 3, {S, L, L}, BOTH, "part of a string"},
+	{"isinstr", L, 2, 2, {S, S}, BOTH, "whether s2 occurs in s1"},
+	{"strtol", L, 1, 2, {S, L}, BOTH, "string to number"},
+	{"str_replace", S, 3, 3, {S, S, S}, BOTH, "replace every occurrence"},
+	{"text_str", S, 1, 1, {S}, BOTH, "escape a string"},
+	{"text_strn", S, 3, 3, {S, L, L}, BOTH, "escape at most n bytes"},
+	{"stringat", L, 2, 2, {S, L}, BOTH, "byte at a position"},
+	{"isdigit", L, 1, 1, {S}, BOTH, "whether a string starts with a digit"},
+	/* numbers */
+	{"randint", L, 1, 1, {L}, BOTH, "random number below n"},
+	{"abs", L, 1, 1, {L}, BOTH, "absolute value"},
+};
+
+const Builtin *builtin_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+		if (strcmp(builtins[i].name, name) == 0)
+			return &builtins[i];
+	return NULL;
+}
+
+bool builtin_is_printf_family(const Builtin *b)
+{
+	return b && (strcmp(b->name, "printf") == 0 || strcmp(b->name, "sprintf") == 0);
+}
+
+bool builtin_is_print_family(const Builtin *b)
+{
+	static const char *const names[] = {"print", "println", "printd", "printdln", "sprint",
+					    "sprintln"};
+	for (size_t i = 0; b && i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(b->name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Names for "(similar: ...)" suggestions. */
+int builtin_names(const char **out, int max)
+{
+	int n = 0;
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0] && n < max; i++)
+		out[n++] = builtins[i].name;
+	return n;
+}

@@ -1,0 +1,420 @@
+/* elab.c - pass 2, the driver: from parsed scripts to a Program.
+ *
+ * The order of the steps is in elab.h.  This file also holds what comes
+ * after resolution and before types, as stap does it: warnings for locals
+ * read but never assigned, elision of assignments to locals nobody reads
+ * and of probes left empty (unless -u); and after types: numbering, the
+ * lists the translator reads, and the -p2 listing.
+ */
+#include "elab/elab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ warnings */
+
+static void warn_never_assigned(Elab *E, Vec *locals)
+{
+	for (int i = 0; i < locals->len; i++) {
+		ElabVar *ev = locals->data[i];
+		if (ev->v.scope != VAR_LOCAL || ev->v.written || !ev->first_read)
+			continue;
+		StrBuf sim = {0};
+		int k = 0;
+		for (int j = 0; j < locals->len; j++) {
+			Var *o = locals->data[j];
+			if (o == &ev->v || elab_edit_distance(o->name, ev->v.name) > 2 || k >= 5)
+				continue;
+			sb_printf(&sim, "%s%s", k++ ? ", " : " (similar: ", o->name);
+		}
+		if (k)
+			sb_puts(&sim, ")");
+		diag_warning(E->s, ev->first_read->loc, "never-assigned local variable '%s'%s: %s",
+			     ev->v.name, sim.s ? sim.s : "", elab_describe(ev->first_read));
+		free(sim.s);
+	}
+}
+
+/* ------------------------------------------------------------ elision */
+
+static bool has_side_effects(const Expr *e)
+{
+	if (!e)
+		return false;
+	switch (e->kind) {
+	case E_CALL:
+	case E_ASSIGN:
+	case E_INCDEC:
+	case E_STATS_ADD:
+	case E_EMBEDDED:
+		return true;
+	default:
+		break;
+	}
+	for (int i = 0; i < e->nargs; i++)
+		if (has_side_effects(e->args[i]))
+			return true;
+	for (int i = 0; i < e->ncomps; i++)
+		if (has_side_effects(e->comps[i].expr))
+			return true;
+	return false;
+}
+
+static void make_null(Stmt *st)
+{
+	SrcLoc loc = st->loc;
+	memset(st, 0, sizeof *st);
+	st->kind = S_NULL;
+	st->loc = loc;
+}
+
+/* `x = EXPR;` where local x is never read: keep EXPR only if it does
+ * something. */
+static void elide_dead_assignment(Elab *E, Stmt *st)
+{
+	Expr *e = st->expr;
+	if (!e || e->kind != E_ASSIGN || strcmp(e->op, "=") != 0)
+		return;
+	Expr *lhs = e->args[0];
+	if (lhs->kind != E_SYM || !lhs->var || lhs->var->scope != VAR_LOCAL || lhs->var->read)
+		return;
+	char *msg = xasprintf("Eliding assignment to '%s': %s", lhs->name, elab_describe(e));
+	if (elab_warn_once(E, msg))
+		diag_warning(E->s, e->loc, "%s", msg);
+	free(msg);
+	if (has_side_effects(e->args[1])) {
+		st->expr = e->args[1];
+		return;
+	}
+	msg = xasprintf("Eliding side-effect-free expression : %s", elab_describe(lhs));
+	if (elab_warn_once(E, msg))
+		diag_warning(E->s, lhs->loc, "%s", msg);
+	free(msg);
+	make_null(st);
+}
+
+static void elide_stmt(Elab *E, Stmt *st)
+{
+	if (!st)
+		return;
+	if (st->kind == S_EXPR)
+		elide_dead_assignment(E, st);
+	for (int i = 0; i < st->nbody; i++)
+		elide_stmt(E, st->body[i]);
+	elide_stmt(E, st->then);
+	elide_stmt(E, st->els);
+}
+
+static bool stmt_is_empty(const Stmt *st)
+{
+	if (!st || st->kind == S_NULL)
+		return true;
+	if (st->kind != S_BLOCK)
+		return false;
+	for (int i = 0; i < st->nbody; i++)
+		if (!stmt_is_empty(st->body[i]))
+			return false;
+	return true;
+}
+
+/* Which variables a body still mentions, after elision. */
+static void mark_vars_expr(const Expr *e, Vec *seen)
+{
+	if (!e)
+		return;
+	if (e->var)
+		vec_push(seen, e->var);
+	for (int i = 0; i < e->nargs; i++)
+		mark_vars_expr(e->args[i], seen);
+	for (int i = 0; i < e->ncomps; i++)
+		mark_vars_expr(e->comps[i].expr, seen);
+}
+
+static void mark_vars_stmt(const Stmt *st, Vec *seen)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->nbody; i++)
+		mark_vars_stmt(st->body[i], seen);
+	mark_vars_expr(st->expr, seen);
+	mark_vars_expr(st->incr, seen);
+	mark_vars_stmt(st->init, seen);
+	mark_vars_stmt(st->then, seen);
+	mark_vars_stmt(st->els, seen);
+	if (st->var_catch)
+		vec_push(seen, st->var_catch);
+	if (st->fe) {
+		for (int i = 0; i < st->fe->nkeys; i++)
+			if (st->fe->key_vars[i])
+				vec_push(seen, st->fe->key_vars[i]);
+		if (st->fe->value_var)
+			vec_push(seen, st->fe->value_var);
+		mark_vars_expr(st->fe->array_expr, seen);
+		mark_vars_expr(st->fe->limit, seen);
+	}
+}
+
+static bool vec_has(const Vec *v, const void *p)
+{
+	for (int i = 0; i < v->len; i++)
+		if (v->data[i] == p)
+			return true;
+	return false;
+}
+
+static void drop_unmentioned_locals(Vec *locals, const Stmt *body)
+{
+	Vec seen = {0};
+	mark_vars_stmt(body, &seen);
+	int k = 0;
+	for (int i = 0; i < locals->len; i++) {
+		Var *v = locals->data[i];
+		if (v->scope == VAR_PARAM || vec_has(&seen, v))
+			locals->data[k++] = v;
+	}
+	locals->len = k;
+	free(seen.data);
+}
+
+static void elide_probes(Elab *E)
+{
+	Program *p = E->prog;
+	int k = 0;
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = p->probes.data[i];
+		elide_stmt(E, dp->body);
+		drop_unmentioned_locals(&dp->locals, dp->body);
+		if (stmt_is_empty(dp->body) && !E->s->unoptimized) {
+			diag_warning(E->s, dp->loc, "Probe '%s' has been elided: keyword",
+				     dp->npoints ? dp->points[0]->pp : "?");
+			continue;
+		}
+		p->probes.data[k++] = dp;
+	}
+	p->probes.len = k;
+	for (int i = 0; i < E->func_queue.len; i++) {
+		Func *f = E->func_queue.data[i];
+		elide_stmt(E, f->body);
+		drop_unmentioned_locals(&f->locals, f->body);
+	}
+}
+
+/* ------------------------------------------------------------ numbering */
+
+static int cmp_func_id(const void *a, const void *b)
+{
+	const Func *x = *(Func *const *)a, *y = *(Func *const *)b;
+	return x->id - y->id;
+}
+
+static void number_locals(Vec *locals)
+{
+	for (int i = 0; i < locals->len; i++)
+		((Var *)locals->data[i])->id = i;
+}
+
+static void fill_program(Elab *E)
+{
+	Program *p = E->prog;
+	for (int i = 0; i < E->used_globals.len; i++) {
+		ElabVar *ev = E->used_globals.data[i];
+		if (!ev->v.read && !ev->v.written)
+			continue;
+		ev->v.id = p->globals.len;
+		vec_push(&p->globals, &ev->v);
+		if (ev->v.written && !ev->v.read)
+			vec_push(&p->print_at_end, &ev->v);
+	}
+	for (int i = 0; i < E->func_queue.len; i++)
+		vec_push(&p->functions, E->func_queue.data[i]);
+	if (p->functions.len)
+		qsort(p->functions.data, (size_t)p->functions.len, sizeof(void *), cmp_func_id);
+	for (int i = 0; i < p->functions.len; i++) {
+		Func *f = p->functions.data[i];
+		number_locals(&f->locals);
+		if (f->embedded)
+			p->nembeds++;
+	}
+	/* function ids now index Program.functions; ElabFunc lookups are over */
+	for (int i = 0; i < p->functions.len; i++)
+		((Func *)p->functions.data[i])->id = i;
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = p->probes.data[i];
+		dp->id = i;
+		number_locals(&dp->locals);
+		p->nprobe_points += dp->npoints;
+	}
+	p->nembeds += p->embedded.len;
+}
+
+/* ------------------------------------------------------------ driver */
+
+Program *elaborate(Session *s, Vec *user_scripts)
+{
+	Elab *E = xcalloc(1, sizeof *E);
+	E->s = s;
+	E->prog = xcalloc(1, sizeof *E->prog);
+	if (s->tapset_dirs.len)
+		E->tapsets = tapset_index_build(s);
+	int errors = s->errors;
+	for (int i = 0; i < user_scripts->len; i++)
+		elab_register_script(E, user_scripts->data[i]);
+	for (int i = 0; i < user_scripts->len; i++)
+		elab_expand_probes(E, user_scripts->data[i]);
+	if (s->errors > errors)
+		return NULL;
+
+	Program *p = E->prog;
+	for (int i = 0; i < p->probes.len; i++)
+		elab_targets(E, p->probes.data[i]);
+	for (int i = 0; i < p->probes.len; i++)
+		elab_resolve_probe(E, p->probes.data[i]);
+	elab_resolve_queued_functions(E);
+	for (int i = 0; i < p->probes.len; i++)
+		warn_never_assigned(E, &((DerivedProbe *)p->probes.data[i])->locals);
+	for (int i = 0; i < E->func_queue.len; i++)
+		warn_never_assigned(E, &((Func *)E->func_queue.data[i])->locals);
+	if (!s->unoptimized)
+		elide_probes(E);
+	if (!p->probes.len && s->errors == errors) {
+		diag_error(s, (SrcLoc){0}, "semantic error", "no probes found");
+		return NULL;
+	}
+	elab_infer_types(E);
+	elab_check_contexts(E);
+	if (s->errors > errors)
+		return NULL;
+	fill_program(E);
+	return p;
+}
+
+/* ------------------------------------------------------------ -p2 */
+
+static void print_var(FILE *out, const Var *v)
+{
+	fprintf(out, "%s:%s", v->name, type_name(v->type));
+	if (v->nkeys) {
+		fputs(" [", out);
+		for (int i = 0; i < v->nkeys; i++)
+			fprintf(out, "%s%s", i ? ", " : "", type_name(v->keys[i]));
+		fputc(']', out);
+	}
+	fputc('\n', out);
+}
+
+static void print_locals(FILE *out, const Vec *locals)
+{
+	bool any = false;
+	for (int i = 0; i < locals->len; i++) {
+		const Var *v = locals->data[i];
+		if (v->scope == VAR_PARAM)
+			continue;
+		if (!any)
+			fputs("  # locals\n", out);
+		any = true;
+		fputs("  ", out);
+		print_var(out, v);
+	}
+}
+
+static void print_function(FILE *out, const Func *f)
+{
+	fprintf(out, "%s:%s (", f->name, type_name(f->ret));
+	for (int i = 0; i < f->nparams; i++) {
+		const Var *pv = f->locals.data[i];
+		fprintf(out, "%s%s:%s", i ? ", " : "", pv->name, type_name(pv->type));
+	}
+	fputs(")\n", out);
+	print_locals(out, &f->locals);
+}
+
+static void print_probe(FILE *out, const DerivedProbe *dp)
+{
+	char *cond = NULL;
+	if (dp->cond) {
+		StrBuf b = {0};
+		unparse_expr(&b, dp->cond);
+		cond = sb_steal(&b);
+	}
+	for (int i = 0; i < dp->npoints; i++) {
+		const Resolved *r = dp->points[i];
+		fprintf(out, "%s%s", r->pp, r->optional ? "?" : "");
+		if (cond)
+			fprintf(out, " if (%s)", cond);
+		fprintf(out, " /*%s */\n", dp->derivation ? dp->derivation : "");
+		print_locals(out, &dp->locals);
+	}
+	free(cond);
+}
+
+/* stap prints globals that are written but never read in an `end` probe
+ * it adds; we print them from the runtime, but list that probe the same
+ * way so -p2 reads as stap's. */
+static void print_end_dump(FILE *out, const Program *p)
+{
+	if (!p->print_at_end.len)
+		return;
+	fputs("end /* <- end */\n", out);
+	int nkeys = 0;
+	Type keys[MAX_INDEXES];
+	Type val = TY_UNKNOWN;
+	for (int i = 0; i < p->print_at_end.len; i++) {
+		const Var *v = p->print_at_end.data[i];
+		if (v->nkeys > nkeys) {
+			nkeys = v->nkeys;
+			memcpy(keys, v->keys, sizeof keys);
+		}
+		if (v->nkeys && v->type != TY_STATS)
+			val = v->type;
+	}
+	if (!nkeys)
+		return;
+	fputs("  # locals\n", out);
+	for (int i = 0; i < nkeys; i++)
+		fprintf(out, "  __idx%d:%s\n", i, type_name(keys[i]));
+	if (val != TY_UNKNOWN)
+		fprintf(out, "  __val:%s\n", type_name(val));
+}
+
+void elab_print(FILE *out, Session *s, const Program *p)
+{
+	(void)s;
+	if (p->globals.len)
+		fputs("# globals\n", out);
+	for (int i = 0; i < p->globals.len; i++)
+		print_var(out, p->globals.data[i]);
+	if (p->functions.len)
+		fputs("# functions\n", out);
+	for (int i = 0; i < p->functions.len; i++)
+		print_function(out, p->functions.data[i]);
+	fputs("# probes\n", out);
+	for (int i = 0; i < p->probes.len; i++)
+		print_probe(out, p->probes.data[i]);
+	print_end_dump(out, p);
+}
+
+/* ------------------------------------------------------------ -l / -L */
+
+static bool listed(Vec *lines, const char *text)
+{
+	for (int i = 0; i < lines->len; i++)
+		if (strcmp(lines->data[i], text) == 0)
+			return true;
+	return false;
+}
+
+void elab_list_aliases(Session *s, const char *pattern, bool verbose, Vec *lines)
+{
+	static const char *const fixed[] = {"begin", "end", "error", "never"};
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (glob_match(pattern, fixed[i]) && !listed(lines, fixed[i]))
+			vec_push(lines, xstrdup(fixed[i]));
+	TapsetIndex *ix = s->tapset_dirs.len ? tapset_index_build(s) : NULL;
+	for (int i = 0; ix && i < ix->alias_names.len; i++) {
+		const char *name = ix->alias_names.data[i];
+		if (strpbrk(name, "*?") || !glob_match(pattern, name) || listed(lines, name))
+			continue;
+		vec_push(lines, xstrdup(name));
+	}
+	(void)verbose;
+}
