@@ -206,13 +206,15 @@ static __always_inline void stp_stat_add(struct stp_stat *s, int64_t v, int hist
 		if (b >= 0 && b < STP_HIST_LOG_BUCKETS)
 			s->buckets[b & 255]++;
 	} else if (hist_kind == 2) {
+		/* bucket 0 underflow, 1..n for start..stop (stop included, as
+		 * stap counts them), n+1 overflow; nbuckets = n + 2 */
 		int b;
 		if (v < start)
 			b = 0;
-		else if (v >= stop)
-			b = nbuckets - 1;
 		else
 			b = 1 + (int)((v - start) / step);
+		if (b > nbuckets - 1)
+			b = nbuckets - 1;
 		if (b >= 0 && b < nbuckets)
 			s->buckets[b & 1023]++;
 	}
@@ -229,6 +231,13 @@ static __always_inline int64_t stp_cpu(void) { return bpf_get_smp_processor_id()
 static __always_inline void stp_execname(char *dst)
 {
 	if (bpf_get_current_comm(dst, 16) != 0)
+		dst[0] = 0;
+}
+
+/* execname() straight into a narrow (16-byte) array key */
+static __always_inline void stp_execname_n(char *dst, int n)
+{
+	if (bpf_get_current_comm(dst, n) != 0)
 		dst[0] = 0;
 }
 

@@ -218,3 +218,11 @@ static inline void stp_ctime(char *dst, int64_t secs)
 
 static inline int64_t stp_randint(int64_t n) { return n > 0 ? (int64_t)(random() % n) : 0; }
 static inline int64_t stp_abs(int64_t v) { return v < 0 ? -v : v; }
+
+static inline void stp_execname_n(char *dst, int n)
+{
+	char tmp[STP_STRLEN];
+	stp_execname(tmp);
+	memset(dst, 0, (size_t)n);
+	strncpy(dst, tmp, (size_t)n - 1);
+}

@@ -186,12 +186,19 @@ static bool is_array_var(Var *v)
 static char *emit_key(Emitter *e, Var *v, Expr **idx, int n)
 {
 	char **vals = xcalloc((size_t)n, sizeof *vals);
+	/* execname() into a narrow key is written straight into the key */
 	for (int i = 0; i < n; i++)
-		vals[i] = emit_expr(e, idx[i]);
+		if (!(key_width(v, i) && idx[i]->kind == E_CALL))
+			vals[i] = emit_expr(e, idx[i]);
 	char *key = new_key(e, v);
 	emit_line(e, "__builtin_memset(&%s, 0, sizeof %s);", key, key);
 	for (int i = 0; i < n; i++) {
-		if (v->keys[i] == TY_STRING)
+		int w = v->keys[i] == TY_STRING ? key_width(v, i) : 0;
+		if (w && !vals[i])
+			emit_line(e, "stp_execname_n(%s.k%d, %d);", key, i, w);
+		else if (w)
+			emit_line(e, "__builtin_memcpy(%s.k%d, %s, %d);", key, i, vals[i], w);
+		else if (v->keys[i] == TY_STRING)
 			emit_line(e, "stp_str_copy(%s.k%d, %s);", key, i, vals[i]);
 		else
 			emit_line(e, "%s.k%d = %s;", key, i, vals[i]);

@@ -98,5 +98,6 @@ char *global_key_type(Var *v);   /* "struct stp_key_3" */
 char *global_value_type(Var *v); /* "int64_t", "struct stp_strv", "struct stp_statv_3" */
 int global_id(Program *p, Var *v);
 int hist_nbuckets(Var *v);
+int key_width(Var *v, int k);    /* bytes of string key k when narrowed, else 0 */
 
 #endif

@@ -51,9 +51,88 @@ int hist_nbuckets(Var *v)
 			n = 0;
 		if (n > 1000)
 			n = 1000;
-		return (int)n + 2; /* under- and overflow */
+		return (int)n + 3; /* start..stop inclusive, under- and overflow */
 	}
 	return 0;
+}
+
+/* ------------------------------------------------- narrow string keys */
+
+/* A string key position that only ever holds execname() or a short
+ * literal needs 16 bytes, not MAXSTRINGLEN: hashing a 16-byte key instead
+ * of 128 is most of the cost of c[execname()]++.  No other expression is
+ * ever used at that position, so nothing can be truncated. */
+#define COMM_LEN 16
+static Vec narrow_vars;     /* Var* */
+static Vec narrow_masks;    /* (intptr_t) bit i: key i is narrow */
+
+static bool narrow_key_expr(const Expr *x)
+{
+	if (x->kind == E_CALL && !x->func && !strcmp(x->name, "execname"))
+		return true;
+	return x->kind == E_STR && x->len < COMM_LEN && !memchr(x->str, 0, x->len);
+}
+
+static intptr_t *narrow_slot(Var *v)
+{
+	for (int i = 0; i < narrow_vars.len; i++)
+		if (VEC_AT(&narrow_vars, i) == v)
+			return (intptr_t *)&narrow_masks.data[i];
+	vec_push(&narrow_vars, v);
+	vec_push(&narrow_masks, (void *)(intptr_t)((1 << MAX_INDEXES) - 1));
+	return (intptr_t *)&narrow_masks.data[narrow_masks.len - 1];
+}
+
+static void narrow_scan_expr(const Expr *x);
+static void narrow_scan_stmt(const Stmt *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->nbody; i++)
+		narrow_scan_stmt(st->body[i]);
+	narrow_scan_expr(st->expr);
+	narrow_scan_expr(st->incr);
+	narrow_scan_stmt(st->init);
+	narrow_scan_stmt(st->then);
+	narrow_scan_stmt(st->els);
+	if (st->fe)
+		narrow_scan_expr(st->fe->limit);
+}
+
+static void narrow_scan_expr(const Expr *x)
+{
+	if (!x)
+		return;
+	if ((x->kind == E_INDEX || x->kind == E_IN) && x->var) {
+		intptr_t *m = narrow_slot(x->var);
+		for (int i = 0; i < x->nargs && i < MAX_INDEXES; i++)
+			if (!narrow_key_expr(x->args[i]))
+				*m &= ~((intptr_t)1 << i);
+	}
+	for (int i = 0; i < x->nargs; i++)
+		narrow_scan_expr(x->args[i]);
+}
+
+static void narrow_scan(Program *p)
+{
+	narrow_vars.len = narrow_masks.len = 0;
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		narrow_scan_stmt(dp->body);
+		narrow_scan_expr(dp->cond);
+	}
+	for (int i = 0; i < p->functions.len; i++)
+		narrow_scan_stmt(((Func *)VEC_AT(&p->functions, i))->body);
+}
+
+int key_width(Var *v, int k)
+{
+	if (v->keys[k] != TY_STRING)
+		return 8;
+	for (int i = 0; i < narrow_vars.len; i++)
+		if (VEC_AT(&narrow_vars, i) == v)
+			return ((intptr_t)VEC_AT(&narrow_masks, i) >> k) & 1 ? COMM_LEN : 0;
+	return 0; /* 0: STP_STRLEN */
 }
 
 char *global_key_type(Var *v)
@@ -116,7 +195,9 @@ static void emit_types(StrBuf *b, Program *p)
 		if (is_array(v)) {
 			sb_printf(b, "struct stp_key_%s {", v->name);
 			for (int k = 0; k < v->nkeys; k++) {
-				if (v->keys[k] == TY_STRING)
+				if (v->keys[k] == TY_STRING && key_width(v, k))
+					sb_printf(b, " char k%d[%d];", k, key_width(v, k));
+				else if (v->keys[k] == TY_STRING)
 					sb_printf(b, " char k%d[STP_STRLEN];", k);
 				else
 					sb_printf(b, " int64_t k%d;", k);
@@ -508,8 +589,8 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 			sb_puts(b, ", .keys = {");
 			for (int k = 0; k < v->nkeys; k++) {
 				if (v->keys[k] == TY_STRING)
-					sb_printf(b, " { STP_T_STRING, offsetof(struct stp_key_%s, k%d), STP_STRLEN },",
-						  v->name, k);
+					sb_printf(b, " { STP_T_STRING, offsetof(struct stp_key_%s, k%d), sizeof(((struct stp_key_%s *)0)->k%d) },",
+						  v->name, k, v->name, k);
 				else
 					sb_printf(b, " { STP_T_LONG, offsetof(struct stp_key_%s, k%d), 8 },", v->name, k);
 			}
@@ -709,6 +790,7 @@ int translate(Session *s, Program *p, Translation *out)
 	for (int i = 0; i < p->probes.len; i++)
 		((DerivedProbe *)VEC_AT(&p->probes, i))->id = i;
 
+	narrow_scan(p);
 	Vec literals = {0}, lens = {0}, msgs = {0}, wheres = {0}, formats = {0};
 	for (int i = 0; i < p->formats.len; i++)
 		vec_push(&formats, xstrdup(VEC_AT(&p->formats, i)));
