@@ -434,14 +434,12 @@ static void lex_string(Lexer *lx)
 	}
 	if (p >= lx->end || *p != '"') {
 		lex_error(lx, start, "Could not find matching closing quote%s", "");
-		/* resume after the line, where the damage probably ends */
-		lx->p = p;
-		free(b.s);
-		return;
+		/* take the string as ending with the line, so that the parser
+		 * does not report the same mistake again */
 	}
 	new_token(lx, TK_STRING, start, arena_strndup(b.s ? b.s : "", b.len), b.len);
 	free(b.s);
-	lx->p = p + 1;
+	lx->p = p < lx->end && *p == '"' ? p + 1 : p;
 }
 
 /* %{ code %}: the text between the braces, verbatim. */

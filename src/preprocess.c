@@ -382,7 +382,7 @@ static Token *expand_macros(PP *pp, Token *toks)
 				p1_error_at(s, t->next, t->next->loc, NULL,
 					    "expected '(' in invocation of macro '@%s' taking %d parameter%s",
 					    m->name, m->nparams, m->nparams == 1 ? "" : "s");
-				t = t->next;
+				t = placeholder(t, t->next);
 				continue;
 			}
 			rest = collect_args(pp, t, m, &args);
@@ -707,6 +707,36 @@ static Token *split_branches(Token *t, Token **yes, Token **no, Token **eof)
 	return NULL;
 }
 
+/* t is a "%(": evaluate the conditional and return the stream that
+ * follows it: the kept branch, then the tokens after "%)". */
+static Token *resolve_conditional(PP *pp, Token *t)
+{
+	Cond c = { pp, t->next, false };
+	bool value = eval_cond(&c);
+	if (!c.failed && !is_pp(c.t, "%?"))
+		cond_fail(&c, c.t, "expected '%?' marker for conditional");
+	Token *start = c.t;
+	if (c.failed) {
+		/* skip to the "%?" so the branches still pair up */
+		while (start->kind != TK_EOF && !is_pp(start, "%?"))
+			start = start->next;
+	}
+	Token *yes = NULL, *no = NULL, *eof = start;
+	Token *after = start->kind == TK_EOF ? NULL : split_branches(start->next, &yes, &no, &eof);
+	if (!after) {
+		p1_error_at(pp->s, t, t->loc, NULL, "incomplete conditional at end of file");
+		return eof;
+	}
+	Token *kept = c.failed ? NULL : value ? yes : no;
+	if (!kept)
+		return after;
+	Token *last = kept;
+	while (last->next)
+		last = last->next;
+	last->next = after;
+	return kept;
+}
+
 /* Sweep 2: keep one branch of each conditional.  The kept branch is put
  * back into the stream, so its own conditionals are handled in turn. */
 static Token *eval_conditionals(PP *pp, Token *toks)
@@ -718,40 +748,12 @@ static Token *eval_conditionals(PP *pp, Token *toks)
 			Token *next = t->next;
 			tail = tail->next = t;
 			t = next;
-			continue;
-		}
-		if (!is_pp(t, "%(")) {
+		} else if (is_pp(t, "%(")) {
+			t = resolve_conditional(pp, t);
+		} else {
 			p1_error_at(pp->s, t, t->loc, NULL, "incomplete conditional - missing '%%('");
 			t = t->next;
-			continue;
 		}
-		Cond c = { pp, t->next, false };
-		bool value = eval_cond(&c);
-		if (!c.failed && !is_pp(c.t, "%?"))
-			cond_fail(&c, c.t, "expected '%?' marker for conditional");
-		Token *start = c.t;
-		if (c.failed) {
-			/* skip to the "%?" so the branches still pair up */
-			while (start->kind != TK_EOF && !is_pp(start, "%?"))
-				start = start->next;
-		}
-		Token *yes = NULL, *no = NULL, *eof = start;
-		Token *after = start->kind == TK_EOF ? NULL : split_branches(start->next, &yes, &no, &eof);
-		if (!after) {
-			p1_error_at(pp->s, t, t->loc, NULL, "incomplete conditional at end of file");
-			t = eof;
-			continue;
-		}
-		Token *kept = c.failed ? NULL : value ? yes : no;
-		if (!kept) {
-			t = after;
-			continue;
-		}
-		Token *last = kept;
-		while (last->next)
-			last = last->next;
-		last->next = after;
-		t = kept;
 	}
 	tail->next = NULL;
 	return head.next;
@@ -767,12 +769,18 @@ static void load_macro_file(Session *s, const char *path)
 		return;
 	SrcFile *f = session_add_file(s, path, text, len, true);
 	PP pp = { s, f, true };
-	/* conditionals first: they choose which definitions are public */
-	Token *toks = eval_conditionals(&pp, lex(s, f));
-	toks = expand_macros(&pp, toks);
-	for (Token *t = toks; t && t->kind != TK_EOF; t = t->next) {
-		p1_error_saw(s, t, "unexpected token in library macro file (only @define is allowed)");
-		break;
+	/* definitions, possibly inside conditionals that choose them; the
+	 * bodies are kept as written (their %( %) are evaluated where used) */
+	Token *t = lex(s, f);
+	while (t->kind != TK_EOF) {
+		if (t->kind == TK_AT && strcmp(t->text, "@define") == 0) {
+			t = define_macro(&pp, t);
+		} else if (is_pp(t, "%(")) {
+			t = resolve_conditional(&pp, t);
+		} else {
+			p1_error_saw(s, t, "unexpected token in library macro file (only @define is allowed)");
+			return;
+		}
 	}
 }
 
