@@ -118,6 +118,16 @@ static char *dotted_name(const ProbePoint *pt)
 	return sb_steal(&b);
 }
 
+/* The dotted name a point is matched against alias names with, or NULL
+ * when a component has an argument (alias names have none). */
+static char *alias_pattern(const ProbePoint *pt)
+{
+	for (int i = 0; i < pt->ncomps; i++)
+		if (pt->comps[i].arg)
+			return NULL;
+	return dotted_name(pt);
+}
+
 bool point_matches_alias_name(const ProbePoint *pt, const ProbePoint *alias_name)
 {
 	for (int i = 0; i < pt->ncomps; i++)
@@ -330,16 +340,17 @@ static int expand_point(Walk *w, const ProbePoint *pt, Path *path, bool optional
 	tapset_load_aliases_matching(E, pt);
 	int total = 0;
 	bool matched = false;
-	for (int i = 0; i < E->aliases.len; i++) {
-		const Probe *a = E->aliases.data[i];
-		for (int j = 0; j < a->nalias_names; j++) {
-			if (!point_matches_alias_name(pt, a->alias_names[j]))
-				continue;
-			matched = true;
-			total += expand_alias(w, a, path, optional);
-			break;
-		}
+	char *pat = alias_pattern(pt);
+	const Probe *last = NULL;
+	for (int i = 0; pat && i < E->alias_keys.len; i++) {
+		const Probe *a = E->alias_owner.data[i];
+		if (a == last || !glob_match(pat, E->alias_keys.data[i]))
+			continue;
+		last = a; /* one expansion per definition, whichever name matched */
+		matched = true;
+		total += expand_alias(w, a, path, optional);
 	}
+	free(pat);
 	if (matched)
 		return total;
 	return resolve_leaf(w, pt, path, optional);

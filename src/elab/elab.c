@@ -35,6 +35,24 @@ static void warn_never_assigned(Elab *E, Vec *locals)
 	}
 }
 
+static void warn_globals_never_assigned(Elab *E)
+{
+	const char **names = xmalloc(sizeof(char *) * (size_t)(E->used_globals.len + 1));
+	for (int i = 0; i < E->used_globals.len; i++)
+		names[i] = ((Var *)E->used_globals.data[i])->name;
+	for (int i = 0; i < E->used_globals.len; i++) {
+		Var *v = E->used_globals.data[i];
+		if (v->written || !v->read || v->loc.file == NULL || v->loc.file->is_tapset)
+			continue;
+		/* stap's list includes the variable itself */
+		char *sim = elab_similar(v->name, names, E->used_globals.len, 2);
+		diag_warning(E->s, v->loc, "never-assigned global variable '%s'%s: identifier '%s'",
+			     v->name, sim, v->name);
+		free(sim);
+	}
+	free(names);
+}
+
 /* ------------------------------------------------------------ elision */
 
 static bool has_side_effects(const Expr *e)
@@ -274,6 +292,7 @@ Program *elaborate(Session *s, Vec *user_scripts)
 		warn_never_assigned(E, &((DerivedProbe *)p->probes.data[i])->locals);
 	for (int i = 0; i < E->func_queue.len; i++)
 		warn_never_assigned(E, &((Func *)E->func_queue.data[i])->locals);
+	warn_globals_never_assigned(E);
 	if (!s->unoptimized)
 		elide_probes(E);
 	if (!p->probes.len && s->errors == errors) {

@@ -83,6 +83,8 @@ typedef struct Elab {
 	Vec all_functions;     /* Func* registered */
 	Vec funcs;             /* ElabFunc*, by Func.id */
 	Vec aliases;           /* Probe* with is_alias, registered */
+	Vec alias_keys;        /* char*: dotted name of each alias name ... */
+	Vec alias_owner;       /* ... and the Probe* defining it */
 	Vec func_queue;        /* Func* whose bodies still need resolving */
 	Vec reported;          /* const void*: nodes already given an error */
 	int type_changes;      /* set by types.c while iterating */

@@ -280,8 +280,13 @@ void elab_register_script(Elab *E, Script *sc)
 		register_global(E, sc->globals.data[i]);
 	for (int i = 0; i < sc->probes.len; i++) {
 		Probe *p = sc->probes.data[i];
-		if (p->is_alias)
-			vec_push(&E->aliases, p);
+		if (!p->is_alias)
+			continue;
+		vec_push(&E->aliases, p);
+		for (int j = 0; j < p->nalias_names; j++) {
+			vec_push(&E->alias_keys, point_text(p->alias_names[j], false));
+			vec_push(&E->alias_owner, p);
+		}
 	}
 	for (int i = 0; i < sc->embedded.len; i++)
 		vec_push(&E->prog->embedded, sc->embedded.data[i]);

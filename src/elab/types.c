@@ -150,10 +150,13 @@ static void targets_expr(TargetWalk *tw, Expr *e)
 	}
 	TargetAccess *ta = is_context_list(e->name) ? NULL : target_at(tw, e->name);
 	if (!ta) {
-		if (elab_report_once(tw->E, e))
+		if (elab_report_once(tw->E, e)) {
 			diag_error(tw->E->s, e->loc, "semantic error",
 				   "unresolved target-symbol expression: identifier '%s'", e->name);
-		e->type = TY_LONG; /* no second "unresolved type" error */
+			diag_error(tw->E->s, e->loc, "semantic error", "unresolved type : identifier '%s'",
+				   e->name);
+		}
+		e->type = TY_LONG;
 		return;
 	}
 	e->target = ta;
@@ -301,6 +304,9 @@ static void infer_keys(Infer *in, ElabVar *ev, Expr **keys, int n)
 static Type infer_var_value(Infer *in, Expr *e, Type want)
 {
 	ElabVar *ev = ELAB_VAR(e->var);
+	if (in->E->final_pass && ev->v.scope == VAR_GLOBAL && ev->v.type == TY_UNKNOWN &&
+	    want == TY_UNKNOWN && elab_report_once(in->E, ev))
+		diag_error(in->E->s, e->loc, "semantic error", "unresolved type : %s", elab_describe(e));
 	if (want == TY_UNKNOWN && ev->v.type != TY_UNKNOWN)
 		return e->type = ev->v.type;
 	return e->type = unify_slot(in, &ev->v.type, &ev->type_at, want, e);
@@ -462,9 +468,12 @@ static Type infer_call(Infer *in, Expr *e, Type want)
 		if (pv->v.type == TY_UNKNOWN && t != TY_UNKNOWN)
 			unify_slot(in, &pv->v.type, &pv->type_at, t, e->args[i]);
 	}
-	if (want == TY_UNKNOWN || want == TY_VOID)
-		return e->type = f->ret;
-	return e->type = unify_slot(in, &f->ret, &ef->ret_at, want, e);
+	/* stap infers a return type from the function's return statements
+	 * only, never from how a call is used */
+	e->type = f->ret;
+	if (want != TY_UNKNOWN && want != TY_VOID && f->ret != TY_UNKNOWN && f->ret != want)
+		mismatch_var(in, e, want, f->ret, ef->ret_at);
+	return e->type;
 }
 
 static bool is_arith(const char *op)
@@ -707,10 +716,10 @@ static void report_unresolved_vars(Elab *E, Vec *vars)
 		ElabVar *ev = vars->data[i];
 		if (ev->v.type != TY_UNKNOWN || ev->v.scope == VAR_GLOBAL)
 			continue;
-		const Expr *at = ev->first_read;
-		if (!at || !elab_report_once(E, ev))
+		if (!elab_report_once(E, ev))
 			continue;
-		diag_error(E->s, at->loc, "semantic error", "unresolved type : %s", elab_describe(at));
+		diag_error(E->s, ev->v.loc, "semantic error", "unresolved type : identifier '%s'",
+			   ev->v.name);
 	}
 }
 
@@ -744,13 +753,6 @@ void elab_infer_types(Elab *E)
 		report_unresolved_vars(E, &((DerivedProbe *)E->prog->probes.data[i])->locals);
 	for (int i = 0; i < E->func_queue.len; i++)
 		report_unresolved_vars(E, &((Func *)E->func_queue.data[i])->locals);
-	for (int i = 0; i < E->all_globals.len; i++) {
-		ElabVar *ev = E->all_globals.data[i];
-		if ((ev->v.read || ev->v.written) && ev->v.type == TY_UNKNOWN &&
-		    elab_report_once(E, ev))
-			diag_error(E->s, ev->v.loc, "semantic error",
-				   "unresolved type for global variable: identifier '%s'", ev->v.name);
-	}
 }
 
 /* ============================================================ contexts */
