@@ -714,6 +714,76 @@ static void append_literal_fmt(StrBuf *b, const char *s)
 	}
 }
 
+/* Rewrite a stap format for bpf_snprintf(): every argument is 64 bits
+ * ("%d" -> "%lld").  The kernel helper knows flags "-+ 0", a width, and
+ * d i u x X c s; anything else is refused here, at translation time. */
+static char *bpf_format(Emitter *e, const char *fmt, SrcLoc loc, int *nconv)
+{
+	StrBuf b = {0};
+	*nconv = 0;
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%') {
+			sb_putc(&b, *p);
+			continue;
+		}
+		if (p[1] == '%') {
+			sb_puts(&b, "%%");
+			p++;
+			continue;
+		}
+		const char *start = p++;
+		while (*p == '-' || *p == '+' || *p == ' ' || *p == '0')
+			p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		size_t spec = (size_t)(p - start);
+		while (*p == 'l' || *p == 'h')
+			p++;
+		const char *len = NULL;
+		switch (*p) {
+		case 'd': case 'i': len = "lld"; break;
+		case 'u': len = "llu"; break;
+		case 'x': len = "llx"; break;
+		case 'X': len = "llX"; break;
+		case 'c': len = "c"; break;
+		case 's': len = "s"; break;
+		default: break;
+		}
+		if (!len) {
+			emit_fail(e, loc, "sprintf conversion '%.*s' is not available in kernel-context probes "
+					  "(they support flags -+ 0, a width, and %%d %%i %%u %%x %%X %%c %%s)",
+				  (int)(p - start + (*p ? 1 : 0)), start);
+			free(b.s);
+			return NULL;
+		}
+		sb_putn(&b, start, spec);
+		sb_puts(&b, len);
+		(*nconv)++;
+		if (!*p)
+			break;
+	}
+	return sb_steal(&b);
+}
+
+static void emit_bpf_sprintf(Emitter *e, int fmt_id, Expr **args, int nargs, int from, char **vals, char *dst)
+{
+	int nconv;
+	char *fmt = bpf_format(e, VEC_AT(e->formats, fmt_id), args[from ? from - 1 : 0]->loc, &nconv);
+	if (!fmt)
+		return;
+	if (nargs - from > 12) {
+		emit_fail(e, args[0]->loc, "sprintf in kernel-context probes takes at most 12 arguments");
+		return;
+	}
+	int lit = emit_literal(e, fmt, strlen(fmt));
+	emit_line(e, "{ __u64 d_[%d] = {0};", nargs - from > 0 ? nargs - from : 1);
+	for (int i = from; i < nargs; i++)
+		emit_line(e, "  d_[%d] = (__u64)%s;", i - from, vals[i]);
+	emit_line(e, "  if (bpf_snprintf(%s, STP_STRLEN, stp_lit_%d, d_, %d) < 0) %s[0] = 0; }", dst, lit,
+		  8 * (nargs - from), dst);
+	free(fmt);
+}
+
 /* Pack args[from..] and send/print them with format fmt_id. */
 static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, int from, char *sprintf_dst)
 {
@@ -722,7 +792,8 @@ static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, in
 		vals[i] = emit_expr(e, args[i]);
 	if (e->target == T_BPF) {
 		if (sprintf_dst) {
-			emit_fail(e, args[0]->loc, "sprintf in kernel-context probes is not supported yet");
+			emit_bpf_sprintf(e, fmt_id, args, nargs, from, vals, sprintf_dst);
+			free(vals);
 			return;
 		}
 		emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); if (r_) { uint32_t o_ = sizeof(struct stp_rec_hdr);");
@@ -999,7 +1070,8 @@ static char *emit_call(Emitter *e, Expr *x)
 	if (e->target == T_BPF) {
 		emit_line(e, "struct stp_frame_f%d *CF = bpf_map_lookup_elem(&stp_fr_f%d, &stp_zero);", f->id, f->id);
 		emit_line(e, "if (!CF) goto %s;", e->unwind);
-		emit_line(e, "__builtin_memset(CF, 0, offsetof(struct stp_frame_f%d, s0));", f->id);
+		emit_line(e, "__builtin_memset(CF, 0, offsetof(struct stp_frame_f%d, ret_s));", f->id);
+		emit_line(e, "CF->ret_s[0] = 0; CF->errmsg[0] = 0;");
 	} else {
 		emit_line(e, "struct stp_frame_f%d *CF = calloc(1, sizeof *CF);", f->id);
 		emit_line(e, "if (!CF) { stp_rt_error(K, -1, \"out of memory\"); K->error = 1; goto %s; }", e->unwind);

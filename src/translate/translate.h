@@ -76,6 +76,7 @@ typedef struct Emitter {
 	Vec *error_wheres;      /* char*: "near operator '/' at F:L:C" */
 	Vec *formats;           /* char*: printf formats (prog formats first) */
 	int nregex;             /* host: compiled regex cache slots */
+	bool dispatch_used[2];  /* raw_syscalls sys_enter / sys_exit dispatchers emitted */
 	bool failed;
 } Emitter;
 

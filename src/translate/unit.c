@@ -12,6 +12,7 @@
  * so an id means the same thing on both sides.
  */
 #include "translate.h"
+#include "elab/kernel.h"
 #include "stp_module.h"
 
 #include <stdlib.h>
@@ -228,7 +229,12 @@ static void emit_literals(StrBuf *b, Emitter *e)
 {
 	for (int i = 0; i < e->literals->len; i++) {
 		char *lit = c_string_literal(VEC_AT(e->literals, i), (size_t)(intptr_t)VEC_AT(e->literal_lens, i));
-		sb_printf(b, "static const char stp_lit_%d[STP_STRBUF] = %s;\n", i, lit);
+		size_t n = (size_t)(intptr_t)VEC_AT(e->literal_lens, i);
+		/* padded so comparisons may read STP_STRBUF bytes; longer ones (formats) fit */
+		if (n + 1 > (size_t)e->s->limits.maxstringlen)
+			sb_printf(b, "static const char stp_lit_%d[%zu] = %s;\n", i, n + 1 > 1 ? n + 1 : 1, lit);
+		else
+			sb_printf(b, "static const char stp_lit_%d[STP_STRBUF] = %s;\n", i, lit);
 		free(lit);
 	}
 	sb_puts(b, "static const char stp_errmsgs[STP_NERRMSG][STP_STRLEN] = {\n");
@@ -253,7 +259,8 @@ static void emit_frame_struct(StrBuf *b, Frame *fr)
 		else
 			sb_printf(b, "\tint64_t l_%s;\n", v->name);
 	}
-	sb_puts(b, "\tint64_t ret;\n\tchar ret_s[STP_STRLEN];\n\tint64_t returning;\n\tchar errmsg[STP_STRLEN];\n");
+	/* a hit resets everything up to ret_s; ret_s and errmsg start empty */
+	sb_puts(b, "\tint64_t ret;\n\tint64_t returning;\n\tchar ret_s[STP_STRLEN];\n\tchar errmsg[STP_STRLEN];\n");
 	/* string temporaries: twice STP_STRBUF, see stp_bpf.h */
 	int nstr = fr->nstr ? fr->nstr : 1;
 	for (int i = 0; i < nstr; i++)
@@ -362,7 +369,8 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 		sb_puts(b, "\tstruct stp_globals *G = &stp_g;\n");
 		sb_printf(b, "\t%s *F = bpf_map_lookup_elem(&stp_fr_p%d, &stp_zero);\n", fr->type, dp->id);
 		sb_puts(b, "\tif (!F)\n\t\treturn 0;\n");
-		sb_printf(b, "\t__builtin_memset(F, 0, offsetof(%s, s0));\n", fr->type);
+		sb_printf(b, "\t__builtin_memset(F, 0, offsetof(%s, ret_s));\n", fr->type);
+		sb_puts(b, "\tF->ret_s[0] = 0;\n\tF->errmsg[0] = 0;\n");
 	} else {
 		sb_printf(b, "static void stp_probe_%d(struct stp_ctx *K)\n{\n", dp->id);
 		sb_puts(b, "\tstruct stp_globals *G = K->globals;\n");
@@ -405,10 +413,93 @@ static char *bpf_section(Resolved *r)
 	}
 }
 
+/* ------------------------------------------------- syscall dispatch */
+
+/* Many syscalls:sys_enter_X / sys_exit_X points (syscall.* expands to
+ * hundreds) are served by one program on raw_syscalls, which switches on
+ * the syscall number: arming is two attachments instead of hundreds.  The
+ * records line up: both tracepoints put the number at offset 8 and the
+ * arguments (or the return value) from offset 16, 8 bytes each. */
+#define SYSCALL_DISPATCH_MIN 8
+static bool dispatch_syscalls;
+
+static int syscall_point(const Resolved *r, bool *is_exit)
+{
+	if (r->kind != PK_TRACEPOINT || !r->tp_system || strcmp(r->tp_system, "syscalls") || !r->tp_event)
+		return -1;
+	const char *ev = r->tp_event;
+	if (!strncmp(ev, "sys_enter_", 10)) {
+		*is_exit = false;
+		return syscall_nr(ev + 10);
+	}
+	if (!strncmp(ev, "sys_exit_", 9)) {
+		*is_exit = true;
+		return syscall_nr(ev + 9);
+	}
+	return -1;
+}
+
+static bool dispatched(const Resolved *r)
+{
+	bool is_exit;
+	return dispatch_syscalls && syscall_point(r, &is_exit) >= 0;
+}
+
+static void decide_dispatch(Program *p)
+{
+	int n = 0;
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		bool is_exit;
+		for (int j = 0; j < dp->npoints; j++)
+			if (dp->ctx == CTX_KERNEL && syscall_point(dp->points[j], &is_exit) >= 0)
+				n++;
+	}
+	dispatch_syscalls = n >= SYSCALL_DISPATCH_MIN;
+}
+
+/* Returns whether any point used this direction. */
+static bool emit_dispatch_program(Emitter *e, StrBuf *b, Program *p, bool want_exit)
+{
+	StrBuf cases = {0};
+	int used = 0;
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		if (dp->ctx != CTX_KERNEL)
+			continue;
+		for (int j = 0; j < dp->npoints; j++) {
+			bool is_exit;
+			int nr = syscall_point(dp->points[j], &is_exit);
+			if (nr < 0 || is_exit != want_exit)
+				continue;
+			int lit = emit_literal(e, dp->points[j]->pp, strlen(dp->points[j]->pp));
+			sb_printf(&cases, "\tcase %d:\n\t\tk.pp = stp_lit_%d;\n\t\tk.error = 0;\n\t\tk.actions = 0;\n"
+					  "\t\tstp_probe_%d(&k);\n\t\tbreak;\n",
+				  nr, lit, dp->id);
+			used++;
+		}
+	}
+	if (!used) {
+		free(cases.s);
+		return false;
+	}
+	const char *dir = want_exit ? "exit" : "enter";
+	sb_printf(b, "SEC(\"tp/raw_syscalls/sys_%s\")\nint stp_sys_%s(void *ctx)\n{\n", dir, dir);
+	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
+	sb_puts(b, "\tint64_t nr_ = 0;\n\tbpf_probe_read_kernel(&nr_, 8, (char *)ctx + 8);\n");
+	sb_puts(b, "\tstp_kctx_t k = {.ctx = ctx};\n\tswitch (nr_) {\n");
+	sb_puts(b, cases.s);
+	sb_puts(b, "\t}\n\treturn 0;\n}\n\n");
+	free(cases.s);
+	return true;
+}
+
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 {
 	for (int i = 0; i < dp->npoints; i++) {
 		Resolved *r = dp->points[i];
+		if (dispatched(r))
+			continue;
 		char *sec = bpf_section(r);
 		if (!sec) {
 			emit_fail(e, dp->loc, "probe point %s cannot run in the kernel", r->pp);
@@ -546,6 +637,8 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 		DerivedProbe *dp = VEC_AT(&p->probes, i);
 		for (int j = 0; j < dp->npoints; j++) {
 			Resolved *r = dp->points[j];
+			if (dispatched(r))
+				continue;
 			char *pp = cstr_or_null(r->pp);
 			sb_printf(b, "\t{ .kind = %s, .pp = %s", probe_kind_name(r->kind), pp);
 			if (dp->ctx == CTX_KERNEL)
@@ -574,6 +667,15 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 			free(pp);
 			nprobes++;
 		}
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		if (!e->dispatch_used[dir])
+			continue;
+		const char *d = dir ? "exit" : "enter";
+		sb_printf(b, "\t{ .kind = STP_PROBE_TRACEPOINT, .pp = \"syscall dispatch (sys_%s)\", "
+			     ".bpf_prog = \"stp_sys_%s\", .tp_system = \"raw_syscalls\", .tp_event = \"sys_%s\" },\n",
+			  d, d, d);
+		nprobes++;
 	}
 	if (!nprobes)
 		sb_puts(b, "\t{ 0 }\n");
@@ -801,7 +903,12 @@ int translate(Session *s, Program *p, Translation *out)
 
 	Unit bpf = {.target = T_BPF}, host = {.target = T_HOST};
 	e.target = T_BPF;
+	decide_dispatch(p);
 	emit_target(&e, &bpf, p, CTX_KERNEL);
+	if (dispatch_syscalls) {
+		e.dispatch_used[0] = emit_dispatch_program(&e, &bpf.code, p, false);
+		e.dispatch_used[1] = emit_dispatch_program(&e, &bpf.code, p, true);
+	}
 	int bpf_regex = e.nregex;
 	e.target = T_HOST;
 	emit_target(&e, &host, p, CTX_USER);
