@@ -671,6 +671,7 @@ static Expr *ternary(Parser *p)
 	Token *t = advance(p);
 	enter(p);
 	Expr *e = new_expr(E_TERNARY, t);
+	e->op = "?:";
 	e->loc = cond->loc;
 	e->args = arena_alloc(sizeof(Expr *) * 3);
 	e->args[0] = cond;
