@@ -1,0 +1,47 @@
+#!/bin/bash
+# Cost added per event by c[execname()]++ on syscalls:sys_enter_getppid,
+# beside bpftrace's @[comm] = count() and an empty BPF program (the floor).
+. "$(dirname "$0")/common.sh"
+N=${N:-2000000}
+ROUNDS=${ROUNDS:-3}
+
+best() { # best (lowest) of ROUNDS runs of the loop
+	local b=""
+	for _ in $(seq 1 $ROUNDS); do
+		v=$("$B/getppid_loop" $N)
+		if [ -z "$b" ] || awk "BEGIN{exit !($v < $b)}"; then b=$v; fi
+	done
+	echo "$b"
+}
+
+# run_with NAME CMD...: start the tracer, wait until armed, time the loop
+run_with() {
+	local name=$1; shift
+	local out=$B/tracer.out
+	: > "$out"
+	"$@" > "$out" 2>&1 &
+	local pid=$!
+	wait_armed "$out"
+	sleep 0.3
+	local t=$(best)
+	kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true
+	echo "$t"
+}
+
+base=$(best)
+floor=$(run_with empty "$B/empty_tp" "$B/empty_tp.bpf.o")
+stap_t=$(run_with stapng "$STAP" -e 'global c
+probe kernel.trace("syscalls:sys_enter_getppid") { c[execname()]++ }
+probe begin { printf("ready\n") }')
+if have_bpftrace; then
+	bt_t=$(run_with bpftrace bpftrace -e 'BEGIN { printf("ready\n"); } tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }')
+fi
+
+printf "%-42s %10s %12s\n" "getppid(), $N calls, best of $ROUNDS" "ns/call" "added ns"
+printf "%-42s %10s %12s\n" "no tracing" "$base" "-"
+printf "%-42s %10s %12.1f\n" "empty BPF program (floor)" "$floor" "$(awk "BEGIN{print $floor-$base}")"
+printf "%-42s %10s %12.1f\n" "stapng  c[execname()]++" "$stap_t" "$(awk "BEGIN{print $stap_t-$base}")"
+if [ -n "${bt_t:-}" ]; then
+	printf "%-42s %10s %12.1f\n" "bpftrace @[comm] = count()" "$bt_t" "$(awk "BEGIN{print $bt_t-$base}")"
+	awk "BEGIN{s=$stap_t-$base; b=$bt_t-$base; if (b>0) printf(\"stapng/bpftrace added cost: %.2fx (goal <= 0.8x)\n\", s/b)}"
+fi
