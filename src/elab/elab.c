@@ -367,32 +367,21 @@ static void print_probe(FILE *out, const DerivedProbe *dp)
 }
 
 /* stap prints globals that are written but never read in an `end` probe
- * it adds; we print them from the runtime, but list that probe the same
- * way so -p2 reads as stap's. */
+ * per variable that it adds; we print them from the runtime, but list
+ * those probes the same way so that -p2 reads as stap's. */
 static void print_end_dump(FILE *out, const Program *p)
 {
-	if (!p->print_at_end.len)
-		return;
-	fputs("end /* <- end */\n", out);
-	int nkeys = 0;
-	Type keys[MAX_INDEXES];
-	Type val = TY_UNKNOWN;
 	for (int i = 0; i < p->print_at_end.len; i++) {
 		const Var *v = p->print_at_end.data[i];
-		if (v->nkeys > nkeys) {
-			nkeys = v->nkeys;
-			memcpy(keys, v->keys, sizeof keys);
-		}
-		if (v->nkeys && v->type != TY_STATS)
-			val = v->type;
+		fputs("end /* <- end */\n", out);
+		if (!v->nkeys)
+			continue;
+		fputs("  # locals\n", out);
+		for (int k = 0; k < v->nkeys; k++)
+			fprintf(out, "  __idx%d:%s\n", k, type_name(v->keys[k]));
+		if (v->type != TY_STATS)
+			fprintf(out, "  __val:%s\n", type_name(v->type));
 	}
-	if (!nkeys)
-		return;
-	fputs("  # locals\n", out);
-	for (int i = 0; i < nkeys; i++)
-		fprintf(out, "  __idx%d:%s\n", i, type_name(keys[i]));
-	if (val != TY_UNKNOWN)
-		fprintf(out, "  __val:%s\n", type_name(val));
 }
 
 void elab_print(FILE *out, Session *s, const Program *p)
