@@ -350,7 +350,7 @@ static bool load_defining(Elab *E, StrMap *m, const char *name)
 
 bool tapset_load_function(Elab *E, const char *name)
 {
-	return load_defining(E, &E->tapsets->functions, name);
+	return E->tapsets && load_defining(E, &E->tapsets->functions, name);
 }
 
 bool tapset_load_global(Elab *E, const char *name)
