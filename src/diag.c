@@ -76,8 +76,9 @@ static void report(struct Session *s, SrcLoc loc, const char *kind, const char *
 		fputc('\n', stderr);
 		print_source(&loc, (int)strlen(kind) + 1);
 	}
-	/* in expansions of macros, say where the macro was used */
-	fputc('\n', stderr);
+	/* errors are followed by a blank line, warnings are not (as stap) */
+	if (strcmp(kind, "WARNING") != 0)
+		fputc('\n', stderr);
 	(void)s;
 }
 
