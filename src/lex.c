@@ -83,15 +83,21 @@ static const char *const keywords[] = {
 
 bool tok_is_keyword(const char *name)
 {
+	/* keywords are lowercase, 2 to 8 letters */
+	if (name[0] < 'b' || name[0] > 'w' || !name[1])
+		return false;
 	for (int i = 0; keywords[i]; i++)
-		if (strcmp(name, keywords[i]) == 0)
+		if (name[0] == keywords[i][0] && strcmp(name, keywords[i]) == 0)
 			return true;
 	return false;
 }
 
+/* Called for every token at every precedence level: compare the first
+ * byte before calling strcmp. */
 bool tok_is(const Token *t, const char *text)
 {
-	return (t->kind == TK_IDENT || t->kind == TK_OP || t->kind == TK_PP) &&
+	return t->text[0] == text[0] &&
+	       (t->kind == TK_IDENT || t->kind == TK_OP || t->kind == TK_PP) &&
 	       strcmp(t->text, text) == 0;
 }
 
@@ -103,7 +109,7 @@ const char *tok_describe(const Token *t)
 	free(buf);
 	switch (t->kind) {
 	case TK_IDENT:
-		buf = tok_is_keyword(t->text) ? xstrdup("keyword")
+		buf = t->is_keyword ? xstrdup("keyword")
 					      : xasprintf("identifier '%s'", t->text);
 		break;
 	case TK_NUMBER:
@@ -530,7 +536,8 @@ static void lex_one(Lexer *lx)
 	char next = p + 1 < lx->end ? p[1] : '\0';
 	if (is_ident_start(c)) {
 		const char *e = scan_ident(lx, p);
-		new_token(lx, TK_IDENT, p, arena_strndup(p, (size_t)(e - p)), (size_t)(e - p));
+		Token *t = new_token(lx, TK_IDENT, p, arena_strndup(p, (size_t)(e - p)), (size_t)(e - p));
+		t->is_keyword = tok_is_keyword(t->text);
 		lx->p = e;
 	} else if (is_digit(c)) {
 		lex_number(lx);

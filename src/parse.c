@@ -96,7 +96,7 @@ static Token *expect(Parser *p, const char *text)
 
 static bool is_ident(const Token *t)
 {
-	return t->kind == TK_IDENT && !tok_is_keyword(t->text);
+	return t->kind == TK_IDENT && !t->is_keyword;
 }
 
 static Token *expect_ident(Parser *p)
@@ -530,8 +530,9 @@ static Expr *left_assoc(Parser *p, Level sub, ExprKind kind, const char *const o
 	for (;;) {
 		const Token *t = p->t;
 		bool match = false;
-		for (int i = 0; ops[i] && !match; i++)
-			match = tok_is(t, ops[i]);
+		if (t->kind == TK_OP)
+			for (int i = 0; ops[i] && !match; i++)
+				match = tok_is(t, ops[i]);
 		if (!match)
 			return e;
 		advance(p);
@@ -915,7 +916,7 @@ static Stmt *statement(Parser *p)
 		st = new_stmt(S_EMBEDDED, t);
 		st->code = t->text;
 		end_simple(p);
-	} else if (t->kind == TK_IDENT && tok_is_keyword(t->text)) {
+	} else if (t->kind == TK_IDENT && t->is_keyword) {
 		const char *k = t->text;
 		advance(p);
 		if (strcmp(k, "if") == 0)

@@ -40,6 +40,7 @@
 #include <zlib.h>
 
 #define MAX_MACRO_DEPTH 100   /* nested expansions before we call it recursion */
+#define MAX_MACRO_TOKENS 2000000 /* tokens made by expansions in one file */
 
 typedef struct Macro {
 	char *name;
@@ -62,6 +63,7 @@ typedef struct PP {
 	Session *s;
 	SrcFile *file;
 	bool library;       /* reading a .stpm file: definitions are public */
+	long budget;        /* tokens expansions may still make (MAX_MACRO_TOKENS) */
 } PP;
 
 static PPCache *pp_cache(Session *s)
@@ -257,9 +259,11 @@ static Token *collect_args(PP *pp, Token *call, const Macro *m, Args *args)
 
 /* Copy macro m's body for the invocation `call`, with parameters replaced.
  * Returns the first token of the copy, linked to `rest`. */
-static Token *expand_body(const Macro *m, const Token *call, const Args *args, Token *rest)
+static Token *expand_body(const Macro *m, const Token *call, const Args *args, Token *rest,
+			  long *budget)
 {
 	Token head = {0}, *tail = &head;
+	long made = 0;
 	for (const Token *b = m->body; b; b = b->next) {
 		int param = -1;
 		if (b->kind == TK_AT)
@@ -270,11 +274,13 @@ static Token *expand_body(const Macro *m, const Token *call, const Args *args, T
 			tail = tail->next = copy_token(b);
 			/* the body's own tokens were produced by this invocation */
 			tail->macro_call = (Token *)call;
+			made++;
 			continue;
 		}
-		for (const Token *a = args->first[param]; a; a = a->next)
+		for (const Token *a = args->first[param]; a; a = a->next, made++)
 			tail = tail->next = copy_token(a);
 	}
+	*budget -= made + 1;
 	tail->next = rest;
 	return head.next;
 }
@@ -370,8 +376,20 @@ static Token *expand_macros(PP *pp, Token *toks)
 			t = next;
 			continue;
 		}
+		if (pp->budget < 0) {
+			/* a macro that doubles itself would expand for ever */
+			if (pp->budget != -2)
+				p1_error_at(s, t, t->loc, NULL, "macro expansion makes more than %d tokens",
+					    MAX_MACRO_TOKENS);
+			pp->budget = -2;
+			t = placeholder(t, t->next);
+			continue;
+		}
 		if (macro_depth(t) > MAX_MACRO_DEPTH) {
 			p1_error_at(s, t, t->loc, NULL, "macro '@%s' expands too deeply (recursive?)", m->name);
+			/* expand nothing more in this file: a recursive macro
+			 * would report this once per branch of its expansion */
+			pp->budget = -2;
 			t = placeholder(t, t->next);
 			continue;
 		}
@@ -397,7 +415,7 @@ static Token *expand_macros(PP *pp, Token *toks)
 				continue;
 			}
 		}
-		t = expand_body(m, t, &args, rest);
+		t = expand_body(m, t, &args, rest, &pp->budget);
 	}
 	tail->next = NULL;
 	return head.next;
@@ -768,7 +786,7 @@ static void load_macro_file(Session *s, const char *path)
 	if (!text)
 		return;
 	SrcFile *f = session_add_file(s, path, text, len, true);
-	PP pp = { s, f, true };
+	PP pp = { s, f, true, MAX_MACRO_TOKENS };
 	/* definitions, possibly inside conditionals that choose them; the
 	 * bodies are kept as written (their %( %) are evaluated where used) */
 	Token *t = lex(s, f);
@@ -836,7 +854,7 @@ Token *preprocess(Session *s, Token *toks)
 	Token *end = toks;
 	while (end->kind != TK_EOF)
 		end = end->next;
-	PP pp = { s, end->loc.file, false };
+	PP pp = { s, end->loc.file, false, MAX_MACRO_TOKENS };
 	toks = expand_macros(&pp, toks);
 	toks = eval_conditionals(&pp, toks);
 	return toks;

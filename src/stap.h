@@ -122,6 +122,7 @@ typedef struct Token {
 	bool space_before;   /* whitespace or comment precedes it (for %( arch == ... %)) */
 	struct Token *next;
 	struct Token *macro_call; /* the @NAME token whose expansion made this one */
+	bool is_keyword;     /* TK_IDENT spelling a keyword (set by the lexer) */
 } Token;
 
 /* Read a whole file into tokens.  Errors are reported; the returned list is
