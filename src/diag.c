@@ -65,12 +65,11 @@ static void report(struct Session *s, SrcLoc loc, const char *kind, const char *
 	fprintf(stderr, "%s: ", kind);
 	vfprintf(stderr, fmt, ap);
 	if (saw) {
-		/* parse layout: the label column is as wide as "parse error:"
-		 * minus one, as stap prints it */
-		fprintf(stderr, "\n%*s %s", 11, "saw:", saw);
+		/* parse layout: labels right-aligned in 12 columns, as stap */
+		fprintf(stderr, "\n%*s %s", 12, "saw:", saw);
 		print_where(&loc);
 		fputc('\n', stderr);
-		print_source(&loc, 11);
+		print_source(&loc, 12);
 	} else {
 		print_where(&loc);
 		fputc('\n', stderr);

@@ -538,25 +538,11 @@ static void put_function(StrBuf *b, const Func *fn)
 	sb_putc(b, '\n');
 }
 
-/* The name for the "# file" line.  A -p1 dump that is parsed again names
- * the file it was made from, so that dumps of dumps are identical. */
-static void put_file_name(StrBuf *b, const SrcFile *f)
-{
-	static const char header[] = "# parse tree dump\n# file ";
-	const char *name = f ? f->name : "<input>";
-	size_t n = strlen(name);
-	if (f && f->text && strncmp(f->text, header, sizeof header - 1) == 0) {
-		name = f->text + sizeof header - 1;
-		n = strcspn(name, "\n");
-	}
-	sb_putn(b, name, n);
-}
-
 void unparse_script(FILE *out, const Script *sc)
 {
 	StrBuf b = {0};
 	sb_puts(&b, "# parse tree dump\n# file ");
-	put_file_name(&b, sc->file);
+	sb_puts(&b, sc->file ? sc->file->name : "<input>");
 	sb_putc(&b, '\n');
 	for (int i = 0; i < sc->embedded.len; i++)
 		sb_printf(&b, "%%{%s%%}\n", (char *)VEC_AT(&sc->embedded, i));

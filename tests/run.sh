@@ -98,7 +98,8 @@ while IFS= read -r stp; do
 	(cd "$(dirname "$stp")" && "$STAP" -p1 "$(basename "$stp")") >"$tmp/p1a" 2>/dev/null || continue
 	if ! "$STAP" -p1 "$tmp/p1a" >"$tmp/p1b" 2>"$tmp/p1err"; then
 		bad "roundtrip ${stp#tests/scripts/}" "re-parse failed: $(head -5 "$tmp/p1err")"
-	elif ! cmp -s "$tmp/p1a" "$tmp/p1b"; then
+	# line 2 names the file parsed, which differs by construction
+	elif ! cmp -s <(sed 2d "$tmp/p1a") <(sed 2d "$tmp/p1b"); then
 		bad "roundtrip ${stp#tests/scripts/}" "$(diff "$tmp/p1a" "$tmp/p1b" | head -10)"
 	else
 		ok "roundtrip ${stp#tests/scripts/}"
