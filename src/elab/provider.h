@@ -42,6 +42,8 @@ typedef struct TargetAccess {
 	char *c_type;      /* the C type as the kernel spells it, for -L: "char[16]" */
 	char *c_expr;      /* TA_C_EXPR */
 	Vec btf_types;     /* (intptr_t) BTF type ids the expression needs declared */
+	int btf_id;        /* kernel BTF type id of the value, 0 if none (elab/kernel.h) */
+	char *btf_module;  /* module whose BTF btf_id is in; NULL for vmlinux */
 } TargetAccess;
 
 typedef struct Provider {

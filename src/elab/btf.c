@@ -1,0 +1,835 @@
+/* btf.c - the kernel's BTF: functions, types and members, read once.
+ *
+ * vmlinux BTF is about 5 MB and holds some 150,000 types.  It is parsed
+ * once per session with libbpf; one pass over the types then collects the
+ * names of functions (BTF_KIND_FUNC) and of structs, unions and typedefs
+ * into sorted arrays, so that a lookup is a binary search and a glob with a
+ * literal prefix only scans the range that shares the prefix.
+ *
+ * Type names are spelled as stap -L prints them: the base type first, then
+ * qualifiers and pointer stars, with no space before a star: "char const*",
+ * "struct file*".  Declarations for the BPF translation unit are written by
+ * kbtf_emit_decls() below: a struct with only the
+ * members a script uses, marked preserve_access_index for CO-RE.
+ */
+#include "elab/kernel.h"
+
+#include <bpf/btf.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct NameId {
+	const char *name;
+	int32_t id;
+} NameId;
+
+struct KernelBtf {
+	struct btf *btf;
+	char *module;      /* NULL for vmlinux */
+	NameId *funcs;     /* sorted by name, unique */
+	int nfuncs;
+	NameId *structs;   /* struct/union/typedef names, sorted; id's kind tells which */
+	int nstructs;
+};
+
+KernelFacts *kernel_facts(Session *s)
+{
+	if (!s->kernel_facts)
+		s->kernel_facts = xcalloc(1, sizeof(KernelFacts));
+	return s->kernel_facts;
+}
+
+static int cmp_name_id(const void *a, const void *b)
+{
+	const NameId *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static void push_name(NameId **arr, int *n, int *cap, const char *name, int32_t id)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 1024;
+		*arr = xrealloc(*arr, (size_t)*cap * sizeof(NameId));
+	}
+	(*arr)[(*n)++] = (NameId){ name, id };
+}
+
+/* One pass over the types of this BTF (not its base's, for modules). */
+static void index_btf(KernelBtf *kb, const struct btf *base)
+{
+	int first = base ? (int)btf__type_cnt(base) : 1;
+	int cnt = (int)btf__type_cnt(kb->btf);
+	int fcap = 0, scap = 0;
+	for (int id = first; id < cnt; id++) {
+		const struct btf_type *t = btf__type_by_id(kb->btf, id);
+		if (!t->name_off)
+			continue;
+		const char *name = btf__name_by_offset(kb->btf, t->name_off);
+		if (btf_is_func(t))
+			push_name(&kb->funcs, &kb->nfuncs, &fcap, name, id);
+		else if (btf_is_composite(t) || btf_is_typedef(t))
+			push_name(&kb->structs, &kb->nstructs, &scap, name, id);
+	}
+	qsort(kb->funcs, kb->nfuncs, sizeof(NameId), cmp_name_id);
+	/* the same static function may appear more than once: keep one */
+	int w = 0;
+	for (int i = 0; i < kb->nfuncs; i++)
+		if (w == 0 || strcmp(kb->funcs[w - 1].name, kb->funcs[i].name) != 0)
+			kb->funcs[w++] = kb->funcs[i];
+	kb->nfuncs = w;
+	qsort(kb->structs, kb->nstructs, sizeof(NameId), cmp_name_id);
+}
+
+static KernelBtf *load_btf(Session *s, const char *module, const char **why)
+{
+	KernelFacts *kf = kernel_facts(s);
+	struct btf *base = NULL, *btf;
+	char *path;
+	if (module) {
+		KernelBtf *vm = kbtf_get(s, NULL, why);
+		if (!vm)
+			return NULL;
+		base = vm->btf;
+		path = xasprintf("/sys/kernel/btf/%s", module);
+		btf = btf__parse_split(path, base);
+	} else {
+		path = xstrdup(s->btf_path ? s->btf_path : "/sys/kernel/btf/vmlinux");
+		btf = btf__parse(path, NULL);
+	}
+	if (!btf) {
+		int err = errno;
+		if (why)
+			*why = module ? "module BTF not found" : "kernel BTF not available";
+		(void)err;
+		free(path);
+		return NULL;
+	}
+	free(path);
+	KernelBtf *kb = xcalloc(1, sizeof *kb);
+	kb->btf = btf;
+	kb->module = module ? xstrdup(module) : NULL;
+	index_btf(kb, base);
+	vec_push(&kf->btfs, kb);
+	return kb;
+}
+
+KernelBtf *kbtf_get(Session *s, const char *module, const char **why)
+{
+	KernelFacts *kf = kernel_facts(s);
+	for (int i = 0; i < kf->btfs.len; i++) {
+		KernelBtf *kb = VEC_AT(&kf->btfs, i);
+		if (module ? kb->module && strcmp(kb->module, module) == 0 : !kb->module)
+			return kb;
+	}
+	const char *key = module ? module : "";
+	for (int i = 0; i < kf->btf_failures.len; i++)
+		if (strcmp(VEC_AT(&kf->btf_failures, i), key) == 0) {
+			if (why)
+				*why = module ? "module BTF not found" : "kernel BTF not available";
+			return NULL;
+		}
+	KernelBtf *kb = load_btf(s, module, why);
+	if (!kb)
+		vec_push(&kf->btf_failures, xstrdup(key));
+	return kb;
+}
+
+const struct btf *kbtf_raw(const KernelBtf *kb) { return kb->btf; }
+const char *kbtf_module(const KernelBtf *kb) { return kb->module; }
+int kbtf_func_count(const KernelBtf *kb) { return kb->nfuncs; }
+const char *kbtf_func_name(const KernelBtf *kb, int i) { return kb->funcs[i].name; }
+
+/* The first index in a sorted array whose name is >= key. */
+static int lower_bound(const NameId *arr, int n, const char *key, size_t keylen)
+{
+	int lo = 0, hi = n;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = keylen ? strncmp(arr[mid].name, key, keylen) : strcmp(arr[mid].name, key);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int32_t kbtf_func_id(const KernelBtf *kb, const char *name)
+{
+	int i = lower_bound(kb->funcs, kb->nfuncs, name, 0);
+	if (i < kb->nfuncs && strcmp(kb->funcs[i].name, name) == 0)
+		return kb->funcs[i].id;
+	return -1;
+}
+
+int kbtf_funcs_matching(const KernelBtf *kb, const char *glob, Vec *out)
+{
+	size_t prefix = strcspn(glob, "*?[\\");
+	int n = 0;
+	if (glob[prefix] == '\0') {
+		int32_t id = kbtf_func_id(kb, glob);
+		if (id < 0)
+			return 0;
+		vec_push(out, (void *)kb->funcs[lower_bound(kb->funcs, kb->nfuncs, glob, 0)].name);
+		return 1;
+	}
+	int i = prefix ? lower_bound(kb->funcs, kb->nfuncs, glob, prefix) : 0;
+	for (; i < kb->nfuncs; i++) {
+		const char *name = kb->funcs[i].name;
+		if (prefix && strncmp(name, glob, prefix) != 0)
+			break;
+		if (fnmatch(glob, name, 0) == 0) {
+			vec_push(out, (void *)name);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int32_t find_named(const KernelBtf *kb, const char *name, bool (*want)(const struct btf_type *))
+{
+	int i = lower_bound(kb->structs, kb->nstructs, name, 0);
+	for (; i < kb->nstructs && strcmp(kb->structs[i].name, name) == 0; i++) {
+		const struct btf_type *t = btf__type_by_id(kb->btf, kb->structs[i].id);
+		if (want(t))
+			return kb->structs[i].id;
+	}
+	return -1;
+}
+
+int32_t kbtf_struct_find(const KernelBtf *kb, const char *name, bool is_union)
+{
+	return find_named(kb, name, is_union ? btf_is_union : btf_is_struct);
+}
+
+int32_t kbtf_typedef_find(const KernelBtf *kb, const char *name)
+{
+	return find_named(kb, name, btf_is_typedef);
+}
+
+int32_t kbtf_skip_mods(const KernelBtf *kb, int32_t id)
+{
+	for (;;) {
+		const struct btf_type *t = btf__type_by_id(kb->btf, id);
+		if (!t || !(btf_is_mod(t) || btf_is_typedef(t)))
+			return id;
+		id = t->type;
+	}
+}
+
+static const char *name_of(const KernelBtf *kb, const struct btf_type *t)
+{
+	return t->name_off ? btf__name_by_offset(kb->btf, t->name_off) : "";
+}
+
+/* Search `sid` (a struct or union) and its anonymous members. */
+static bool member_in(const KernelBtf *kb, int32_t sid, const char *name, uint32_t base_bits,
+		      KMember *m)
+{
+	const struct btf_type *t = btf__type_by_id(kb->btf, sid);
+	if (!t || !btf_is_composite(t))
+		return false;
+	const struct btf_member *mem = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, mem++) {
+		uint32_t off = base_bits + btf_member_bit_offset(t, i);
+		if (mem->name_off) {
+			if (strcmp(btf__name_by_offset(kb->btf, mem->name_off), name) == 0) {
+				*m = (KMember){ .type_id = (int32_t)mem->type,
+						.bit_offset = off,
+						.bitfield_size = btf_member_bitfield_size(t, i),
+						.name_off = mem->name_off };
+				return true;
+			}
+		} else if (member_in(kb, kbtf_skip_mods(kb, (int32_t)mem->type), name, off, m)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool kbtf_member_find(const KernelBtf *kb, int32_t struct_id, const char *name, KMember *m)
+{
+	return member_in(kb, kbtf_skip_mods(kb, struct_id), name, 0, m);
+}
+
+bool kbtf_is_user_ptr(const KernelBtf *kb, int32_t id)
+{
+	const struct btf_type *t = btf__type_by_id(kb->btf, kbtf_skip_mods(kb, id));
+	if (!t || !btf_is_ptr(t))
+		return false;
+	for (id = t->type;;) {
+		t = btf__type_by_id(kb->btf, id);
+		if (!t || !btf_is_mod(t))
+			return false;
+		if (btf_is_type_tag(t) && strcmp(name_of(kb, t), "user") == 0)
+			return true;
+		id = t->type;
+	}
+}
+
+/* ---- stap's spelling of a type */
+
+static void spell(const KernelBtf *kb, int32_t id, StrBuf *b, int depth);
+
+static void spell_proto(const KernelBtf *kb, const struct btf_type *t, StrBuf *b, int depth)
+{
+	spell(kb, t->type, b, depth + 1);
+	sb_puts(b, " (*)(");
+	const struct btf_param *p = btf_params(t);
+	for (int i = 0; i < btf_vlen(t); i++) {
+		if (i)
+			sb_puts(b, ", ");
+		if (p[i].type == 0)
+			sb_puts(b, "...");
+		else
+			spell(kb, (int32_t)p[i].type, b, depth + 1);
+	}
+	sb_putc(b, ')');
+}
+
+static void spell(const KernelBtf *kb, int32_t id, StrBuf *b, int depth)
+{
+	const struct btf_type *t = id ? btf__type_by_id(kb->btf, id) : NULL;
+	if (!t) {
+		sb_puts(b, "void");
+		return;
+	}
+	if (depth > 32) {
+		sb_puts(b, "...");
+		return;
+	}
+	const char *name = name_of(kb, t);
+	switch (btf_kind(t)) {
+	case BTF_KIND_INT:
+	case BTF_KIND_FLOAT:
+	case BTF_KIND_TYPEDEF:
+		sb_puts(b, name);
+		break;
+	case BTF_KIND_STRUCT:
+	case BTF_KIND_UNION:
+	case BTF_KIND_ENUM:
+	case BTF_KIND_ENUM64:
+	case BTF_KIND_FWD: {
+		const char *tag = btf_is_union(t) ? "union"
+				  : btf_is_any_enum(t) ? "enum"
+				  : btf_is_fwd(t) ? (btf_kflag(t) ? "union" : "struct")
+						   : "struct";
+		sb_printf(b, "%s %s", tag, *name ? name : "{...}");
+		break;
+	}
+	case BTF_KIND_PTR: {
+		const struct btf_type *to = btf__type_by_id(kb->btf, kbtf_skip_mods(kb, t->type));
+		if (t->type && to && btf_is_func_proto(to) &&
+		    kbtf_skip_mods(kb, t->type) == (int32_t)t->type) {
+			spell_proto(kb, to, b, depth);
+			break;
+		}
+		spell(kb, t->type, b, depth + 1);
+		sb_putc(b, '*');
+		break;
+	}
+	case BTF_KIND_CONST:
+		spell(kb, t->type, b, depth + 1);
+		sb_puts(b, " const");
+		break;
+	case BTF_KIND_VOLATILE:
+		spell(kb, t->type, b, depth + 1);
+		sb_puts(b, " volatile");
+		break;
+	case BTF_KIND_RESTRICT:
+		spell(kb, t->type, b, depth + 1);
+		sb_puts(b, " restrict");
+		break;
+	case BTF_KIND_TYPE_TAG:
+		spell(kb, t->type, b, depth + 1);
+		break;
+	case BTF_KIND_ARRAY: {
+		const struct btf_array *a = btf_array(t);
+		spell(kb, (int32_t)a->type, b, depth + 1);
+		sb_printf(b, "[%u]", a->nelems);
+		break;
+	}
+	case BTF_KIND_FUNC_PROTO:
+		spell_proto(kb, t, b, depth);
+		break;
+	default:
+		sb_puts(b, *name ? name : "?");
+		break;
+	}
+}
+
+char *kbtf_type_name(const KernelBtf *kb, int32_t id)
+{
+	StrBuf b = { 0 };
+	spell(kb, id, &b, 0);
+	return sb_steal(&b);
+}
+
+int kbtf_func_params(const KernelBtf *kb, int32_t func_id, KParam **params)
+{
+	const struct btf_type *f = btf__type_by_id(kb->btf, func_id);
+	if (!f || !btf_is_func(f))
+		return -1;
+	const struct btf_type *proto = btf__type_by_id(kb->btf, f->type);
+	if (!proto || !btf_is_func_proto(proto))
+		return -1;
+	int n = btf_vlen(proto);
+	const struct btf_param *p = btf_params(proto);
+	/* a trailing type 0 is "...": not a parameter one can name */
+	if (n > 0 && p[n - 1].type == 0)
+		n--;
+	*params = xcalloc(n ? (size_t)n : 1, sizeof(KParam));
+	for (int i = 0; i < n; i++) {
+		(*params)[i].name = p[i].name_off ? btf__name_by_offset(kb->btf, p[i].name_off) : "";
+		(*params)[i].type_id = (int32_t)p[i].type;
+		(*params)[i].c_type = kbtf_type_name(kb, (int32_t)p[i].type);
+	}
+	return n;
+}
+
+void kbtf_free_params(KParam *params, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(params[i].c_type);
+	free(params);
+}
+
+int32_t kbtf_func_ret(const KernelBtf *kb, int32_t func_id)
+{
+	const struct btf_type *f = btf__type_by_id(kb->btf, func_id);
+	if (!f || !btf_is_func(f))
+		return -1;
+	const struct btf_type *proto = btf__type_by_id(kb->btf, f->type);
+	return proto ? (int32_t)proto->type : -1;
+}
+
+/* ---- C declarations for the BPF translation unit
+ *
+ * Types are written in their plainest C form: typedefs are looked through,
+ * qualifiers dropped, enums become integers of their size and function
+ * pointers void *, so that only structs and unions ever need declaring.
+ * A named struct used by value is defined (before its user), one used only
+ * through a pointer is forward-declared.  Member declarations carry no
+ * offsets: CO-RE relocations find members by name at load time, so a
+ * struct need only list the members the program touches.
+ */
+
+typedef struct DeclWriter {
+	const KernelBtf *kb;
+	const Vec *needs;
+	Vec *record;       /* recording mode: push KBTF_NEED_TYPE here instead */
+	StrBuf fwd, defs;
+	unsigned char *state; /* per type id: 0 none, 1 forward, 2 defining, 3 defined */
+	int ntypes;
+} DeclWriter;
+
+static void c_decl(DeclWriter *w, int32_t id, const char *inner, bool by_value, StrBuf *out);
+
+static const char *int_of_size(int size, bool is_signed)
+{
+	switch (size) {
+	case 1: return is_signed ? "signed char" : "unsigned char";
+	case 2: return is_signed ? "short" : "unsigned short";
+	case 8: return is_signed ? "long long" : "unsigned long long";
+	default: return is_signed ? "int" : "unsigned int";
+	}
+}
+
+static void forward_struct(DeclWriter *w, int32_t id, const struct btf_type *t)
+{
+	if (w->record) {
+		vec_push(w->record, (void *)KBTF_NEED_TYPE(id));
+		return;
+	}
+	if (w->state[id])
+		return;
+	w->state[id] = 1;
+	sb_printf(&w->fwd, "%s %s;\n", btf_is_union(t) ? "union" : "struct", name_of(w->kb, t));
+}
+
+/* The member names of struct `sid` that `needs` asks for. */
+static void needed_members(DeclWriter *w, int32_t sid, Vec *names)
+{
+	for (int i = 0; i < w->needs->len; i++) {
+		uint64_t v = (uint64_t)(intptr_t)VEC_AT(w->needs, i);
+		uint32_t name_off = (uint32_t)(v >> 32);
+		if ((int32_t)(uint32_t)v != sid || !name_off)
+			continue;
+		const char *name = btf__name_by_offset(w->kb->btf, name_off);
+		bool dup = false;
+		for (int j = 0; j < names->len && !dup; j++)
+			dup = strcmp(VEC_AT(names, j), name) == 0;
+		if (!dup)
+			vec_push(names, (void *)name);
+	}
+}
+
+static void struct_body(DeclWriter *w, int32_t sid, StrBuf *body)
+{
+	Vec names = { 0 };
+	needed_members(w, sid, &names);
+	for (int i = 0; i < names.len; i++) {
+		KMember m;
+		if (!kbtf_member_find(w->kb, sid, VEC_AT(&names, i), &m))
+			continue;
+		sb_puts(body, "\t");
+		c_decl(w, m.type_id, VEC_AT(&names, i), true, body);
+		if (m.bitfield_size)
+			sb_printf(body, " : %u", m.bitfield_size);
+		sb_puts(body, ";\n");
+	}
+	free(names.data);
+}
+
+static void define_struct(DeclWriter *w, int32_t id, const struct btf_type *t)
+{
+	if (w->record) {
+		vec_push(w->record, (void *)KBTF_NEED_TYPE(id));
+		return;
+	}
+	if (w->state[id] >= 2)
+		return;
+	bool had_forward = w->state[id] == 1;
+	w->state[id] = 2;
+	StrBuf body = { 0 };
+	struct_body(w, id, &body);
+	sb_printf(&w->defs, "%s %s {\n%s} __attribute__((preserve_access_index));\n\n",
+		  btf_is_union(t) ? "union" : "struct", name_of(w->kb, t), body.s ? body.s : "");
+	free(body.s);
+	(void)had_forward;
+	w->state[id] = 3;
+}
+
+static void c_decl_base(DeclWriter *w, const char *base, const char *inner, StrBuf *out)
+{
+	sb_puts(out, base);
+	if (*inner) {
+		sb_putc(out, ' ');
+		sb_puts(out, inner);
+	}
+}
+
+static void c_decl(DeclWriter *w, int32_t id, const char *inner, bool by_value, StrBuf *out)
+{
+	id = kbtf_skip_mods(w->kb, id);
+	const struct btf_type *t = id ? btf__type_by_id(w->kb->btf, id) : NULL;
+	if (!t) {
+		c_decl_base(w, "void", inner, out);
+		return;
+	}
+	switch (btf_kind(t)) {
+	case BTF_KIND_INT:
+	case BTF_KIND_FLOAT:
+		c_decl_base(w, name_of(w->kb, t), inner, out);
+		return;
+	case BTF_KIND_ENUM:
+	case BTF_KIND_ENUM64:
+		c_decl_base(w, int_of_size((int)t->size, btf_kflag(t)), inner, out);
+		return;
+	case BTF_KIND_STRUCT:
+	case BTF_KIND_UNION:
+	case BTF_KIND_FWD: {
+		const char *tag = btf_is_union(t) || (btf_is_fwd(t) && btf_kflag(t)) ? "union" : "struct";
+		if (!t->name_off) {
+			/* anonymous: written inline with the members used */
+			StrBuf body = { 0 };
+			if (!w->record)
+				struct_body(w, id, &body);
+			sb_printf(out, "%s {\n%s\t}", tag, body.s ? body.s : "");
+			free(body.s);
+			if (*inner)
+				sb_printf(out, " %s", inner);
+			return;
+		}
+		if (by_value && !btf_is_fwd(t))
+			define_struct(w, id, t);
+		else
+			forward_struct(w, id, t);
+		sb_printf(out, "%s %s", tag, name_of(w->kb, t));
+		if (*inner)
+			sb_printf(out, " %s", inner);
+		return;
+	}
+	case BTF_KIND_PTR: {
+		int32_t to = kbtf_skip_mods(w->kb, t->type);
+		const struct btf_type *tt = to ? btf__type_by_id(w->kb->btf, to) : NULL;
+		char *inner2;
+		if (tt && btf_is_func_proto(tt)) {
+			inner2 = xasprintf("*%s", inner);
+			c_decl_base(w, "void", inner2, out);
+		} else {
+			inner2 = xasprintf(tt && btf_is_array(tt) ? "(*%s)" : "*%s", inner);
+			c_decl(w, to, inner2, false, out);
+		}
+		free(inner2);
+		return;
+	}
+	case BTF_KIND_ARRAY: {
+		const struct btf_array *a = btf_array(t);
+		char *inner2 = xasprintf("%s[%u]", inner, a->nelems);
+		c_decl(w, (int32_t)a->type, inner2, by_value, out);
+		free(inner2);
+		return;
+	}
+	default:
+		c_decl_base(w, "void *", inner, out);
+		return;
+	}
+}
+
+static const char kread_fallback[] =
+	"#ifndef STP_KREAD\n"
+	"#define STP_KREAD(T, addr) ({ T _stp_v = (T)0; "
+	"bpf_probe_read_kernel(&_stp_v, sizeof(_stp_v), (const void *)(addr)); _stp_v; })\n"
+	"#endif\n";
+
+void kbtf_emit_decls(const KernelBtf *kb, const Vec *needs, StrBuf *out)
+{
+	DeclWriter w = { .kb = kb, .needs = needs };
+	w.ntypes = (int)btf__type_cnt(kb->btf);
+	w.state = xcalloc((size_t)w.ntypes, 1);
+	for (int i = 0; i < needs->len; i++) {
+		int32_t id = (int32_t)(uint32_t)(uint64_t)(intptr_t)VEC_AT(needs, i);
+		if (id <= 0 || id >= w.ntypes)
+			continue;
+		const struct btf_type *t = btf__type_by_id(kb->btf, id);
+		if (btf_is_composite(t) && t->name_off)
+			define_struct(&w, id, t);
+	}
+	if (w.fwd.s)
+		sb_printf(out, "%s\n", w.fwd.s);
+	if (w.defs.s)
+		sb_puts(out, w.defs.s);
+	sb_puts(out, kread_fallback);
+	free(w.fwd.s);
+	free(w.defs.s);
+	free(w.state);
+}
+
+/* ---- member chains: $file->f_path->dentry->d_name->name */
+
+/* The C type of `id` for a cast or STP_KREAD, recording what it needs. */
+static char *c_type_text(const KernelBtf *kb, int32_t id, Vec *needs, const char *inner)
+{
+	DeclWriter w = { .kb = kb, .record = needs };
+	StrBuf b = { 0 };
+	c_decl(&w, id, inner, false, &b);
+	return sb_steal(&b);
+}
+
+static char *member_alternatives(const KernelBtf *kb, int32_t sid)
+{
+	StrBuf b = { 0 };
+	const struct btf_type *t = btf__type_by_id(kb->btf, sid);
+	const struct btf_member *m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		if (m->name_off) {
+			if (b.len)
+				sb_putc(&b, ' ');
+			sb_puts(&b, btf__name_by_offset(kb->btf, m->name_off));
+		} else {
+			char *inner = member_alternatives(kb, kbtf_skip_mods(kb, (int32_t)m->type));
+			if (*inner) {
+				if (b.len)
+					sb_putc(&b, ' ');
+				sb_puts(&b, inner);
+			}
+			free(inner);
+		}
+	}
+	return sb_steal(&b);
+}
+
+typedef struct Chain {
+	const KernelBtf *kb;
+	bool lvalue;     /* expr designates an object in kernel memory, else it is a value */
+	char *expr;
+	int32_t type;
+	Vec *needs;
+} Chain;
+
+/* Make the current value a register value: read it if it is in memory. */
+static void chain_load(Chain *c)
+{
+	if (!c->lvalue)
+		return;
+	char *ty = c_type_text(c->kb, c->type, c->needs, "");
+	char *e = xasprintf("STP_KREAD(%s, &%s)", ty, c->expr);
+	free(ty);
+	free(c->expr);
+	c->expr = e;
+	c->lvalue = false;
+}
+
+static char *chain_member(Chain *c, const Component *comp)
+{
+	const KernelBtf *kb = c->kb;
+	int32_t rid = kbtf_skip_mods(kb, c->type);
+	const struct btf_type *t = btf__type_by_id(kb->btf, rid);
+	int32_t sid;
+	if (t && btf_is_ptr(t)) {
+		chain_load(c);
+		sid = kbtf_skip_mods(kb, t->type);
+	} else if (t && btf_is_composite(t) && c->lvalue) {
+		sid = rid;
+	} else {
+		char *ty = kbtf_type_name(kb, c->type);
+		char *msg = xasprintf("invalid access '->%s' vs. %s", comp->name, ty);
+		free(ty);
+		return msg;
+	}
+	const struct btf_type *st = btf__type_by_id(kb->btf, sid);
+	if (!st || !btf_is_composite(st)) {
+		char *ty = kbtf_type_name(kb, c->type);
+		char *msg = xasprintf("invalid access '->%s' vs. %s", comp->name, ty);
+		free(ty);
+		return msg;
+	}
+	KMember m;
+	if (!kbtf_member_find(kb, sid, comp->name, &m)) {
+		char *alts = member_alternatives(kb, sid);
+		char *sname = kbtf_type_name(kb, sid);
+		char *msg = xasprintf("unable to find member '%s' for %s (alternatives: %s)", comp->name,
+				      sname, alts);
+		free(alts);
+		free(sname);
+		return msg;
+	}
+	if (m.bitfield_size)
+		return xasprintf("bitfield member '%s' cannot be read yet", comp->name);
+	vec_push(c->needs, (void *)KBTF_NEED_MEMBER(sid, m.name_off));
+	char *e;
+	if (c->lvalue) {
+		e = xasprintf("%s.%s", c->expr, comp->name);
+	} else {
+		char *sty = c_type_text(kb, sid, c->needs, "*");
+		e = xasprintf("((%s)(unsigned long)(%s))->%s", sty, c->expr, comp->name);
+		free(sty);
+	}
+	free(c->expr);
+	c->expr = e;
+	c->lvalue = true;
+	c->type = m.type_id;
+	return NULL;
+}
+
+static char *chain_index(Chain *c, const Component *comp, const char *index_text)
+{
+	const KernelBtf *kb = c->kb;
+	int32_t rid = kbtf_skip_mods(kb, c->type);
+	const struct btf_type *t = btf__type_by_id(kb->btf, rid);
+	int32_t elem;
+	if (t && btf_is_ptr(t)) {
+		chain_load(c);
+		elem = (int32_t)t->type;
+	} else if (t && btf_is_array(t) && c->lvalue) {
+		elem = (int32_t)btf_array(t)->type;
+	} else {
+		char *ty = kbtf_type_name(kb, c->type);
+		char *msg = xasprintf("invalid access '[]' vs. %s", ty);
+		free(ty);
+		return msg;
+	}
+	if (kbtf_skip_mods(kb, elem) == 0)
+		return xstrdup("cannot index a void pointer");
+	char *e;
+	if (c->lvalue) {
+		e = xasprintf("%s[%s]", c->expr, index_text);
+	} else {
+		char *ety = c_type_text(kb, elem, c->needs, "*");
+		e = xasprintf("((%s)(unsigned long)(%s))[%s]", ety, c->expr, index_text);
+		free(ety);
+	}
+	free(c->expr);
+	c->expr = e;
+	c->lvalue = true;
+	c->type = elem;
+	return NULL;
+}
+
+static bool is_char(const KernelBtf *kb, int32_t id)
+{
+	const struct btf_type *t = btf__type_by_id(kb->btf, kbtf_skip_mods(kb, id));
+	return t && btf_is_int(t) && t->size == 1;
+}
+
+/* The final value of a chain as a TargetAccess. */
+static char *chain_finish(Chain *c, TargetAccess *ta)
+{
+	const KernelBtf *kb = c->kb;
+	int32_t rid = kbtf_skip_mods(kb, c->type);
+	const struct btf_type *t = rid ? btf__type_by_id(kb->btf, rid) : NULL;
+	ta->c_type = kbtf_type_name(kb, c->type);
+	if (t && btf_is_array(t) && c->lvalue && is_char(kb, (int32_t)btf_array(t)->type)) {
+		ta->type = TY_STRING;
+		ta->strkind = TA_STR_ARRAY;
+		ta->size = (int)btf_array(t)->nelems;
+		ta->c_expr = xasprintf("(char *)&%s", c->expr);
+		return NULL;
+	}
+	if (!t || btf_is_composite(t) || btf_is_array(t) || btf_is_func_proto(t))
+		return xasprintf("%s '%s' being accessed instead of a member",
+				 t && btf_is_union(t) ? "union" : t && btf_is_array(t) ? "array" : "struct",
+				 ta->c_type);
+	chain_load(c);
+	ta->type = TY_LONG;
+	ta->size = btf_is_ptr(t) ? 8 : (int)t->size;
+	ta->is_signed = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0
+			: btf_is_any_enum(t) ? btf_kflag(t) : false;
+	ta->c_expr = c->expr;
+	c->expr = NULL;
+	return NULL;
+}
+
+TargetAccess *kernel_member_access(Session *s, const TargetAccess *base, const char *base_expr,
+				   const Component *comps, int ncomps, char **index_exprs,
+				   char **err, int *err_at)
+{
+	*err = NULL;
+	*err_at = 0;
+	const char *why = NULL;
+	const KernelBtf *kb = kbtf_get(s, base->btf_module, &why);
+	if (!kb || base->btf_id <= 0) {
+		*err = xstrdup(kb ? "no type information for this variable" : why);
+		return NULL;
+	}
+	TargetAccess *ta = xcalloc(1, sizeof *ta);
+	ta->kind = TA_C_EXPR;
+	ta->btf_module = base->btf_module ? xstrdup(base->btf_module) : NULL;
+	Chain c = { .kb = kb, .expr = xstrdup(base_expr), .type = base->btf_id, .needs = &ta->btf_types };
+	for (int i = 0; i < ncomps && !*err; i++) {
+		const Component *comp = &comps[i];
+		char lit[32];
+		if (comp->kind == COMP_MEMBER) {
+			*err = chain_member(&c, comp);
+		} else if (comp->kind == COMP_INDEX) {
+			snprintf(lit, sizeof lit, "%lld", (long long)comp->index);
+			*err = chain_index(&c, comp, lit);
+		} else if (index_exprs && index_exprs[i]) {
+			*err = chain_index(&c, comp, index_exprs[i]);
+		} else {
+			*err = xstrdup("computed index without its C expression");
+		}
+		if (*err)
+			*err_at = i;
+	}
+	if (!*err)
+		*err = chain_finish(&c, ta);
+	free(c.expr);
+	if (*err) {
+		*err_at = *err_at < ncomps ? *err_at : ncomps - 1;
+		free(ta->c_type);
+		free(ta->btf_types.data);
+		free(ta->btf_module);
+		free(ta->c_expr);
+		free(ta);
+		return NULL;
+	}
+	ta->btf_id = c.type;
+	return ta;
+}

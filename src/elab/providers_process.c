@@ -1,0 +1,685 @@
+/* providers_process.c - user-space probe points and procfs.
+ *
+ *   process.begin / process.end                       every process
+ *   process("PATH") / process(PID), then
+ *     .begin .end .thread.begin .thread.end            PK_PROCESS
+ *     .syscall[.return]                                PK_SYSCALL, filtered
+ *     .function("FN")[.call|.return]                   PK_UPROBE (ELF symbols)
+ *     .statement("FN") / .statement(ADDR)[.absolute]   PK_UPROBE
+ *     .mark("NAME")                                    PK_USDT (.note.stapsdt)
+ *   procfs[("NAME")].read / .write                     PK_PROCFS
+ *
+ * PATH without a '/' is looked up in $PATH, as stap does, and every path
+ * is made canonical (realpath), so process("ls") is process("/usr/bin/ls").
+ * Functions come from the ELF symbol tables (.symtab and .dynsym), marks
+ * from the SystemTap SDT notes; a binary is read once per session.
+ *
+ * Resolved conventions: PK_PROCESS has is_return set for .end;
+ * thread-level events set mark to "thread".  PK_SYSCALL from here has
+ * path or pid set.  PK_PROCFS has path = the file name under
+ * /proc/systemtap/MODULE and mark = "read" or "write".
+ *
+ * Targets: USDT $arg1..$argN are TA_FUNC_ARG (index N-1, read with
+ * bpf_usdt_arg); .syscall gives $syscall (TA_SYSCALL_ARG index -1),
+ * $arg1..$arg6 (TA_SYSCALL_ARG 0..5) and on .return $return (TA_FUNC_RET);
+ * .function(...).return gives $return; procfs gives $value (a string the
+ * runtime provides: TA_C_EXPR with c_expr "value").
+ */
+#include "elab/kernel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <glob.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct ElfSym {
+	char *name;
+	uint64_t addr;
+} ElfSym;
+
+typedef struct SdtNote {
+	char *provider, *name, *args;
+	uint64_t pc;  /* adjusted for prelink, a virtual address */
+	int nargs;
+} SdtNote;
+
+typedef struct ElfInfo {
+	char *path;
+	bool ok;
+	ElfSym *syms;    /* sorted by name, unique */
+	int nsyms;
+	SdtNote *notes;
+	int nnotes;
+	GElf_Phdr *loads; /* PT_LOAD segments, to turn addresses into file offsets */
+	int nloads;
+} ElfInfo;
+
+/* ---- reading a binary */
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const ElfSym *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+static void read_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, Vec *out)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	if (!data || !sh->sh_entsize)
+		return;
+	size_t n = sh->sh_size / sh->sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym sym;
+		if (!gelf_getsym(data, (int)i, &sym))
+			continue;
+		int type = GELF_ST_TYPE(sym.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
+			continue;
+		const char *name = elf_strptr(elf, sh->sh_link, sym.st_name);
+		if (!name || !*name)
+			continue;
+		ElfSym *s = xmalloc(sizeof *s);
+		s->name = xstrndup(name, strcspn(name, "@"));
+		s->addr = sym.st_value;
+		vec_push(out, s);
+	}
+}
+
+static void read_sdt_notes(Elf *elf, Elf_Scn *scn, uint64_t base_addr, bool have_base, Vec *out)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+	while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		const char *nname = (const char *)data->d_buf + name_off;
+		if (nh.n_type != 3 || nh.n_namesz != 8 || memcmp(nname, "stapsdt", 8) != 0 ||
+		    nh.n_descsz < 3 * 8 + 3)
+			continue;
+		const char *d = (const char *)data->d_buf + desc_off;
+		const char *end = d + nh.n_descsz;
+		uint64_t pc, base;
+		memcpy(&pc, d, 8);
+		memcpy(&base, d + 8, 8);
+		const char *prov = d + 24;
+		const char *name = prov + strnlen(prov, (size_t)(end - prov)) + 1;
+		if (name >= end)
+			continue;
+		const char *args = name + strnlen(name, (size_t)(end - name)) + 1;
+		if (args > end)
+			args = end;
+		SdtNote *n = xcalloc(1, sizeof *n);
+		n->provider = xstrdup(prov);
+		n->name = xstrndup(name, strnlen(name, (size_t)(end - name)));
+		n->args = args < end ? xstrndup(args, strnlen(args, (size_t)(end - args))) : xstrdup("");
+		/* a prelinked binary moved .stapsdt.base: move the pc with it */
+		n->pc = have_base ? pc + (base_addr - base) : pc;
+		for (const char *p = n->args; *p;) {
+			while (*p == ' ')
+				p++;
+			if (!*p)
+				break;
+			n->nargs++;
+			while (*p && *p != ' ')
+				p++;
+		}
+		vec_push(out, n);
+	}
+}
+
+static void load_elf(ElfInfo *info)
+{
+	int fd = open(info->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return;
+	}
+	size_t nph = 0, shstrndx = 0;
+	elf_getphdrnum(elf, &nph);
+	info->loads = xcalloc(nph ? nph : 1, sizeof(GElf_Phdr));
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+			info->loads[info->nloads++] = ph;
+	}
+	elf_getshdrstrndx(elf, &shstrndx);
+	Vec syms = { 0 }, notes = { 0 };
+	Elf_Scn *scn = NULL, *sdt = NULL;
+	uint64_t base_addr = 0;
+	bool have_base = false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM)
+			read_symbols(elf, scn, &sh, &syms);
+		else if (name && strcmp(name, ".note.stapsdt") == 0)
+			sdt = scn;
+		else if (name && strcmp(name, ".stapsdt.base") == 0) {
+			base_addr = sh.sh_addr;
+			have_base = true;
+		}
+	}
+	if (sdt)
+		read_sdt_notes(elf, sdt, base_addr, have_base, &notes);
+	/* sort and keep one symbol per name */
+	ElfSym *arr = xmalloc((size_t)(syms.len ? syms.len : 1) * sizeof(ElfSym));
+	for (int i = 0; i < syms.len; i++) {
+		arr[i] = *(ElfSym *)VEC_AT(&syms, i);
+		free(VEC_AT(&syms, i));
+	}
+	qsort(arr, (size_t)syms.len, sizeof(ElfSym), cmp_sym);
+	int w = 0;
+	for (int i = 0; i < syms.len; i++) {
+		if (w && strcmp(arr[w - 1].name, arr[i].name) == 0) {
+			free(arr[i].name);
+			continue;
+		}
+		arr[w++] = arr[i];
+	}
+	free(syms.data);
+	info->syms = arr;
+	info->nsyms = w;
+	info->notes = xmalloc((size_t)(notes.len ? notes.len : 1) * sizeof(SdtNote));
+	for (int i = 0; i < notes.len; i++) {
+		info->notes[i] = *(SdtNote *)VEC_AT(&notes, i);
+		free(VEC_AT(&notes, i));
+	}
+	info->nnotes = notes.len;
+	free(notes.data);
+	info->ok = true;
+	elf_end(elf);
+	close(fd);
+}
+
+static ElfInfo *elf_info(Session *s, const char *path)
+{
+	KernelFacts *kf = kernel_facts(s);
+	for (int i = 0; i < kf->elfs.len; i++) {
+		ElfInfo *e = VEC_AT(&kf->elfs, i);
+		if (strcmp(e->path, path) == 0)
+			return e;
+	}
+	ElfInfo *e = xcalloc(1, sizeof *e);
+	e->path = xstrdup(path);
+	load_elf(e);
+	vec_push(&kf->elfs, e);
+	return e;
+}
+
+/* The file offset of virtual address `addr` (what uprobes attach to). */
+static uint64_t file_offset(const ElfInfo *e, uint64_t addr)
+{
+	for (int i = 0; i < e->nloads; i++) {
+		const GElf_Phdr *p = &e->loads[i];
+		if (addr >= p->p_vaddr && addr < p->p_vaddr + p->p_memsz)
+			return addr - p->p_vaddr + p->p_offset;
+	}
+	return addr;
+}
+
+/* ---- finding the binary */
+
+static bool is_executable_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "ls" -> "/usr/bin/ls" via $PATH; "/bin/ls" -> "/usr/bin/ls". */
+static char *find_executable(const char *name)
+{
+	char resolved[PATH_MAX];
+	if (strchr(name, '/'))
+		return is_executable_file(name) && realpath(name, resolved) ? xstrdup(resolved) : NULL;
+	const char *path = getenv("PATH");
+	char *copy = xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	char *found = NULL;
+	for (char *dir = strtok(copy, ":"); dir && !found; dir = strtok(NULL, ":")) {
+		char *p = xasprintf("%s/%s", *dir ? dir : ".", name);
+		if (is_executable_file(p) && access(p, X_OK) == 0 && realpath(p, resolved))
+			found = xstrdup(resolved);
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+/* Every binary process("PATTERN") names (char*, canonical, sorted). */
+static void find_executables(const char *pattern, Vec *out)
+{
+	if (!kernel_has_wildcard(pattern)) {
+		char *p = find_executable(pattern);
+		if (p)
+			vec_push(out, p);
+		return;
+	}
+	glob_t g;
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	char resolved[PATH_MAX];
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		if (!is_executable_file(g.gl_pathv[i]) || !realpath(g.gl_pathv[i], resolved))
+			continue;
+		bool dup = false;
+		for (int j = 0; j < out->len && !dup; j++)
+			dup = strcmp(VEC_AT(out, j), resolved) == 0;
+		if (!dup)
+			vec_push(out, xstrdup(resolved));
+	}
+	globfree(&g);
+}
+
+/* ---- process(...) */
+
+typedef struct Target {
+	char *path;     /* canonical binary, or NULL for process.begin */
+	int64_t pid;
+	char *pp;       /* "process(\"/usr/bin/ls\")", "process(42)", "process" */
+} Target;
+
+static const char *const process_events[] = { "begin", "end", "thread", "syscall", "function",
+					       "statement", "mark" };
+
+static Resolved *process_event(const ProbePoint *pt, const Target *t, ProbeKind kind, const char *suffix)
+{
+	Resolved *r = kernel_new_resolved(kind, pt, xasprintf("%s%s", t->pp, suffix));
+	r->path = t->path ? xstrdup(t->path) : NULL;
+	r->pid = t->pid;
+	return r;
+}
+
+static int process_lifecycle(Session *s, const ProbePoint *pt, const Target *t, int i, Vec *out)
+{
+	bool thread = strcmp(pt->comps[i].name, "thread") == 0;
+	int ev = thread ? i + 1 : i;
+	if (ev >= pt->ncomps || (strcmp(pt->comps[ev].name, "begin") != 0 &&
+				 strcmp(pt->comps[ev].name, "end") != 0)) {
+		static const char *const ends[] = { "begin", "end" };
+		if (ev >= pt->ncomps)
+			kernel_point_error(s, pt, i, "probe point is incomplete");
+		else
+			kernel_mismatch(s, pt, ev, ends, 2);
+		return -1;
+	}
+	if (ev + 1 < pt->ncomps) {
+		kernel_point_error(s, pt, ev + 1, "invalid suffix for probe");
+		return -1;
+	}
+	bool end = strcmp(pt->comps[ev].name, "end") == 0;
+	char *suffix = xasprintf("%s.%s", thread ? ".thread" : "", end ? "end" : "begin");
+	Resolved *r = process_event(pt, t, PK_PROCESS, suffix);
+	free(suffix);
+	r->is_return = end;
+	if (thread)
+		r->mark = xstrdup("thread");
+	vec_push(out, r);
+	return 1;
+}
+
+static int process_syscall(Session *s, const ProbePoint *pt, const Target *t, int i, Vec *out)
+{
+	bool ret = i + 1 < pt->ncomps && strcmp(pt->comps[i + 1].name, "return") == 0;
+	int next = ret ? i + 2 : i + 1;
+	if (next < pt->ncomps) {
+		kernel_point_error(s, pt, next, "invalid suffix for probe");
+		return -1;
+	}
+	Resolved *r = process_event(pt, t, PK_SYSCALL, ret ? ".syscall.return" : ".syscall");
+	r->is_return = ret;
+	vec_push(out, r);
+	return 1;
+}
+
+static void suggest_user_functions(Session *s, const ProbePoint *pt, const ElfInfo *e, const char *fn)
+{
+	const char **names = xmalloc((size_t)(e->nsyms ? e->nsyms : 1) * sizeof(char *));
+	for (int i = 0; i < e->nsyms; i++)
+		names[i] = e->syms[i].name;
+	char *sim = kernel_similar_names(fn, names, e->nsyms);
+	free(names);
+	if (sim)
+		kernel_point_error(s, pt, -1, "no match (similar functions: %s)", sim);
+	else
+		kernel_point_error(s, pt, -1, "no match");
+	free(sim);
+}
+
+/* .function("FN")[.call|.return] and .statement("FN") */
+static int process_function(Session *s, const ProbePoint *pt, const Target *t, int i, Vec *out)
+{
+	bool statement = strcmp(pt->comps[i].name, "statement") == 0;
+	int64_t addr;
+	const char *fn = kernel_comp_string(&pt->comps[i]);
+	bool by_addr = statement && kernel_comp_number(&pt->comps[i], &addr);
+	if (!fn && !by_addr) {
+		kernel_point_error(s, pt, i, "expected a string argument");
+		return -1;
+	}
+	bool ret = false;
+	const char *suffix = "";
+	int next = i + 1;
+	if (next < pt->ncomps && !statement &&
+	    (strcmp(pt->comps[next].name, "return") == 0 || strcmp(pt->comps[next].name, "call") == 0)) {
+		ret = strcmp(pt->comps[next].name, "return") == 0;
+		suffix = ret ? ".return" : ".call";
+		next++;
+	} else if (next < pt->ncomps && statement && strcmp(pt->comps[next].name, "absolute") == 0) {
+		suffix = ".absolute";
+		next++;
+	}
+	if (next < pt->ncomps) {
+		kernel_point_error(s, pt, next, "invalid suffix for probe");
+		return -1;
+	}
+	if (!t->path) {
+		kernel_point_error(s, pt, i, "a process path or pid is needed for .%s", pt->comps[i].name);
+		return -1;
+	}
+	if (fn && strchr(fn, '@')) {
+		kernel_point_error(s, pt, i, "'%s': source files and lines need DWARF debuginfo, "
+					     "which stapng does not read yet", fn);
+		return -1;
+	}
+	ElfInfo *e = elf_info(s, t->path);
+	if (!e->ok) {
+		kernel_point_error(s, pt, 0, "cannot read ELF file '%s'", t->path);
+		return -1;
+	}
+	if (by_addr) {
+		Resolved *r = process_event(pt, t, PK_UPROBE, "");
+		free(r->pp);
+		r->pp = xasprintf("%s.statement(0x%llx)%s", t->pp, (unsigned long long)addr, suffix);
+		r->offset = file_offset(e, (uint64_t)addr);
+		vec_push(out, r);
+		return 1;
+	}
+	int n = 0;
+	for (int k = 0; k < e->nsyms; k++) {
+		if (!kernel_glob(fn, e->syms[k].name))
+			continue;
+		char *q = kernel_quote(e->syms[k].name);
+		char *sfx = xasprintf(".%s(%s)%s", statement ? "statement" : "function", q, suffix);
+		Resolved *r = process_event(pt, t, PK_UPROBE, sfx);
+		free(q);
+		free(sfx);
+		r->function = xstrdup(e->syms[k].name);
+		r->offset = file_offset(e, e->syms[k].addr);
+		r->is_return = ret;
+		vec_push(out, r);
+		n++;
+	}
+	if (!n && !kernel_point_quiet(s, pt) && !kernel_has_wildcard(fn)) {
+		suggest_user_functions(s, pt, e, fn);
+		return -1;
+	}
+	return n;
+}
+
+/* .mark("NAME"): "provider:name" or just the name (any provider) */
+static int process_mark(Session *s, const ProbePoint *pt, const Target *t, int i, Vec *out)
+{
+	const char *pat = kernel_comp_string(&pt->comps[i]);
+	if (!pat) {
+		kernel_point_error(s, pt, i, "expected a string argument");
+		return -1;
+	}
+	if (i + 1 < pt->ncomps) {
+		kernel_point_error(s, pt, i + 1, "invalid suffix for probe");
+		return -1;
+	}
+	if (!t->path) {
+		kernel_point_error(s, pt, i, "a process path or pid is needed for .mark");
+		return -1;
+	}
+	ElfInfo *e = elf_info(s, t->path);
+	const char *colon = strchr(pat, ':');
+	char *prov_glob = colon ? xstrndup(pat, (size_t)(colon - pat)) : xstrdup("*");
+	const char *name_glob = colon ? colon + 1 : pat;
+	int n = 0;
+	for (int k = 0; e->ok && k < e->nnotes; k++) {
+		const SdtNote *note = &e->notes[k];
+		/* stap writes marks with "__" where the source has "-" */
+		if (!kernel_glob(prov_glob, note->provider) || !kernel_glob(name_glob, note->name))
+			continue;
+		char *q = kernel_quote(note->name);
+		char *sfx = xasprintf(".mark(%s)", q);
+		free(q);
+		Resolved *r = process_event(pt, t, PK_USDT, sfx);
+		free(sfx);
+		r->sdt_provider = xstrdup(note->provider);
+		r->mark = xstrdup(note->name);
+		r->offset = file_offset(e, note->pc);
+		vec_push(out, r);
+		n++;
+	}
+	free(prov_glob);
+	return n;
+}
+
+static int process_at(Session *s, const ProbePoint *pt, const Target *t, Vec *out)
+{
+	if (pt->ncomps < 2) {
+		kernel_point_error(s, pt, 0, "probe point is incomplete");
+		return -1;
+	}
+	const char *ev = pt->comps[1].name;
+	if (strcmp(ev, "begin") == 0 || strcmp(ev, "end") == 0 || strcmp(ev, "thread") == 0)
+		return process_lifecycle(s, pt, t, 1, out);
+	if (strcmp(ev, "syscall") == 0)
+		return process_syscall(s, pt, t, 1, out);
+	if (strcmp(ev, "function") == 0 || strcmp(ev, "statement") == 0)
+		return process_function(s, pt, t, 1, out);
+	if (strcmp(ev, "mark") == 0)
+		return process_mark(s, pt, t, 1, out);
+	kernel_mismatch(s, pt, 1, process_events, (int)(sizeof process_events / sizeof *process_events));
+	return -1;
+}
+
+static int process_resolve(Session *s, const ProbePoint *pt, Vec *out)
+{
+	const PointComp *c = &pt->comps[0];
+	int64_t pid;
+	if (!c->arg) {
+		Target t = { .pp = "process" };
+		return process_at(s, pt, &t, out);
+	}
+	if (kernel_comp_number(c, &pid)) {
+		char *exe = xasprintf("/proc/%lld/exe", (long long)pid);
+		char resolved[PATH_MAX];
+		ssize_t len = readlink(exe, resolved, sizeof resolved - 1);
+		free(exe);
+		if (len <= 0) {
+			kernel_point_error(s, pt, 0, "cannot find process %lld", (long long)pid);
+			return -1;
+		}
+		resolved[len] = '\0';
+		Target t = { .path = resolved, .pid = pid, .pp = xasprintf("process(%lld)", (long long)pid) };
+		int n = process_at(s, pt, &t, out);
+		free(t.pp);
+		return n;
+	}
+	const char *path = kernel_comp_string(c);
+	Vec paths = { 0 };
+	find_executables(path, &paths);
+	if (paths.len == 0) {
+		if (kernel_has_wildcard(path) || kernel_point_quiet(s, pt))
+			return 0;
+		kernel_point_error(s, pt, -1, "cannot find executable '%s'", path);
+		return -1;
+	}
+	int total = 0;
+	for (int i = 0; i < paths.len && total >= 0; i++) {
+		char *q = kernel_quote(VEC_AT(&paths, i));
+		Target t = { .path = VEC_AT(&paths, i), .pp = xasprintf("process(%s)", q) };
+		free(q);
+		int n = process_at(s, pt, &t, out);
+		total = n < 0 ? -1 : total + n;
+		free(t.pp);
+	}
+	for (int i = 0; i < paths.len; i++)
+		free(VEC_AT(&paths, i));
+	free(paths.data);
+	return total;
+}
+
+static void push_long(Vec *names, Vec *accesses, const char *name, int kind, int index)
+{
+	TargetAccess *ta = kernel_new_access(kind, TY_LONG, "long");
+	ta->index = index;
+	ta->size = 8;
+	ta->is_signed = true;
+	vec_push(names, xstrdup(name));
+	vec_push(accesses, ta);
+}
+
+static const SdtNote *find_note(Session *s, const Resolved *r)
+{
+	ElfInfo *e = r->path ? elf_info(s, r->path) : NULL;
+	for (int k = 0; e && k < e->nnotes; k++)
+		if (strcmp(e->notes[k].provider, r->sdt_provider) == 0 &&
+		    strcmp(e->notes[k].name, r->mark) == 0 && file_offset(e, e->notes[k].pc) == r->offset)
+			return &e->notes[k];
+	return NULL;
+}
+
+static void process_target_list(Session *s, const Resolved *r, Vec *names, Vec *accesses)
+{
+	char name[16];
+	switch (r->kind) {
+	case PK_USDT: {
+		const SdtNote *n = find_note(s, r);
+		for (int i = 0; n && i < n->nargs; i++) {
+			snprintf(name, sizeof name, "arg%d", i + 1);
+			push_long(names, accesses, name, TA_FUNC_ARG, i);
+		}
+		break;
+	}
+	case PK_SYSCALL:
+		if (r->is_return)
+			push_long(names, accesses, "return", TA_FUNC_RET, 0);
+		push_long(names, accesses, "syscall", TA_SYSCALL_ARG, -1);
+		for (int i = 0; i < 6; i++) {
+			snprintf(name, sizeof name, "arg%d", i + 1);
+			push_long(names, accesses, name, TA_SYSCALL_ARG, i);
+		}
+		break;
+	case PK_UPROBE:
+		if (r->is_return)
+			push_long(names, accesses, "return", TA_FUNC_RET, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static TargetAccess *process_target(Session *s, const Resolved *r, const char *name)
+{
+	return kernel_target_from_list(s, r, name, process_target_list);
+}
+
+static void process_list(Session *s, const ProbePoint *pattern, Vec *out)
+{
+	ProbePoint quiet = *pattern;
+	quiet.optional = true;
+	Vec rs = { 0 };
+	if (process_resolve(s, &quiet, &rs) > 0)
+		for (int i = 0; i < rs.len; i++)
+			vec_push(out, xstrdup(((Resolved *)VEC_AT(&rs, i))->pp));
+	kernel_free_resolved(&rs);
+}
+
+const Provider provider_process = {
+	.name = "process",
+	.resolve = process_resolve,
+	.target = process_target,
+	.target_list = process_target_list,
+	.list = process_list,
+};
+
+/* ---- procfs */
+
+static int procfs_resolve(Session *s, const ProbePoint *pt, Vec *out)
+{
+	const char *name = pt->comps[0].arg ? kernel_comp_string(&pt->comps[0]) : "command";
+	if (!name || !*name || strstr(name, "..") || name[0] == '/') {
+		kernel_point_error(s, pt, 0, "expected a relative file name");
+		return -1;
+	}
+	static const char *const ops[] = { "read", "write" };
+	if (pt->ncomps < 2) {
+		kernel_point_error(s, pt, 0, "probe point is incomplete");
+		return -1;
+	}
+	const char *op = pt->comps[1].name;
+	if (strcmp(op, "read") != 0 && strcmp(op, "write") != 0) {
+		kernel_mismatch(s, pt, 1, ops, 2);
+		return -1;
+	}
+	int next = 2;
+	int64_t maxsize = 0;
+	if (next < pt->ncomps && strcmp(pt->comps[next].name, "maxsize") == 0 && strcmp(op, "read") == 0) {
+		if (!kernel_comp_number(&pt->comps[next], &maxsize) || maxsize <= 0) {
+			kernel_point_error(s, pt, next, "expected a positive number");
+			return -1;
+		}
+		next++;
+	}
+	if (next < pt->ncomps) {
+		kernel_point_error(s, pt, next, "invalid suffix for probe");
+		return -1;
+	}
+	char *q = kernel_quote(name);
+	Resolved *r = kernel_new_resolved(PK_PROCFS, pt, xasprintf("procfs(%s).%s", q, op));
+	free(q);
+	r->path = xstrdup(name);
+	r->mark = xstrdup(op);
+	r->sample_period = (uint64_t)maxsize; /* .read.maxsize(N), 0 for the default */
+	vec_push(out, r);
+	return 1;
+}
+
+static void procfs_target_list(Session *s, const Resolved *r, Vec *names, Vec *accesses)
+{
+	TargetAccess *ta = kernel_new_access(TA_C_EXPR, TY_STRING, "string");
+	ta->c_expr = xstrdup("value");
+	vec_push(names, xstrdup("value"));
+	vec_push(accesses, ta);
+}
+
+static TargetAccess *procfs_target(Session *s, const Resolved *r, const char *name)
+{
+	return kernel_target_from_list(s, r, name, procfs_target_list);
+}
+
+static void procfs_list(Session *s, const ProbePoint *pattern, Vec *out)
+{
+	ProbePoint quiet = *pattern;
+	quiet.optional = true;
+	Vec rs = { 0 };
+	if (procfs_resolve(s, &quiet, &rs) > 0)
+		for (int i = 0; i < rs.len; i++)
+			vec_push(out, xstrdup(((Resolved *)VEC_AT(&rs, i))->pp));
+	kernel_free_resolved(&rs);
+}
+
+const Provider provider_procfs = {
+	.name = "procfs",
+	.resolve = procfs_resolve,
+	.target = procfs_target,
+	.target_list = procfs_target_list,
+	.list = procfs_list,
+};
