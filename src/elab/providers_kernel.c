@@ -748,6 +748,11 @@ static void perf_pp_options(StrBuf *b, const Resolved *r)
 		sb_printf(b, ".sample(%llu)", (unsigned long long)r->sample_period);
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Push one perf event per matching name in `names` at comps[i]. */
 static int perf_named(Session *s, const ProbePoint *pt, int i, const char *const *names, int n,
 		      uint32_t type, Vec *out)
@@ -775,7 +780,12 @@ static int perf_named(Session *s, const ProbePoint *pt, int i, const char *const
 		found++;
 	}
 	if (!found && !kernel_has_wildcard(pt->comps[i].name)) {
-		kernel_mismatch(s, pt, i, names, n);
+		/* stap keeps these names in a sorted map: ties go alphabetically */
+		const char **sorted = xmalloc((size_t)n * sizeof(char *));
+		memcpy(sorted, names, (size_t)n * sizeof(char *));
+		qsort(sorted, (size_t)n, sizeof(char *), cmp_cstr);
+		kernel_mismatch(s, pt, i, sorted, n);
+		free(sorted);
 		return -1;
 	}
 	return found;
