@@ -833,3 +833,105 @@ TargetAccess *kernel_member_access(Session *s, const TargetAccess *base, const c
 	ta->btf_id = c.type;
 	return ta;
 }
+
+/* ---- tracepoint prototypes
+ *
+ * For every tracepoint EVENT, BTF has "typedef void (*btf_trace_EVENT)(void
+ * *__data, ARGS...)" with unnamed parameters, and the kernel's BPF stub
+ * "__bpf_trace_CLASS(void *__data, ARGS...)" with named ones.  The class
+ * is often the event itself; when it is not, a stub whose argument types
+ * are the same gives the names, if all such stubs agree on them.
+ */
+
+static bool same_types(const struct btf_type *a, const struct btf_type *b)
+{
+	if (btf_vlen(a) != btf_vlen(b))
+		return false;
+	const struct btf_param *pa = btf_params(a), *pb = btf_params(b);
+	for (int i = 0; i < btf_vlen(a); i++)
+		if (pa[i].type != pb[i].type)
+			return false;
+	return true;
+}
+
+static const struct btf_type *func_proto_of(const KernelBtf *kb, int32_t func_id)
+{
+	const struct btf_type *f = btf__type_by_id(kb->btf, func_id);
+	const struct btf_type *p = f && btf_is_func(f) ? btf__type_by_id(kb->btf, f->type) : NULL;
+	return p && btf_is_func_proto(p) ? p : NULL;
+}
+
+static size_t common_prefix(const char *a, const char *b)
+{
+	size_t n = 0;
+	while (a[n] && a[n] == b[n])
+		n++;
+	return n;
+}
+
+static bool same_names(const KernelBtf *kb, const struct btf_type *a, const struct btf_type *b)
+{
+	const struct btf_param *pa = btf_params(a), *pb = btf_params(b);
+	for (int k = 1; k < btf_vlen(a); k++)
+		if (strcmp(btf__name_by_offset(kb->btf, pa[k].name_off),
+			   btf__name_by_offset(kb->btf, pb[k].name_off)) != 0)
+			return false;
+	return true;
+}
+
+/* The named stub for prototype `want`: the event's own, else among the
+ * stubs with the same argument types the one whose class name shares the
+ * longest prefix with the event (sched_wakeup -> sched_wakeup_template);
+ * NULL if none, or if the best ones disagree on names. */
+static const struct btf_type *stub_for(const KernelBtf *kb, const char *event, const struct btf_type *want)
+{
+	char *name = xasprintf("__bpf_trace_%s", event);
+	int32_t id = kbtf_func_id(kb, name);
+	free(name);
+	const struct btf_type *p = id > 0 ? func_proto_of(kb, id) : NULL;
+	if (p && same_types(p, want))
+		return p;
+	const char *prefix = "__bpf_trace_";
+	size_t plen = strlen(prefix), best_len = 0;
+	const struct btf_type *best = NULL;
+	bool ambiguous = false;
+	for (int i = lower_bound(kb->funcs, kb->nfuncs, prefix, plen);
+	     i < kb->nfuncs && strncmp(kb->funcs[i].name, prefix, plen) == 0; i++) {
+		p = func_proto_of(kb, kb->funcs[i].id);
+		if (!p || !same_types(p, want))
+			continue;
+		size_t len = common_prefix(kb->funcs[i].name + plen, event);
+		if (!best || len > best_len) {
+			best = p;
+			best_len = len;
+			ambiguous = false;
+		} else if (len == best_len && !same_names(kb, best, p)) {
+			ambiguous = true;
+		}
+	}
+	return ambiguous ? NULL : best;
+}
+
+int kbtf_tracepoint_args(const KernelBtf *kb, const char *event, KParam **params)
+{
+	char *tname = xasprintf("btf_trace_%s", event);
+	int32_t td = kbtf_typedef_find(kb, tname);
+	free(tname);
+	if (td < 0)
+		return -1;
+	const struct btf_type *ptr = btf__type_by_id(kb->btf, btf__type_by_id(kb->btf, td)->type);
+	const struct btf_type *proto = ptr && btf_is_ptr(ptr) ? btf__type_by_id(kb->btf, ptr->type) : NULL;
+	if (!proto || !btf_is_func_proto(proto) || btf_vlen(proto) < 1)
+		return -1;
+	const struct btf_type *stub = stub_for(kb, event, proto);
+	int n = btf_vlen(proto) - 1; /* without void *__data */
+	const struct btf_param *p = btf_params(proto) + 1;
+	const struct btf_param *named = stub ? btf_params(stub) + 1 : NULL;
+	*params = xcalloc(n ? (size_t)n : 1, sizeof(KParam));
+	for (int i = 0; i < n; i++) {
+		(*params)[i].name = named ? btf__name_by_offset(kb->btf, named[i].name_off) : "";
+		(*params)[i].type_id = (int32_t)p[i].type;
+		(*params)[i].c_type = kbtf_type_name(kb, (int32_t)p[i].type);
+	}
+	return n;
+}

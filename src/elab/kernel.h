@@ -31,6 +31,14 @@
  * optional).  Optional points (trailing ?) and sufficient points (!) never
  * print errors for names that do not exist; they return 0.
  *
+ * Tracepoint variables.  kernel.trace points offer the record's fields
+ * (TA_CTX_FIELD, read from the classic tracepoint context), then the
+ * tracepoint's TP_PROTO arguments that no field shadows (TA_TP_ARG: index
+ * into a raw tracepoint's args[], typed by btf_id, so $prev->pid works as
+ * in stap).  A probe that reads any TA_TP_ARG must attach as a raw
+ * tracepoint (and then read its fields from the arguments: a probe uses
+ * one kind or the other).
+ *
  * Member chains ($file->f_path->dentry->d_name->name).  target() gives the
  * base variable a TargetAccess with btf_id set (the BTF type id of its value;
  * btf_module names the module BTF it belongs to, NULL for vmlinux).  The
@@ -105,6 +113,11 @@ int kbtf_func_params(const KernelBtf *kb, int32_t func_id, KParam **params);
 void kbtf_free_params(KParam *params, int n);
 /* The return type id of a function (0 for void), or -1. */
 int32_t kbtf_func_ret(const KernelBtf *kb, int32_t func_id);
+
+/* The prototype arguments of tracepoint `event` (TP_PROTO, without the
+ * leading void *__data), named when BTF's BPF stubs name them (name ""
+ * otherwise); -1 if BTF does not know the event. */
+int kbtf_tracepoint_args(const KernelBtf *kb, const char *event, KParam **params);
 
 /* A struct or union by name (without "struct "), or -1. */
 int32_t kbtf_struct_find(const KernelBtf *kb, const char *name, bool is_union);

@@ -25,6 +25,7 @@ typedef struct TargetAccess {
 		TA_FUNC_ARG,   /* function entry: argument `index` (fentry/kprobe) */
 		TA_FUNC_RET,   /* function return value */
 		TA_C_EXPR,     /* anything else: c_expr is a C expression of the BPF side */
+		TA_TP_ARG,     /* tracepoint prototype argument `index` (raw tracepoint args[index]; elab/kernel.h) */
 	} kind;
 	Type type;         /* TY_LONG or TY_STRING */
 	int offset;        /* TA_CTX_FIELD: byte offset in the record */

@@ -599,6 +599,32 @@ static void function_targets(Session *s, const Resolved *r, Vec *names, Vec *acc
 		kbtf_free_params(params, n);
 }
 
+static bool is_field(const TpFormat *f, const char *name)
+{
+	for (int i = 0; f && i < f->nfields; i++)
+		if (strcmp(f->fields[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The TP_PROTO arguments ($prev in sched_switch, as stap offers them),
+ * after the record's fields, unless a field has the same name. */
+static void trace_proto_targets(Session *s, const Resolved *r, const TpFormat *f, Vec *names,
+				Vec *accesses)
+{
+	KernelBtf *kb = kbtf_get(s, NULL, NULL);
+	KParam *params;
+	int n = kb ? kbtf_tracepoint_args(kb, r->tp_event, &params) : -1;
+	for (int i = 0; i < n; i++) {
+		if (!*params[i].name || is_field(f, params[i].name))
+			continue;
+		vec_push(names, xstrdup(params[i].name));
+		vec_push(accesses, btf_value_access(kb, TA_TP_ARG, params[i].type_id, i));
+	}
+	if (n >= 0)
+		kbtf_free_params(params, n);
+}
+
 static void trace_targets(Session *s, const Resolved *r, Vec *names, Vec *accesses)
 {
 	TpFormat *f = trace_format(s, r);
@@ -613,6 +639,7 @@ static void trace_targets(Session *s, const Resolved *r, Vec *names, Vec *access
 		vec_push(names, xstrdup(f->fields[i].name));
 		vec_push(accesses, ta);
 	}
+	trace_proto_targets(s, r, f, names, accesses);
 }
 
 static void kernel_target_list(Session *s, const Resolved *r, Vec *names, Vec *accesses)

@@ -71,6 +71,29 @@ TEST(btf_const_spelling)
 	kbtf_free_params(p, n);
 }
 
+TEST(btf_tracepoint_args)
+{
+	KernelBtf *kb = vmlinux();
+	KParam *p;
+	int n = kb ? kbtf_tracepoint_args(kb, "sched_switch", &p) : -1;
+	CHECK(n == 4);
+	if (n == 4) {
+		CHECK_STR(p[0].name, "preempt");
+		CHECK_STR(p[0].c_type, "bool");
+		CHECK_STR(p[1].name, "prev");
+		CHECK_STR(p[2].c_type, "struct task_struct*");
+		kbtf_free_params(p, n);
+	}
+	/* sched_wakeup's names come from its class, sched_wakeup_template */
+	n = kb ? kbtf_tracepoint_args(kb, "sched_wakeup", &p) : -1;
+	CHECK(n == 1);
+	if (n == 1) {
+		CHECK_STR(p[0].name, "p");
+		kbtf_free_params(p, n);
+	}
+	CHECK(kb && kbtf_tracepoint_args(kb, "no_such_event_zz", &p) == -1);
+}
+
 TEST(btf_glob)
 {
 	KernelBtf *kb = vmlinux();
@@ -481,6 +504,11 @@ TEST(trace_points)
 	CHECK(ta && ta->type == TY_LONG && ta->size == 4 && ta->is_signed);
 	kernel_free_access(ta);
 	CHECK(provider_kernel.target(S(), r, "nosuch") == NULL);
+	/* TP_PROTO arguments from BTF, typed for member chains */
+	ta = provider_kernel.target(S(), r, "prev");
+	CHECK(ta && ta->kind == TA_TP_ARG && ta->index == 1 && ta->btf_id > 0);
+	CHECK(ta && strcmp(ta->c_type, "struct task_struct*") == 0);
+	kernel_free_access(ta);
 	kernel_free_resolved(&out);
 
 	ProbePoint *sc = point("kernel", NULL, "trace", "syscalls:sys_enter_openat", NULL, 0);
@@ -646,6 +674,7 @@ int main(void)
 {
 	RUN(btf_vfs_read_params);
 	RUN(btf_const_spelling);
+	RUN(btf_tracepoint_args);
 	RUN(btf_glob);
 	RUN(btf_member_offsets_match_bpftool);
 	RUN(btf_anonymous_members);
