@@ -71,6 +71,10 @@ static ProbePoint *parse_pattern(Session *s, const char *text)
 {
 	ProbePoint *pt = xcalloc(1, sizeof *pt);
 	const char *p = text;
+	/* so that errors show the pattern as their source line */
+	free(pattern_file.text);
+	pattern_file.text = xstrdup(text);
+	pattern_file.len = strlen(text);
 	int cap = 0;
 	for (;;) {
 		const char *start = p;

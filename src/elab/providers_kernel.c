@@ -27,6 +27,11 @@
 
 void kernel_point_error(Session *s, const ProbePoint *pt, int comp, const char *fmt, ...)
 {
+	if (s->listing_mode) {
+		/* stap -l / -L list what matches and say nothing of the rest */
+		s->errors++;
+		return;
+	}
 	diag_error(s, pt->comps[0].loc, "semantic error", "while resolving probe point: identifier '%s'",
 		   pt->comps[0].name);
 	va_list ap;

@@ -470,6 +470,36 @@ static int process_mark(Session *s, const ProbePoint *pt, const Target *t, int i
 	return n;
 }
 
+/* process(...).* and the like: the events that need no argument. */
+static int process_wildcard(Session *s, const ProbePoint *pt, const Target *t, Vec *out)
+{
+	static const char *const simple[][2] = {
+		{ "begin", NULL },  { "end", NULL },       { "thread", "begin" },
+		{ "thread", "end" }, { "syscall", NULL },  { "syscall", "return" },
+	};
+	if (pt->ncomps > 3)
+		return 0;
+	int n = 0;
+	for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
+		int len = simple[i][1] ? 3 : 2;
+		if (len != pt->ncomps)
+			continue;
+		if (!kernel_glob(pt->comps[1].name, simple[i][0]) ||
+		    (len == 3 && !kernel_glob(pt->comps[2].name, simple[i][1])))
+			continue;
+		ProbePoint one = *pt;
+		PointComp comps[3] = { pt->comps[0], { .name = (char *)simple[i][0], .loc = pt->comps[1].loc } };
+		if (len == 3)
+			comps[2] = (PointComp){ .name = (char *)simple[i][1], .loc = pt->comps[2].loc };
+		one.comps = comps;
+		one.ncomps = len;
+		int k = strcmp(simple[i][0], "syscall") == 0 ? process_syscall(s, &one, t, 1, out)
+							    : process_lifecycle(s, &one, t, 1, out);
+		n += k > 0 ? k : 0;
+	}
+	return n;
+}
+
 static int process_at(Session *s, const ProbePoint *pt, const Target *t, Vec *out)
 {
 	if (pt->ncomps < 2) {
@@ -477,6 +507,9 @@ static int process_at(Session *s, const ProbePoint *pt, const Target *t, Vec *ou
 		return -1;
 	}
 	const char *ev = pt->comps[1].name;
+	if (kernel_has_wildcard(ev) || (pt->ncomps == 3 && kernel_has_wildcard(pt->comps[2].name) &&
+					!pt->comps[1].arg))
+		return process_wildcard(s, pt, t, out);
 	if (strcmp(ev, "begin") == 0 || strcmp(ev, "end") == 0 || strcmp(ev, "thread") == 0)
 		return process_lifecycle(s, pt, t, 1, out);
 	if (strcmp(ev, "syscall") == 0)
