@@ -1,10 +1,11 @@
 /* hostrt.c - what host handlers call (stp_rt_* output, errors, context),
  * the buffered output writer, and the handling of kernel records.
  *
- * Output goes to one buffer, written to stdout or -o FILE when it grows
- * past OUT_FLUSH_AT and whenever the run loop has handled a batch of
- * events, so `tail -f` sees it promptly.  Errors and warnings go to stderr
- * after the pending output, so the two streams interleave sensibly.
+ * Output goes to one buffer, handed to output.c (stdout, -o files or the
+ * flight recorder's ring) when it grows past OUT_FLUSH_AT and whenever the
+ * run loop has handled a batch of events, so `tail -f` sees it promptly.
+ * Errors and warnings follow the pending output, so the two streams
+ * interleave sensibly.
  */
 #include "rt.h"
 #include "stats.h"
@@ -31,17 +32,11 @@ struct stp_state *rt_state(struct stp_session *s)
 
 /* ------------------------------------------------------------ output */
 
+/* The destination (stdout, rotating files, the flight recorder's ring)
+ * is output.c's business. */
 void rt_out_flush(struct stp_session *s)
 {
-	size_t done = 0;
-	while (done < s->out.len) {
-		ssize_t n = write(s->out_fd, s->out.data + done, s->out.len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* a closed pipe: drop the output, keep tracing */
-		done += (size_t)n;
-	}
+	rt_output_put(s, s->out.data, s->out.len);
 	stp_buf_reset(&s->out);
 }
 
@@ -61,8 +56,11 @@ void rt_out_write(struct stp_session *s, const void *p, size_t n)
 
 static void report(struct stp_session *s, const char *kind, const char *msg, const char *where)
 {
+	char line[1024];
 	rt_out_flush(s);
-	fprintf(stderr, "%s: %s%s%s\n", kind, msg ? msg : "", where && *where ? " " : "", where ? where : "");
+	snprintf(line, sizeof(line), "%s: %s%s%s\n", kind, msg ? msg : "", where && *where ? " " : "",
+		 where ? where : "");
+	rt_output_diag(s, line);
 }
 
 void rt_report_error(struct stp_session *s, const char *msg, const char *where)

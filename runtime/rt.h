@@ -30,7 +30,25 @@ struct stp_options {
 	int verbose;             /* -v, repeatable */
 	const char **assigns;    /* -G and module arguments: name=value */
 	int nassigns;
+	long size_limit_mb;      /* -S SIZE: rotate output files; 0: never */
+	int max_files;           /* -S SIZE,N: keep the N newest; 0: all */
+	int detach;              /* STP_RUN_*: -L / -D / -F */
+	const char *attach_name; /* -A NAME */
+	const char *delete_name; /* -d NAME */
+	int features;            /* --features: what this kernel lets us attach */
+	int no_global_display;   /* --no-global-var-display */
 };
+
+/* How a session runs: in the foreground, or in the background (output in
+ * an in-memory ring with -L or -F without -o; into files with -D or -F -o). */
+enum stp_run_mode {
+	STP_RUN_FOREGROUND = 0,
+	STP_RUN_DETACHED,   /* -L: ring buffer, reattach with -A */
+	STP_RUN_DAEMON,     /* -D: output to -o files, print the pid */
+};
+
+struct stp_output;
+struct stp_flight;
 
 struct stp_session {
 	struct stp_options opt;
@@ -60,6 +78,8 @@ struct stp_session {
 	struct stp_buf out;      /* pending output */
 	int64_t host_errors;
 	int64_t lost_reported;
+	struct stp_output *output; /* output.c: stdout, rotating files or ring */
+	struct stp_flight *flight; /* flight.c: background session, control socket */
 	int stop;                /* exit() called or a signal came */
 	int error_stop;          /* ended by too many errors */
 	int exit_status;
@@ -90,6 +110,33 @@ void rt_detach_all(struct stp_session *s);
 void rt_bpf_close(struct stp_session *s);
 int rt_set_global(struct stp_session *s, const char *assign);
 int rt_drain(struct stp_session *s);
+
+/* output.c: where script output and diagnostics go. */
+int rt_output_open(struct stp_session *s);
+void rt_output_put(struct stp_session *s, const void *p, size_t n);
+void rt_output_diag(struct stp_session *s, const char *text);
+void rt_output_switch(struct stp_session *s); /* SIGUSR2: next file */
+void rt_output_ring_copy(struct stp_session *s, struct stp_buf *to);
+void rt_output_close(struct stp_session *s);
+
+/* flight.c: background sessions, and the -A / -d clients. */
+int rt_flight_daemonize(struct stp_session *s);
+int rt_flight_listen(struct stp_session *s);
+void rt_flight_ready(struct stp_session *s);
+int rt_flight_watch(struct stp_session *s, int ep);
+int rt_flight_event(struct stp_session *s, uint64_t tag, uint32_t events);
+void rt_flight_send(struct stp_session *s, char chan, const void *p, size_t n);
+void rt_flight_finish(struct stp_session *s);
+int rt_flight_client(const char *name, int delete);
+const char *rt_flight_name(struct stp_session *s);
+int rt_flight_in_background(struct stp_session *s); /* ready, terminal gone */
+
+/* privilege.c: who may run what; dropping set-uid privileges. */
+int rt_privilege_check(struct stp_session *s, const char *module_path);
+void rt_privilege_drop(void);
+
+/* features.c: staprun --features */
+int rt_features_report(void);
 
 /* maps.c */
 int rt_maps_create_missing(struct stp_session *s);

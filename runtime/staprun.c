@@ -41,22 +41,68 @@
 static void usage(FILE *f)
 {
 	fputs("Usage: staprun [OPTIONS] MODULE [name=value ...]\n"
-	      "  -o FILE     send output to FILE\n"
+	      "   or: staprun -A NAME | -d NAME | --features\n"
+	      "  -o FILE     send output to FILE (strftime conversions allowed)\n"
+	      "  -S SIZE[,N] with -o: rotate into FILE.0, FILE.1 ... every SIZE MB, keep N\n"
 	      "  -c CMD      run CMD (target() is its pid); end when it exits\n"
 	      "  -x PID      target() is PID\n"
 	      "  -T SECONDS  end the session after SECONDS\n"
-	      "  -s MB       kernel output buffer size in megabytes\n"
+	      "  -s MB       output buffer size in megabytes (the ring with -L)\n"
 	      "  -G name=value  set a global before the begin probes\n"
+	      "  -L          start the probes, then detach (flight recorder)\n"
+	      "  -D          run in the background, print the pid (with -o)\n"
+	      "  -F          -L without -o, -D with -o (what stap -F passes)\n"
+	      "  -A NAME     reattach to a detached session; Ctrl-C detaches again\n"
+	      "  -d NAME     end a background session (\"*\": all of them)\n"
+	      "  --features  say which probe families this kernel lets us attach\n"
 	      "  -v          more messages (repeat for libbpf's)\n"
 	      "  -V          print the version\n",
 	      f);
 }
 
+enum { OPT_FEATURES = 256, OPT_NO_GLOBAL_DISPLAY, OPT_IGNORED };
+
+static const struct option long_options[] = {
+	{ "features", no_argument, 0, OPT_FEATURES },
+	{ "no-global-var-display", no_argument, 0, OPT_NO_GLOBAL_DISPLAY },
+	{ "suppress-handler-errors", no_argument, 0, OPT_IGNORED },
+	{ "help", no_argument, 0, 'h' },
+	{ 0, 0, 0, 0 },
+};
+
+static int parse_size_limit(struct stp_options *o, const char *arg)
+{
+	char *end;
+	o->size_limit_mb = strtol(arg, &end, 10);
+	if (end != arg && *end == ',') {
+		const char *n = end + 1;
+		o->max_files = (int)strtol(n, &end, 10);
+		if (end == n || o->max_files <= 0)
+			end = (char *)"x";
+	}
+	if (end == arg || *end || o->size_limit_mb <= 0 || o->size_limit_mb > 1L << 30) {
+		fprintf(stderr, "staprun: invalid -S argument '%s': expected SIZE[,N] (megabytes, files)\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* -L, -D and -F decide how the session runs, once every option is read. */
+static void settle_run_mode(struct stp_options *o, int detach, int daemon, int flight)
+{
+	if (flight)
+		o->detach = o->output_path ? STP_RUN_DAEMON : STP_RUN_DETACHED;
+	if (daemon)
+		o->detach = o->output_path ? STP_RUN_DAEMON : STP_RUN_DETACHED;
+	if (detach)
+		o->detach = STP_RUN_DETACHED;
+}
+
 static int parse_options(int argc, char **argv, struct stp_options *o)
 {
-	int c;
+	int c, attach = 0, delete = 0, detach = 0, daemon = 0, flight = 0;
 	o->assigns = calloc((size_t)argc + 1, sizeof(char *));
-	while ((c = getopt(argc, argv, "+o:c:x:T:s:vVG:DLAdwuhb:")) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:c:x:T:s:vVG:S:DLAdFwuhb:", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output_path = optarg; break;
 		case 'c': o->command = optarg; break;
@@ -64,16 +110,21 @@ static int parse_options(int argc, char **argv, struct stp_options *o)
 		case 'T': o->timeout_s = atof(optarg); break;
 		case 's':
 		case 'b': o->bufsize_mb = atol(optarg); break;
+		case 'S':
+			if (parse_size_limit(o, optarg))
+				return -1;
+			break;
 		case 'v': o->verbose++; break;
 		case 'V': puts("staprun (stapng) 0.1, BPF runtime"); exit(0);
 		case 'G': o->assigns[o->nassigns++] = optarg; break;
-		case 'w': case 'u': break;
-		case 'D':
-			fputs("staprun: -D (background daemon) is not supported; running in the foreground\n", stderr);
-			break;
-		case 'L': case 'A': case 'd':
-			fprintf(stderr, "staprun: -%c: detaching and reattaching (flight recorder mode) is not supported yet\n", c);
-			return -1;
+		case 'w': case 'u': case OPT_IGNORED: break;
+		case 'D': daemon = 1; break;
+		case 'L': detach = 1; break;
+		case 'F': flight = 1; break;
+		case 'A': attach = 1; break;
+		case 'd': delete = 1; break;
+		case OPT_FEATURES: o->features = 1; return 0;
+		case OPT_NO_GLOBAL_DISPLAY: o->no_global_display = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -86,7 +137,20 @@ static int parse_options(int argc, char **argv, struct stp_options *o)
 		fputs("staprun: -s takes a size between 1 and 4095 megabytes\n", stderr);
 		return -1;
 	}
+	if (o->size_limit_mb && !o->output_path) {
+		fputs("staprun: -S needs -o FILE\n", stderr);
+		return -1;
+	}
+	settle_run_mode(o, detach, daemon, flight);
+	if (o->detach && o->command) {
+		fputs("staprun: -c cannot be combined with -L, -D or -F\n", stderr);
+		return -1;
+	}
 	o->module_path = argv[optind++];
+	if (attach)
+		o->attach_name = o->module_path;
+	if (delete)
+		o->delete_name = o->module_path;
 	for (; optind < argc; optind++)
 		o->assigns[o->nassigns++] = argv[optind];
 	return 0;
@@ -133,6 +197,7 @@ static int load_module(struct stp_session *s)
 /* ---------------------------------------------------------- -c command */
 
 static int child_gate = -1; /* write end: closing it lets the command run */
+static pid_t command_pid;   /* the -c command until reaped; target() stays */
 
 static int start_command(struct stp_session *s)
 {
@@ -157,6 +222,7 @@ static int start_command(struct stp_session *s)
 		int simple = strpbrk(s->opt.command, ";&|<>()$`\\\"'*?[]~{}#\n") == NULL;
 		if (asprintf(&line, "%s%s", simple ? "exec " : "", s->opt.command) < 0)
 			_exit(127);
+		rt_privilege_drop(); /* lent by a set-uid install: never the command's */
 		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
 		fprintf(stderr, "ERROR: cannot run '%s': %s\n", s->opt.command, strerror(errno));
 		_exit(127);
@@ -164,6 +230,7 @@ static int start_command(struct stp_session *s)
 	close(gate[0]);
 	child_gate = gate[1];
 	s->opt.target_pid = pid;
+	command_pid = pid;
 	return 0;
 }
 
@@ -179,7 +246,7 @@ static void release_command(void)
 
 static int command_running(struct stp_session *s)
 {
-	return s->opt.command && s->opt.target_pid > 0;
+	return s->opt.command && command_pid > 0;
 }
 
 static void end_command(struct stp_session *s)
@@ -188,11 +255,11 @@ static void end_command(struct stp_session *s)
 		close(child_gate);
 		child_gate = -1;
 	} else if (command_running(s)) {
-		kill(s->opt.target_pid, SIGTERM);
+		kill(command_pid, SIGTERM);
 	}
 	if (command_running(s))
-		waitpid(s->opt.target_pid, NULL, 0);
-	s->opt.target_pid = 0;
+		waitpid(command_pid, NULL, 0);
+	command_pid = 0;
 }
 
 /* ---------------------------------------------------------- host probes */
@@ -258,7 +325,7 @@ static int watch(int ep, int fd, uint64_t tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-enum { TAG_RB = 1u << 30, TAG_SIG, TAG_TIMEOUT };
+enum { TAG_RB = 1u << 30, TAG_SIG, TAG_TIMEOUT }; /* flight.c's tags are above */
 
 static int loop_open(struct stp_session *s, struct loop *l, sigset_t *mask)
 {
@@ -281,6 +348,8 @@ static int loop_open(struct stp_session *s, struct loop *l, sigset_t *mask)
 			return -1;
 		watch(l->ep, l->timer_fds[i], (uint64_t)i);
 	}
+	if (rt_flight_watch(s, l->ep))
+		return -1;
 	if (s->opt.timeout_s > 0) {
 		l->timeout_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		if (l->timeout_fd < 0)
@@ -321,12 +390,17 @@ static void on_signal(struct stp_session *s, struct loop *l)
 {
 	struct signalfd_siginfo si;
 	while (read(l->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR2) {
+			rt_out_flush(s);
+			rt_output_switch(s);
+			continue;
+		}
 		if (si.ssi_signo != SIGCHLD) {
 			s->stop = 1;
 			continue;
 		}
-		if (command_running(s) && waitpid(s->opt.target_pid, NULL, WNOHANG) == s->opt.target_pid) {
-			s->opt.target_pid = 0;
+		if (command_running(s) && waitpid(command_pid, NULL, WNOHANG) == command_pid) {
+			command_pid = 0;
 			s->stop = 1;
 		}
 	}
@@ -357,6 +431,8 @@ static void run_loop(struct stp_session *s, struct loop *l)
 				on_signal(s, l);
 			else if (tag == TAG_TIMEOUT)
 				s->stop = 1;
+			else if (rt_flight_event(s, tag, ev[i].events))
+				continue;
 			else
 				on_timer(s, l, (int)tag);
 		}
@@ -384,12 +460,17 @@ static void report_totals(struct stp_session *s)
 	struct stp_state *st = rt_state(s);
 	int64_t errors = rt_total_errors(s);
 	int64_t skipped = st->skipped;
-	if (st->lost_records > 0)
-		fprintf(stderr, "WARNING: There were %lld transport failures (kernel records lost). "
-			"Try stap -s with a larger buffer size.\n", (long long)st->lost_records);
-	if (errors || skipped)
-		fprintf(stderr, "WARNING: Number of errors: %lld, skipped probes: %lld\n", (long long)errors,
-			(long long)skipped);
+	char line[256];
+	if (st->lost_records > 0) {
+		snprintf(line, sizeof(line), "WARNING: There were %lld transport failures (kernel records lost). "
+			 "Try stap -s with a larger buffer size.\n", (long long)st->lost_records);
+		rt_output_diag(s, line);
+	}
+	if (errors || skipped) {
+		snprintf(line, sizeof(line), "WARNING: Number of errors: %lld, skipped probes: %lld\n",
+			 (long long)errors, (long long)skipped);
+		rt_output_diag(s, line);
+	}
 	if (errors || s->error_stop)
 		s->exit_status = 1;
 }
@@ -414,7 +495,8 @@ static void shut_down(struct stp_session *s)
 	} else {
 		run_probes(s, STP_PROBE_END);
 		rt_drain(s);
-		rt_print_globals(s);
+		if (!s->opt.no_global_display)
+			rt_print_globals(s);
 	}
 	rt_drain(s);
 	rt_out_flush(s);
@@ -422,20 +504,6 @@ static void shut_down(struct stp_session *s)
 }
 
 /* ---------------------------------------------------------------- main */
-
-static int open_output(struct stp_session *s)
-{
-	s->out_fd = STDOUT_FILENO;
-	if (!s->opt.output_path)
-		return 0;
-	s->out_file = fopen(s->opt.output_path, "w");
-	if (!s->out_file) {
-		fprintf(stderr, "ERROR: cannot open output file %s: %s\n", s->opt.output_path, strerror(errno));
-		return -1;
-	}
-	s->out_fd = fileno(s->out_file);
-	return 0;
-}
 
 static int prepare(struct stp_session *s)
 {
@@ -467,8 +535,10 @@ static int run_session(struct stp_session *s)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
+	if (!s->opt.detach)
+		sigaddset(&mask, SIGHUP); /* a background session ignores it */
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR2);
 	struct loop l = { .ep = -1, .sigfd = -1, .timeout_fd = -1 };
 
 	if (s->opt.command && start_command(s))
@@ -480,8 +550,10 @@ static int run_session(struct stp_session *s)
 		end_command(s);
 		return 1;
 	}
+	rt_privilege_drop(); /* loaded and attached: a set-uid install is done */
 	run_probes(s, STP_PROBE_BEGIN);
 	rt_out_flush(s);
+	rt_flight_ready(s); /* the begin probes ran here, with the terminal */
 	if (!s->stop) {
 		rt_state(s)->session_state = STP_SESSION_RUNNING;
 		release_command();
@@ -489,6 +561,7 @@ static int run_session(struct stp_session *s)
 		run_loop(s, &l);
 	}
 	shut_down(s);
+	rt_flight_finish(s);
 	loop_close(s, &l);
 	end_command(s);
 	rt_bpf_close(s);
@@ -503,12 +576,23 @@ int main(int argc, char **argv)
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (parse_options(argc, argv, &s->opt))
 		return 1;
-	if (load_module(s) || open_output(s))
+	if (s->opt.features)
+		return rt_features_report();
+	if (s->opt.attach_name || s->opt.delete_name)
+		return rt_flight_client(s->opt.module_path, s->opt.delete_name != NULL);
+	char found[4200];
+	const char *path = find_module(s->opt.module_path, found, sizeof(found));
+	if (rt_privilege_check(s, path))
+		return 1;
+	if (s->opt.detach && rt_flight_daemonize(s))
+		return 1;
+	if (load_module(s) || rt_output_open(s))
+		return 1;
+	if (s->opt.detach && rt_flight_listen(s))
 		return 1;
 	int rc = run_session(s);
 	rt_out_flush(s);
-	if (s->out_file)
-		fclose(s->out_file);
+	rt_output_close(s);
 	stp_buf_free(&s->out);
 	free(s->ctx.frame);
 	free(s->opt.assigns);
