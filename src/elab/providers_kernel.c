@@ -243,17 +243,25 @@ static int resolve_trace(Session *s, const ProbePoint *pt, Vec *out)
 	const char *ev = colon ? colon + 1 : pat;
 	Vec names = { 0 };
 	tracefs_events_matching(s, sys, ev, &names);
-	free(sys);
 	for (int i = 0; i < names.len; i++) {
 		const char *se = VEC_AT(&names, i);
 		const char *c = strchr(se, ':');
-		char *q = kernel_quote(se);
+		char *system = xstrndup(se, (size_t)(c - se));
+		if (strcmp(system, "*") == 0) {
+			/* known from BTF only: the system is whatever the user said */
+			free(system);
+			system = colon && !kernel_has_wildcard(sys) ? xstrdup(sys) : NULL;
+		}
+		char *text = system ? xasprintf("%s:%s", system, c + 1) : xstrdup(c + 1);
+		char *q = kernel_quote(text);
 		Resolved *r = kernel_new_resolved(PK_TRACEPOINT, pt, xasprintf("kernel.trace(%s)", q));
 		free(q);
-		r->tp_system = xstrndup(se, (size_t)(c - se));
+		free(text);
+		r->tp_system = system;
 		r->tp_event = xstrdup(c + 1);
 		vec_push(out, r);
 	}
+	free(sys);
 	int n = names.len;
 	free(names.data);
 	return n;
@@ -316,7 +324,7 @@ static TargetAccess *trace_field_access(const TpFormat *f, const TpField *fld)
 
 static TpFormat *trace_format(Session *s, const Resolved *r)
 {
-	if (!r->tp_format)
+	if (!r->tp_format && r->tp_system)
 		((Resolved *)r)->tp_format = tracefs_format(s, r->tp_system, r->tp_event);
 	return r->tp_format;
 }

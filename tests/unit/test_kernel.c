@@ -535,6 +535,33 @@ TEST(trace_points)
 	CHECK(provider_kernel.resolve(S(), none, &out) == 0);
 }
 
+TEST(tracepoints_without_tracefs)
+{
+	/* names from BTF's btf_trace_* typedefs, variables from TP_PROTO */
+	Session s2;
+	session_init(&s2);
+	setenv("STAPNG_TRACEFS", "/nonexistent-tracefs", 1);
+	CHECK(tracefs_root(&s2) == NULL);
+	unsetenv("STAPNG_TRACEFS");
+	Vec m = { 0 };
+	CHECK(tracefs_events_matching(&s2, "sched", "sched_switch", &m) == 1);
+	if (m.len == 1)
+		CHECK_STR(VEC_AT(&m, 0), "*:sched_switch");
+	free(m.data);
+	Vec out = { 0 };
+	ProbePoint *pt = point("kernel", NULL, "trace", "sched:sched_switch", NULL, 0);
+	CHECK(provider_kernel.resolve(&s2, pt, &out) == 1);
+	if (out.len == 1) {
+		Resolved *r = VEC_AT(&out, 0);
+		CHECK_STR(r->pp, "kernel.trace(\"sched:sched_switch\")");
+		CHECK(provider_kernel.target(&s2, r, "prev_comm") == NULL);
+		TargetAccess *ta = provider_kernel.target(&s2, r, "next");
+		CHECK(ta && ta->kind == TA_TP_ARG && ta->index == 2);
+		kernel_free_access(ta);
+	}
+	kernel_free_resolved(&out);
+}
+
 TEST(function_points)
 {
 	Vec out = { 0 };
@@ -682,6 +709,7 @@ int main(void)
 	RUN(chain_compiles_and_loads);
 	RUN(tracefs_parse_synthetic);
 	RUN(tracefs_real_formats);
+	RUN(tracepoints_without_tracefs);
 	RUN(syscall_table);
 	RUN(trace_points);
 	RUN(function_points);
