@@ -127,6 +127,7 @@ typedef struct RunOptions {
 
 static RunOptions run_opts;
 static bool opt_dump_functions, opt_dump_aliases, opt_dump_types, opt_clean_cache;
+static bool opt_privilege_given; /* --privilege or --unprivileged */
 
 static int64_t parse_number(Session *s, const char *opt, const char *arg)
 {
@@ -454,10 +455,12 @@ int main(int argc, char **argv)
 			}
 			free(s->privilege);
 			s->privilege = xstrdup(optarg);
+			opt_privilege_given = true;
 			break;
 		case OPT_UNPRIVILEGED:
 			free(s->privilege);
 			s->privilege = xstrdup("stapusr");
+			opt_privilege_given = true;
 			break;
 		case OPT_DUMP_FUNCTIONS: opt_dump_functions = true; break;
 		case OPT_DUMP_ALIASES: opt_dump_aliases = true; break;
@@ -483,6 +486,7 @@ int main(int argc, char **argv)
 		}
 	}
 	find_tapset_dirs(s);
+	privilege_default(s, opt_privilege_given);
 
 	if (opt_clean_cache)
 		return build_clean_cache(s) ? 1 : 0;
@@ -522,6 +526,8 @@ int main(int argc, char **argv)
 	}
 
 	Program *prog = elaborate(s, &user_scripts);
+	if (prog && !s->errors)
+		privilege_check(s, prog);
 	if (s->verbose) {
 		char *r = clock_report(&clk, true);
 		fprintf(stderr, "Pass 1: parsed user script and %d library scripts %s\n",

@@ -525,6 +525,14 @@ char *build_module(struct Session *s, const Translation *t, uint64_t key);
 const char *build_cache_dir(struct Session *s);
 int build_clean_cache(struct Session *s);
 
+/* ------------------------------------------------------------ privilege.c */
+
+/* Without --privilege, a user neither root nor in "stapdev" is held to
+ * stapusr for a run (pass 5), as stap does. */
+void privilege_default(struct Session *s, bool given);
+/* Pass 2: refuse what s->privilege does not allow (stap's messages). */
+int privilege_check(struct Session *s, const Program *p);
+
 /* ---------------------------------------------------------------- main.c */
 
 /* Limits settable with -D NAME=VALUE (stap's names and defaults). */
