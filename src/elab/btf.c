@@ -583,6 +583,7 @@ static void c_decl(DeclWriter *w, int32_t id, const char *inner, bool by_value, 
 }
 
 static const char kread_fallback[] =
+	"#include <bpf/bpf_core_read.h>\n"
 	"#ifndef STP_KREAD\n"
 	"#define STP_KREAD(T, addr) ({ T _stp_v = (T)0; "
 	"bpf_probe_read_kernel(&_stp_v, sizeof(_stp_v), (const void *)(addr)); _stp_v; })\n"
@@ -700,10 +701,28 @@ static char *chain_member(Chain *c, const Component *comp)
 		free(sname);
 		return msg;
 	}
-	if (m.bitfield_size)
-		return xasprintf("bitfield member '%s' cannot be read yet", comp->name);
 	vec_push(c->needs, (void *)KBTF_NEED_MEMBER(sid, m.name_off));
 	char *e;
+	if (m.bitfield_size) {
+		/* CO-RE finds the bits at load time (bpf_core_read.h); the
+		 * struct pointer is a plain variable so that the relocation
+		 * covers only ->field */
+		char *sty = c->lvalue ? NULL : c_type_text(kb, sid, c->needs, "*");
+		if (c->lvalue)
+			e = xasprintf("({ __typeof__(&%s) _stp_bf = &%s; "
+				      "BPF_CORE_READ_BITFIELD_PROBED(_stp_bf, %s); })",
+				      c->expr, c->expr, comp->name);
+		else
+			e = xasprintf("({ %s_stp_bf = (%s)(unsigned long)(%s); "
+				      "BPF_CORE_READ_BITFIELD_PROBED(_stp_bf, %s); })",
+				      sty, sty, c->expr, comp->name);
+		free(sty);
+		free(c->expr);
+		c->expr = e;
+		c->lvalue = false;
+		c->type = m.type_id;
+		return NULL;
+	}
 	if (c->lvalue) {
 		e = xasprintf("%s.%s", c->expr, comp->name);
 	} else {

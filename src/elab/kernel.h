@@ -56,6 +56,9 @@
  * STP_KREAD is the BPF runtime's macro for a kernel read (it may record a
  * fault, as stap reports "kernel read fault"); kbtf_emit_decls() defines a
  * fallback with bpf_probe_read_kernel() when the runtime has none.
+ * Bitfield members are read with libbpf's BPF_CORE_READ_BITFIELD_PROBED
+ * (kbtf_emit_decls() includes <bpf/bpf_core_read.h>, so the unit must have
+ * included <bpf/bpf_helpers.h> before the declarations).
  * A chain that ends on a char array gives TY_STRING with strkind
  * TA_STR_ARRAY: c_expr is then the array's kernel address and size its
  * length.  char * ends give a long (the address), as in stap: read the text

@@ -267,6 +267,7 @@ TEST(chain_compiles_and_loads)
 	static const char *const c3[] = { "fs", "pwd", "dentry", "d_name", "name" };
 	static const char *const c4[] = { "f_path", "dentry", "d_name", "name" };
 	static const char *const c5[] = { "comm", "[3]" };
+	static const char *const c6[] = { "real_parent", "sched_reset_on_fork" };
 	TargetAccess *a1 = chain(task, "ctx->args[0]", c1, 2, &err);
 	CHECK(a1 && a1->type == TY_LONG && a1->size == 4 && a1->is_signed);
 	TargetAccess *a2 = chain(task, "ctx->args[0]", c2, 1, &err);
@@ -277,13 +278,15 @@ TEST(chain_compiles_and_loads)
 	CHECK(a4 != NULL);
 	TargetAccess *a5 = chain(task, "ctx->args[0]", c5, 2, &err);
 	CHECK(a5 && a5->type == TY_LONG && a5->size == 1);
+	TargetAccess *a6 = chain(task, "ctx->args[0]", c6, 2, &err);
+	CHECK(a6 && a6->type == TY_LONG);
 	if (err)
 		printf("# chain error: %s\n", err);
-	if (!a1 || !a2 || !a3 || !a4 || !a5)
+	if (!a1 || !a2 || !a3 || !a4 || !a5 || !a6)
 		return;
 	Vec needs = { 0 };
-	TargetAccess *all[] = { a1, a2, a3, a4, a5 };
-	for (int i = 0; i < 5; i++)
+	TargetAccess *all[] = { a1, a2, a3, a4, a5, a6 };
+	for (int i = 0; i < 6; i++)
 		for (int j = 0; j < all[i]->btf_types.len; j++)
 			vec_push(&needs, VEC_AT(&all[i]->btf_types, j));
 	StrBuf c = { 0 };
@@ -303,6 +306,7 @@ TEST(chain_compiles_and_loads)
 	sb_printf(&c, "\tout[3] = (long)%s;\n", a3->c_expr);
 	sb_printf(&c, "\tout[4] = (long)%s;\n", a4->c_expr);
 	sb_printf(&c, "\tout[5] = %s;\n", a5->c_expr);
+	sb_printf(&c, "\tout[6] = %s;\n", a6->c_expr);
 	sb_puts(&c, "\treturn 0;\n}\n");
 	char dir[] = "/tmp/stapng-test-kernel.XXXXXX";
 	CHECK(mkdtemp(dir) != NULL);
@@ -335,7 +339,7 @@ TEST(chain_compiles_and_loads)
 	free(obj);
 	free(c.s);
 	free(needs.data);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		kernel_free_access(all[i]);
 	kernel_free_access(task);
 	kernel_free_access(file);
