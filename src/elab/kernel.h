@@ -31,6 +31,9 @@
  * optional).  Optional points (trailing ?) and sufficient points (!) never
  * print errors for names that do not exist; they return 0.
  *
+ * Resolved kernel.trace points carry tp_format (a TpFormat*, NULL when
+ * tracefs is missing; then tp_system may be NULL too) except in -l mode.
+ *
  * Tracepoint variables.  kernel.trace points offer the record's fields
  * (TA_CTX_FIELD, read from the classic tracepoint context), then the
  * tracepoint's TP_PROTO arguments that no field shadows (TA_TP_ARG: index

@@ -259,6 +259,9 @@ static int resolve_trace(Session *s, const ProbePoint *pt, Vec *out)
 		free(text);
 		r->tp_system = system;
 		r->tp_event = xstrdup(c + 1);
+		/* the layout for the translator; -l never needs it */
+		if (system && !s->listing_mode)
+			r->tp_format = tracefs_format(s, system, r->tp_event);
 		vec_push(out, r);
 	}
 	free(sys);
