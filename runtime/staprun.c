@@ -199,6 +199,22 @@ static int load_module(struct stp_session *s)
 static int child_gate = -1; /* write end: closing it lets the command run */
 static pid_t command_pid;   /* the -c command until reaped; target() stays */
 
+/* Runs a command with no shell syntax: words split at blanks, found on
+ * PATH.  Returns only when it cannot be run. */
+static void exec_words(const char *command)
+{
+	char *copy = strdup(command), *save = NULL;
+	char *argv[256];
+	int n = 0;
+	for (char *w = strtok_r(copy, " \t", &save); w && n < 255; w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	argv[n] = NULL;
+	if (n > 0)
+		execvp(argv[0], argv);
+	fprintf(stderr, "ERROR: cannot run '%s': %s\n", command, strerror(errno));
+	_exit(127);
+}
+
 static int start_command(struct stp_session *s)
 {
 	int gate[2];
@@ -216,14 +232,12 @@ static int start_command(struct stp_session *s)
 		 * means staprun gave up. */
 		if (read(gate[0], &c, 1) != 1)
 			_exit(127);
-		/* A plain command replaces the shell, so that target() is the
-		 * command's own pid. */
-		char *line = NULL;
-		int simple = strpbrk(s->opt.command, ";&|<>()$`\\\"'*?[]~{}#\n") == NULL;
-		if (asprintf(&line, "%s%s", simple ? "exec " : "", s->opt.command) < 0)
-			_exit(127);
 		rt_privilege_drop(); /* lent by a set-uid install: never the command's */
-		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+		/* A plain command is run directly, so that target() is its own
+		 * pid and the only execve the probes see is the command's. */
+		if (strpbrk(s->opt.command, ";&|<>()$`\\\"'*?[]~{}#=\n") == NULL)
+			exec_words(s->opt.command);
+		execl("/bin/sh", "sh", "-c", s->opt.command, (char *)NULL);
 		fprintf(stderr, "ERROR: cannot run '%s': %s\n", s->opt.command, strerror(errno));
 		_exit(127);
 	}

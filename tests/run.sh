@@ -117,6 +117,18 @@ if [ -x tests/runtime/run.sh ]; then
 	done < <(STAPRUN="$PWD/$B/staprun" tests/runtime/run.sh 2>&1)
 fi
 
+# --- session tests: output files, flight recorder, modules elsewhere,
+#     privilege, temporary directories (tests/session/run.sh)
+if [ -x tests/session/run.sh ]; then
+	while IFS= read -r line; do
+		case "$line" in
+		PASS\ *) ok "session: ${line#PASS }" ;;
+		FAIL\ *) bad "session: ${line#FAIL }" ;;
+		SKIP\ *) skip=$((skip + 1)); echo "$line" ;;
+		esac
+	done < <(STAP="$STAP" STAPRUN="$PWD/$B/staprun" tests/session/run.sh 2>&1)
+fi
+
 # --- fuzz the front end for a bounded time
 if [ -x tests/fuzz/run.sh ]; then
 	if out=$(tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1); then ok "fuzz"; else bad "fuzz" "$(tail -20 <<<"$out")"; fi
