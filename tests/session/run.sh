@@ -168,12 +168,12 @@ check "-F -s 2 keeps 2 MB" '[ "$(head -c 7 "$work/a3")" = 0000000 ] && [ "$(wc -
 	"$(head -c 7 "$work/a3") $(wc -l <"$work/a3")"
 
 # -m NAME: a fixed name, and a second copy is refused while it runs.
-"$STAP" -F -m flightmod -e "$fscript" >/dev/null 2>"$work/e"
-check "-F -m NAME names the session" 'grep -q "staprun -A flightmod\"" "$work/e" && [ -e flightmod.ko ]' "$(cat "$work/e")"
-"$STAPRUN" -L flightmod.ko >/dev/null 2>"$work/e2"
+"$STAP" -F -m flightmod$$ -e "$fscript" >/dev/null 2>"$work/e"
+check "-F -m NAME names the session" 'grep -q "staprun -A flightmod$$\"" "$work/e" && [ -e flightmod$$.ko ]' "$(cat "$work/e")"
+"$STAPRUN" -L flightmod$$.ko >/dev/null 2>"$work/e2"
 rc=$?
-check "a second flightmod is refused while the first runs" '[ $rc = 1 ] && grep -q "already running" "$work/e2"' "rc $rc $(cat "$work/e2")"
-"$STAPRUN" -d flightmod >"$work/d" 2>&1
+check "a second flightmod$$ is refused while the first runs" '[ $rc = 1 ] && grep -q "already running" "$work/e2"' "rc $rc $(cat "$work/e2")"
+"$STAPRUN" -d flightmod$$ >"$work/d" 2>&1
 check "-d NAME.ko-less name ends it" 'grep -q "^end after" "$work/d"' "$(cat "$work/d")"
 
 # -------------------------------------------------- flight recorder: files
@@ -276,6 +276,18 @@ if useradd -M -N -s /bin/sh "$user" 2>"$work/e"; then
 else
 	echo "SKIP privilege: cannot create a test user: $(cat "$work/e")"
 fi
+
+# ------------------------------------------------------------ stap-prep
+
+out=$(STAPNG_STAPRUN=$STAPRUN "$ROOT/scripts/stap-prep" 2>&1)
+rc=$?
+check "stap-prep reports each family with its reason" \
+	'[ $rc = 0 ] && grep -q "^  ok   btf " <<<"$out" && grep -q "^  ok   tracepoints .*attached" <<<"$out" && grep -Eq "^  (ok|no)   kprobes  .*[a-z]" <<<"$out" && grep -Eq "^  (ok|no)   fentry  .*[a-z]" <<<"$out" && grep -q "^  yes  syscall" <<<"$out" && grep -q "^  ok   clang" <<<"$out"' \
+	"rc $rc $out"
+out=$(STAPNG_STAPRUN=$STAPRUN "$ROOT/scripts/stap-prep" -q 2>&1)
+check "stap-prep -q prints only what does not work" '! grep -q "^  ok " <<<"$out" && ! grep -q "^  yes " <<<"$out"' "$out"
+feat=$("$STAPRUN" --features)
+check "staprun --features: one line per family" '[ "$(cut -f1 <<<"$feat" | tr "\n" " ")" = "btf tracefs ringbuf tracepoints syscalls kprobes fentry uprobes perf lockdown " ]' "$feat"
 
 # ------------------------------------------------ temporary directories
 
