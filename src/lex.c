@@ -17,43 +17,74 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ------------------------------------------------------------ the arena */
 
-#define ARENA_CHUNK (256 * 1024)
+/* Chunks are mapped straight from the kernel, 2 MB aligned and marked for
+ * transparent huge pages: a 100,000-line script makes ~100 MB of AST, and
+ * taking it in 4 KB page faults would cost more than parsing it.  Fresh
+ * mappings are already zero, so allocation need not clear memory. */
+#define ARENA_CHUNK (4u << 20)
+#define ARENA_ALIGN 8
+#define HUGE_PAGE (2u << 20)
 
 typedef struct ArenaChunk {
 	struct ArenaChunk *prev;
-	size_t used, size;
-	max_align_t data[];
+	size_t used, size; /* bytes of data[] */
+	size_t map_size;   /* the whole mapping, header included */
+	char data[];
 } ArenaChunk;
 
 /* The arena is process-wide: pass-1 objects live until the process ends
  * (or until a fuzzer calls arena_release_all between inputs). */
 static ArenaChunk *arena_top;
 
+static ArenaChunk *arena_map(size_t need)
+{
+	size_t size = need + sizeof(ArenaChunk) > ARENA_CHUNK ? need + sizeof(ArenaChunk) : ARENA_CHUNK;
+	size = (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	/* map one huge page more, then trim to a 2 MB boundary */
+	char *raw = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED) {
+		fprintf(stderr, "stap: out of memory\n");
+		exit(1);
+	}
+	char *start = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (start > raw)
+		munmap(raw, (size_t)(start - raw));
+	size_t tail = (size_t)(raw + size + HUGE_PAGE - (start + size));
+	if (tail)
+		munmap(start + size, tail);
+	madvise(start, size, MADV_HUGEPAGE);
+	ArenaChunk *c = (ArenaChunk *)start;
+	c->used = 0;
+	c->size = size - sizeof(ArenaChunk);
+	c->map_size = size;
+	return c;
+}
+
+/* Zeroed memory that lives until arena_release_all. */
 void *arena_alloc(size_t n)
 {
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	if (!arena_top || arena_top->size - arena_top->used < n) {
-		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
-		ArenaChunk *c = xmalloc(sizeof(*c) + size);
-		c->used = 0;
-		c->size = size;
+	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	ArenaChunk *c = arena_top;
+	if (!c || c->size - c->used < n) {
+		ArenaChunk *fresh = arena_map(n);
 		/* a big one-off block goes under the current chunk so that the
 		 * chunk's free space is not wasted */
-		if (arena_top && size != ARENA_CHUNK) {
-			c->prev = arena_top->prev;
-			arena_top->prev = c;
-			c->used = n;
-			return memset(c->data, 0, n);
+		if (c && fresh->size - n < c->size - c->used) {
+			fresh->prev = c->prev;
+			c->prev = fresh;
+			fresh->used = n;
+			return fresh->data;
 		}
-		c->prev = arena_top;
-		arena_top = c;
+		fresh->prev = c;
+		arena_top = c = fresh;
 	}
-	void *p = (char *)arena_top->data + arena_top->used;
-	arena_top->used += n;
-	return memset(p, 0, n);
+	void *p = c->data + c->used;
+	c->used += n;
+	return p;
 }
 
 char *arena_strndup(const char *s, size_t n)
@@ -64,13 +95,107 @@ char *arena_strndup(const char *s, size_t n)
 	return p;
 }
 
+/* ------------------------------------------------------------ interning */
+
+/* Identifiers and number spellings are kept once per distinct text: a
+ * script names the same few hundred variables a hundred thousand times.
+ * The keyword test is made once per name, here, not once per token. */
+typedef struct InternSlot {
+	char *text;
+	uint32_t hash, len;
+	bool keyword;
+} InternSlot;
+
+static InternSlot *intern_slots;
+static size_t intern_cap, intern_count;
+
+static uint32_t hash_text(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void intern_grow(void)
+{
+	size_t cap = intern_cap ? intern_cap * 2 : 4096;
+	InternSlot *slots = xcalloc(cap, sizeof *slots);
+	for (size_t i = 0; i < intern_cap; i++) {
+		InternSlot *old = &intern_slots[i];
+		if (!old->text)
+			continue;
+		size_t j = old->hash & (cap - 1);
+		while (slots[j].text)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *old;
+	}
+	free(intern_slots);
+	intern_slots = slots;
+	intern_cap = cap;
+}
+
+static InternSlot *intern_slot(const char *s, size_t n)
+{
+	if (2 * (intern_count + 1) > intern_cap)
+		intern_grow();
+	uint32_t h = hash_text(s, n);
+	size_t i = h & (intern_cap - 1);
+	for (;; i = (i + 1) & (intern_cap - 1)) {
+		InternSlot *slot = &intern_slots[i];
+		if (!slot->text) {
+			slot->text = arena_strndup(s, n);
+			slot->hash = h;
+			slot->len = (uint32_t)n;
+			slot->keyword = tok_is_keyword(slot->text);
+			intern_count++;
+			return slot;
+		}
+		if (slot->hash == h && slot->len == n && memcmp(slot->text, s, n) == 0)
+			return slot;
+	}
+}
+
+char *intern(const char *s, size_t n)
+{
+	return intern_slot(s, n)->text;
+}
+
+/* ------------------------------------------------------------ token pool */
+
+/* Tokens are recycled: the on-demand pipeline hands each one back when
+ * the parser has finished the declaration it belongs to, so a script of
+ * any size needs only a few pages of them. */
+static Token *token_free_list;
+
+Token *token_new(void)
+{
+	Token *t = token_free_list;
+	if (t) {
+		token_free_list = t->next;
+		memset(t, 0, sizeof *t);
+		return t;
+	}
+	return arena_alloc(sizeof(Token));
+}
+
+void token_free(Token *t)
+{
+	t->next = token_free_list;
+	token_free_list = t;
+}
+
 void arena_release_all(void)
 {
 	while (arena_top) {
 		ArenaChunk *prev = arena_top->prev;
-		free(arena_top);
+		munmap(arena_top, arena_top->map_size);
 		arena_top = prev;
 	}
+	token_free_list = NULL;
+	free(intern_slots);
+	intern_slots = NULL;
+	intern_cap = intern_count = 0;
 }
 
 /* ------------------------------------------------------ token describing */
@@ -138,24 +263,49 @@ const char *tok_describe(const Token *t)
 
 /* ------------------------------------------------- pass-1 error reports */
 
+/* parse_path runs the lexer, the two preprocessor sweeps and the parser
+ * interleaved, a token at a time.  To print errors in the order of a
+ * stage-by-stage run (every lexer error, then every macro error, ...),
+ * reports are held per stage while p1_hold is on. */
+static StrBuf held[P1_NSTAGES];
+static int holding;
+static enum P1Stage stage_now = P1_PARSE;
+
+enum P1Stage p1_stage(enum P1Stage stage)
+{
+	enum P1Stage was = stage_now;
+	stage_now = stage;
+	return was;
+}
+
+void p1_hold(bool on)
+{
+	holding += on ? 1 : -1;
+	if (holding)
+		return;
+	for (int i = 0; i < P1_NSTAGES; i++) {
+		if (held[i].len)
+			fwrite(held[i].s, 1, held[i].len, stderr);
+		free(held[i].s);
+		held[i] = (StrBuf){0};
+	}
+}
+
 /* The labels ("saw:", "source:") are right-aligned under "parse error:". */
 #define LABEL_WIDTH 12
 
-static void print_source_caret(SrcLoc loc)
+static void print_source_caret(StrBuf *out, SrcLoc loc)
 {
 	if (!loc.file || loc.line < 1)
 		return;
 	const char *line = diag_source_line(loc.file, loc.line);
-	fprintf(stderr, "%*s %s\n", LABEL_WIDTH, "source:", line);
-	StrBuf b = {0};
+	sb_printf(out, "%*s %s\n", LABEL_WIDTH, "source:", line);
 	for (int i = 0; i <= LABEL_WIDTH; i++)
-		sb_putc(&b, ' ');
+		sb_putc(out, ' ');
 	size_t len = strlen(line);
 	for (int i = 0; i + 1 < loc.col && (size_t)i < len; i++)
-		sb_putc(&b, line[i] == '\t' ? '\t' : ' ');
-	sb_putc(&b, '^');
-	fprintf(stderr, "%s\n", b.s);
-	free(b.s);
+		sb_putc(out, line[i] == '\t' ? '\t' : ' ');
+	sb_puts(out, "^\n");
 }
 
 /* One error in stap's pass-1 layout:
@@ -170,18 +320,21 @@ static void print_source_caret(SrcLoc loc)
 static void p1_report(Session *s, const char *label, const Token *t, SrcLoc loc,
 		      const char *desc, const char *fmt, va_list ap)
 {
-	fputs("parse error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	StrBuf out = {0};
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	sb_printf(&out, "parse error: %s\n", msg ? msg : fmt);
+	free(msg);
 	if (!desc)
 		desc = tok_describe(t);
 	bool at_end = t && t->kind == TK_EOF;
-	fprintf(stderr, "%*s %s", LABEL_WIDTH, label, desc);
+	sb_printf(&out, "%*s %s", LABEL_WIDTH, label, desc);
 	if (!at_end && loc.file)
-		fprintf(stderr, " at %s:%d:%d", loc.file->name, loc.line, loc.col);
-	fputc('\n', stderr);
+		sb_printf(&out, " at %s:%d:%d", loc.file->name, loc.line, loc.col);
+	sb_putc(&out, '\n');
 	if (!at_end)
-		print_source_caret(loc);
+		print_source_caret(&out, loc);
 	const Token *shown = NULL;
 	for (const Token *m = t ? t->macro_call : NULL; m; m = m->macro_call) {
 		/* a recursive macro would repeat the same note many times */
@@ -189,11 +342,17 @@ static void p1_report(Session *s, const char *label, const Token *t, SrcLoc loc,
 		    shown->loc.file == m->loc.file)
 			continue;
 		shown = m;
-		fprintf(stderr, "\tin expansion of macro: %s at %s:%d:%d\n", tok_describe(m),
-			m->loc.file ? m->loc.file->name : "?", m->loc.line, m->loc.col);
-		print_source_caret(m->loc);
+		sb_printf(&out, "\tin expansion of macro: %s at %s:%d:%d\n", tok_describe(m),
+			  m->loc.file ? m->loc.file->name : "?", m->loc.line, m->loc.col);
+		print_source_caret(&out, m->loc);
 	}
-	fputc('\n', stderr);
+	sb_putc(&out, '\n');
+	if (holding) {
+		sb_putn(&held[stage_now], out.s, out.len);
+	} else {
+		fwrite(out.s, 1, out.len, stderr);
+	}
+	free(out.s);
 	if (s)
 		s->errors++;
 }
@@ -216,25 +375,15 @@ void p1_error_at(Session *s, const Token *t, SrcLoc loc, const char *desc, const
 
 /* ------------------------------------------------------------ the lexer */
 
-typedef struct Lexer {
+struct Lexer {
 	Session *s;
 	SrcFile *f;
 	const char *p, *end;
 	const char *line_start;
 	int line;
 	bool space;       /* whitespace or a comment since the last token */
-	Token head, *tail;
-	Token *pool;      /* tokens are allocated a batch at a time */
-	int pool_left;
-} Lexer;
-
-/* Operators, longest first within each starting character's use. */
-static const char *const ops3[] = { "<<<", ">>>", "<<=", ">>=", NULL };
-static const char *const ops2[] = {
-	"==", "!=", "<=", ">=", "&&", "||", "++", "--", "+=", "-=", "*=", "/=", "%=",
-	"&=", "|=", "^=", ".=", "->", "<<", ">>", "=~", "!~", NULL,
+	bool saw_tokens;  /* a token other than TK_EOF was made */
 };
-static const char ops1[] = "{}()[];,.+-*/%<>=!~&|^?:";
 
 static SrcLoc here(const Lexer *lx, const char *p)
 {
@@ -243,20 +392,13 @@ static SrcLoc here(const Lexer *lx, const char *p)
 
 static Token *new_token(Lexer *lx, TokenKind kind, const char *start, char *text, size_t len)
 {
-	if (lx->pool_left == 0) {
-		lx->pool = arena_alloc(sizeof(Token) * 512);
-		lx->pool_left = 512;
-	}
-	Token *t = lx->pool++;
-	lx->pool_left--;
+	Token *t = token_new();
 	t->kind = kind;
 	t->text = text;
 	t->len = len;
 	t->loc = here(lx, start);
 	t->space_before = lx->space;
 	lx->space = false;
-	lx->tail->next = t;
-	lx->tail = t;
 	return t;
 }
 
@@ -277,8 +419,9 @@ static void newline(Lexer *lx, const char *after)
 static void skip_space(Lexer *lx)
 {
 	const char *p = lx->p;
+	const char *end = lx->end;
 	for (;;) {
-		if (p >= lx->end)
+		if (p >= end)
 			break;
 		char c = *p;
 		if (c == '\n') {
@@ -287,19 +430,19 @@ static void skip_space(Lexer *lx)
 		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
 			p++;
 			lx->space = true;
-		} else if (c == '#' || (c == '/' && p + 1 < lx->end && p[1] == '/')) {
-			while (p < lx->end && *p != '\n')
-				p++;
+		} else if (c == '#' || (c == '/' && p + 1 < end && p[1] == '/')) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl : end;
 			lx->space = true;
-		} else if (c == '/' && p + 1 < lx->end && p[1] == '*') {
+		} else if (c == '/' && p + 1 < end && p[1] == '*') {
 			/* an unterminated comment runs to the end, as in stap */
 			p += 2;
-			while (p < lx->end && !(p[0] == '*' && p + 1 < lx->end && p[1] == '/')) {
+			while (p < end && !(p[0] == '*' && p + 1 < end && p[1] == '/')) {
 				if (*p == '\n')
 					newline(lx, p + 1);
 				p++;
 			}
-			p = p < lx->end ? p + 2 : p;
+			p = p < end ? p + 2 : p;
 			lx->space = true;
 		} else {
 			break;
@@ -367,15 +510,16 @@ bool lex_parse_number(const char *s, size_t n, int64_t *out)
 	return true;
 }
 
-static void lex_number(Lexer *lx)
+static Token *lex_number(Lexer *lx)
 {
 	const char *start = lx->p;
 	const char *p = scan_ident(lx, start);
 	size_t n = (size_t)(p - start);
-	Token *t = new_token(lx, TK_NUMBER, start, arena_strndup(start, n), n);
+	Token *t = new_token(lx, TK_NUMBER, start, intern(start, n), n);
 	if (!lex_parse_number(start, n, &t->num))
 		p1_error_saw(lx->s, t, "number invalid or out of range");
 	lx->p = p;
+	return t;
 }
 
 static int hex_value(char c)
@@ -427,11 +571,20 @@ static const char *decode_escape(const Lexer *lx, const char *p, StrBuf *b)
 	}
 }
 
-static void lex_string(Lexer *lx)
+static Token *lex_string(Lexer *lx)
 {
 	const char *start = lx->p;
 	const char *p = start + 1;
+	/* most strings have no escapes: copy them straight from the text */
+	while (p < lx->end && *p != '"' && *p != '\n' && *p != '\\')
+		p++;
+	if (p < lx->end && *p == '"') {
+		size_t n = (size_t)(p - (start + 1));
+		lx->p = p + 1;
+		return new_token(lx, TK_STRING, start, arena_strndup(start + 1, n), n);
+	}
 	StrBuf b = {0};
+	sb_putn(&b, start + 1, (size_t)(p - (start + 1)));
 	while (p < lx->end && *p != '"' && *p != '\n') {
 		if (*p == '\\' && p + 1 < lx->end && p[1] != '\n')
 			p = decode_escape(lx, p + 1, &b);
@@ -443,13 +596,15 @@ static void lex_string(Lexer *lx)
 		/* take the string as ending with the line, so that the parser
 		 * does not report the same mistake again */
 	}
-	new_token(lx, TK_STRING, start, arena_strndup(b.s ? b.s : "", b.len), b.len);
+	Token *t = new_token(lx, TK_STRING, start, arena_strndup(b.s ? b.s : "", b.len), b.len);
 	free(b.s);
 	lx->p = p < lx->end && *p == '"' ? p + 1 : p;
+	return t;
 }
 
-/* %{ code %}: the text between the braces, verbatim. */
-static void lex_embedded(Lexer *lx)
+/* %{ code %}: the text between the braces, verbatim.  NULL (after an
+ * error) when it never ends: the rest of the file is dropped. */
+static Token *lex_embedded(Lexer *lx)
 {
 	const char *start = lx->p;
 	const char *p = start + 2;
@@ -465,17 +620,18 @@ static void lex_embedded(Lexer *lx)
 	if (p + 1 >= lx->end) {
 		lex_error(lx, start, "Could not find matching '%%}' to close embedded function block%s", "");
 		lx->p = lx->end;
-		return;
+		return NULL;
 	}
 	size_t n = (size_t)(p - (start + 2));
-	new_token(lx, TK_EMBEDDED, start, arena_strndup(start + 2, n), n);
+	Token *t = new_token(lx, TK_EMBEDDED, start, arena_strndup(start + 2, n), n);
 	lx->line = line;
 	lx->line_start = line_start;
 	lx->p = p + 2;
+	return t;
 }
 
 /* $name $$vars $1 $# and a bare $ or $$ (a suffix, as in $var$$). */
-static void lex_dollar_or_at(Lexer *lx)
+static Token *lex_dollar_or_at(Lexer *lx)
 {
 	const char *start = lx->p;
 	const char *p = start + 1;
@@ -484,92 +640,136 @@ static void lex_dollar_or_at(Lexer *lx)
 		p = *p == '#' ? p + 1 : p;
 		while (p < lx->end && is_digit(*p))
 			p++;
-		new_token(lx, TK_ARG, start, arena_strndup(start, (size_t)(p - start)), (size_t)(p - start));
 		lx->p = p;
-		return;
+		return new_token(lx, TK_ARG, start, intern(start, (size_t)(p - start)), (size_t)(p - start));
 	}
 	if (sigil == '$' && p < lx->end && *p == '$')
 		p++;
 	p = scan_ident(lx, p);
 	size_t n = (size_t)(p - start);
 	TokenKind kind = sigil == '$' ? TK_DOLLAR : TK_AT;
-	new_token(lx, kind, start, arena_strndup(start, n), n);
 	lx->p = p;
+	return new_token(lx, kind, start, intern(start, n), n);
 }
 
-static void lex_operator(Lexer *lx)
+/* The spelling of the operator at p (longest match), or NULL. */
+static const char *match_operator(const char *p, size_t left)
+{
+	static const char *const ops3[] = { "<<<", ">>>", "<<=", ">>=" };
+	static const char *const ops2[] = {
+		"==", "!=", "<=", ">=", "&&", "||", "++", "--", "+=", "-=", "*=", "/=", "%=",
+		"&=", "|=", "^=", ".=", "->", "<<", ">>", "=~", "!~",
+	};
+	static const char ops1[] = "{}()[];,.+-*/%<>=!~&|^?:";
+	static const char *const ops1_text[] = {
+		"{", "}", "(", ")", "[", "]", ";", ",", ".", "+", "-", "*", "/", "%", "<", ">",
+		"=", "!", "~", "&", "|", "^", "?", ":",
+	};
+	if (left >= 3 && (p[0] == '<' || p[0] == '>'))
+		for (size_t i = 0; i < sizeof ops3 / sizeof ops3[0]; i++)
+			if (memcmp(p, ops3[i], 3) == 0)
+				return ops3[i];
+	if (left >= 2)
+		for (size_t i = 0; i < sizeof ops2 / sizeof ops2[0]; i++)
+			if (p[0] == ops2[i][0] && p[1] == ops2[i][1])
+				return ops2[i];
+	const char *one = *p ? memchr(ops1, *p, sizeof ops1 - 1) : NULL;
+	return one ? ops1_text[one - ops1] : NULL;
+}
+
+static Token *lex_operator(Lexer *lx)
 {
 	const char *p = lx->p;
-	size_t left = (size_t)(lx->end - p);
-	for (int i = 0; ops3[i]; i++)
-		if (left >= 3 && memcmp(p, ops3[i], 3) == 0) {
-			new_token(lx, TK_OP, p, (char *)ops3[i], 3);
-			lx->p = p + 3;
-			return;
-		}
-	for (int i = 0; ops2[i]; i++)
-		if (left >= 2 && p[0] == ops2[i][0] && p[1] == ops2[i][1]) {
-			new_token(lx, TK_OP, p, (char *)ops2[i], 2);
-			lx->p = p + 2;
-			return;
-		}
-	const char *one = *p ? strchr(ops1, *p) : NULL;
-	if (one) {
-		new_token(lx, TK_OP, p, arena_strndup(one, 1), 1);
-	} else {
-		/* junk: a token of its own that the parser will refuse */
-		char text[8];
-		unsigned char c = (unsigned char)*p;
-		if (c >= 0x20 && c < 0x7f)
-			snprintf(text, sizeof text, "%c", c);
-		else
-			snprintf(text, sizeof text, "\\x%02x", c);
-		new_token(lx, TK_OP, p, arena_strndup(text, strlen(text)), strlen(text));
+	const char *op = match_operator(p, (size_t)(lx->end - p));
+	if (op) {
+		size_t n = strlen(op);
+		lx->p = p + n;
+		return new_token(lx, TK_OP, p, (char *)op, n);
 	}
+	/* junk: a token of its own that the parser will refuse */
+	char text[8];
+	unsigned char c = (unsigned char)*p;
+	if (c >= 0x20 && c < 0x7f)
+		snprintf(text, sizeof text, "%c", c);
+	else
+		snprintf(text, sizeof text, "\\x%02x", c);
 	lx->p = p + 1;
+	return new_token(lx, TK_OP, p, intern(text, strlen(text)), strlen(text));
 }
 
-static void lex_one(Lexer *lx)
+/* The token at lx->p (after blanks), or NULL when nothing was made. */
+static Token *lex_one(Lexer *lx)
 {
 	const char *p = lx->p;
 	char c = *p;
 	char next = p + 1 < lx->end ? p[1] : '\0';
 	if (is_ident_start(c)) {
 		const char *e = scan_ident(lx, p);
-		Token *t = new_token(lx, TK_IDENT, p, arena_strndup(p, (size_t)(e - p)), (size_t)(e - p));
-		t->is_keyword = tok_is_keyword(t->text);
+		InternSlot *name = intern_slot(p, (size_t)(e - p));
+		Token *t = new_token(lx, TK_IDENT, p, name->text, name->len);
+		t->is_keyword = name->keyword;
 		lx->p = e;
-	} else if (is_digit(c)) {
-		lex_number(lx);
-	} else if (c == '"') {
-		lex_string(lx);
-	} else if (c == '$' || (c == '@' && (is_ident_start(next) || is_digit(next) || next == '#'))) {
-		lex_dollar_or_at(lx);
-	} else if (c == '%' && next == '{') {
-		lex_embedded(lx);
-	} else if (c == '%' && (next == '(' || next == '?' || next == ':' || next == ')')) {
+		return t;
+	}
+	if (is_digit(c))
+		return lex_number(lx);
+	if (c == '"')
+		return lex_string(lx);
+	if (c == '$' || (c == '@' && (is_ident_start(next) || is_digit(next) || next == '#')))
+		return lex_dollar_or_at(lx);
+	if (c == '%' && next == '{')
+		return lex_embedded(lx);
+	if (c == '%' && (next == '(' || next == '?' || next == ':' || next == ')')) {
 		static const char *const pp[] = { "%(", "%?", "%:", "%)" };
 		const char *text = pp[next == '(' ? 0 : next == '?' ? 1 : next == ':' ? 2 : 3];
-		new_token(lx, TK_PP, p, (char *)text, 2);
 		lx->p = p + 2;
-	} else {
-		lex_operator(lx);
+		return new_token(lx, TK_PP, p, (char *)text, 2);
+	}
+	return lex_operator(lx);
+}
+
+Lexer *lexer_open(Session *s, SrcFile *f)
+{
+	Lexer *lx = xcalloc(1, sizeof *lx);
+	*lx = (Lexer){ .s = s, .f = f, .p = f->text, .end = f->text + f->len,
+		       .line_start = f->text, .line = 1, .space = true };
+	return lx;
+}
+
+Token *lexer_next(Lexer *lx)
+{
+	for (;;) {
+		skip_space(lx);
+		if (lx->p >= lx->end)
+			return new_token(lx, TK_EOF, lx->p, "", 0);
+		Token *t = lex_one(lx);
+		if (t) {
+			lx->saw_tokens = true;
+			return t;
+		}
 	}
 }
 
+bool lexer_saw_tokens(const Lexer *lx)
+{
+	return lx->saw_tokens;
+}
+
+void lexer_close(Lexer *lx)
+{
+	free(lx);
+}
+
+/* Read a whole file into a list of tokens ending with TK_EOF. */
 Token *lex(Session *s, SrcFile *f)
 {
 	Lexer lx = { .s = s, .f = f, .p = f->text, .end = f->text + f->len,
 		     .line_start = f->text, .line = 1, .space = true };
-	lx.tail = &lx.head;
-	for (;;) {
-		skip_space(&lx);
-		if (lx.p >= lx.end)
-			break;
-		lex_one(&lx);
-	}
-	new_token(&lx, TK_EOF, lx.p, "", 0);
-	return lx.head.next;
+	Token head = {0}, *tail = &head;
+	do
+		tail = tail->next = lexer_next(&lx);
+	while (tail->kind != TK_EOF);
+	return head.next;
 }
 
 /* Lex a piece of text that stands in for a token elsewhere (a script

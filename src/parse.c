@@ -35,6 +35,8 @@ typedef struct Parser {
 	SrcFile *f;
 	Script *sc;
 	Token *t;          /* the next token */
+	PPStream *src;     /* where tokens come from, or NULL: a whole list */
+	Token *unreleased; /* oldest token not yet given back to the pool */
 	int depth;         /* nesting of statements and expressions */
 	bool in_function;  /* "return" is allowed */
 	bool privileged;   /* guru mode or a tapset: embedded C allowed */
@@ -47,12 +49,28 @@ static Stmt *statement(Parser *p);
 
 /* ------------------------------------------------------------ utilities */
 
+/* The token after t.  Tokens are pulled from the preprocessor as the
+ * parser reaches them and stay linked until the declaration is done, so
+ * that error recovery may step back to one. */
+static Token *next_of(Parser *p, Token *t)
+{
+	if (!t->next && t->kind != TK_EOF)
+		t->next = pp_next(p->src);
+	return t->next;
+}
+
 static Token *advance(Parser *p)
 {
 	Token *t = p->t;
 	if (t->kind != TK_EOF)
-		p->t = t->next;
+		p->t = next_of(p, t);
 	return t;
+}
+
+/* The token after the next one (one token of lookahead). */
+static Token *peek(Parser *p)
+{
+	return next_of(p, p->t);
 }
 
 static bool at(Parser *p, const char *text)
@@ -225,7 +243,7 @@ static void target_components(Parser *p, Expr *e)
 			c->name = advance(p)->text;
 		} else if (accept(p, "[")) {
 			c = arena_alloc(sizeof *c);
-			if (p->t->kind == TK_NUMBER && tok_is(p->t->next, "]")) {
+			if (p->t->kind == TK_NUMBER && tok_is(peek(p), "]")) {
 				c->kind = COMP_INDEX;
 				c->index = advance(p)->num;
 			} else {
@@ -825,7 +843,7 @@ static Stmt *foreach_stmt(Parser *p, Token *t)
 	Stmt *st = new_stmt(S_FOREACH, t);
 	ForeachInfo *fe = st->fe = arena_alloc(sizeof *fe);
 	expect(p, "(");
-	if (is_ident(p->t) && tok_is(p->t->next, "=")) {
+	if (is_ident(p->t) && tok_is(peek(p), "=")) {
 		Token *v = advance(p);
 		fe->value = v->text;
 		fe->value_loc = v->loc;
@@ -968,7 +986,7 @@ static Expr *literal(Parser *p, const char *what)
 		return string_literal(p);
 	if (t->kind == TK_NUMBER)
 		return number_literal(p);
-	if (tok_is(t, "-") && t->next->kind == TK_NUMBER) {
+	if (tok_is(t, "-") && peek(p)->kind == TK_NUMBER) {
 		advance(p);
 		Expr *e = number_literal(p);
 		e->num = (int64_t)(0 - (uint64_t)e->num);
@@ -1213,10 +1231,23 @@ static void declaration(Parser *p)
 		fail(p, "expected 'probe', 'global', 'private', 'function', or '%%{'");
 }
 
-/* script -> { declaration } EOF */
-static Script *parse_file(Session *s, SrcFile *f, Token *toks, int errors_before)
+/* Give back the tokens of finished declarations (those before p->t). */
+static void release_tokens(Parser *p)
 {
-	Parser p = { .s = s, .f = f, .t = toks, .errors_before = errors_before };
+	if (!p->src)
+		return;
+	while (p->unreleased != p->t) {
+		Token *next = p->unreleased->next;
+		token_free(p->unreleased);
+		p->unreleased = next;
+	}
+}
+
+/* script -> { declaration } EOF */
+static Script *parse_file(Session *s, SrcFile *f, PPStream *src, Token *toks, int errors_before)
+{
+	Parser p = { .s = s, .f = f, .t = toks, .src = src, .unreleased = toks,
+		     .errors_before = errors_before };
 	p.privileged = s->guru || (f && f->is_tapset);
 	p.sc = xcalloc(1, sizeof(Script));
 	p.sc->file = f;
@@ -1235,35 +1266,46 @@ static Script *parse_file(Session *s, SrcFile *f, Token *toks, int errors_before
 			}
 			continue;
 		}
+		release_tokens(&p);
 		start = p.t;
 		declaration(&p);
 	}
+	release_tokens(&p);
+	if (src)
+		token_free(p.t);
 	return p.sc;
 }
 
 Script *parse(Session *s, SrcFile *f, Token *toks)
 {
-	return parse_file(s, f, toks, s->errors);
+	return parse_file(s, f, NULL, toks, s->errors);
 }
 
-static bool only_eof(const Token *t)
+/* Lex, preprocess and parse f, a token at a time. */
+static Script *parse_source(Session *s, SrcFile *f)
 {
-	return t->kind == TK_EOF;
+	int errors = s->errors;
+	p1_hold(true);
+	Lexer *lx = lexer_open(s, f);
+	PPStream *pp = pp_open(s, f, lx, NULL);
+	Token *first = pp_next(pp);
+	if (!f->is_tapset && s->errors == errors && first->kind == TK_EOF) {
+		fprintf(stderr, "Input file '%s' is empty%s.\n", f->name,
+			lexer_saw_tokens(lx) ? " after preprocessing" : "");
+		s->errors++;
+	}
+	Script *sc = parse_file(s, f, pp, first, errors);
+	pp_close(pp);
+	lexer_close(lx);
+	p1_hold(false);
+	return sc;
 }
 
 Script *parse_text(Session *s, const char *name, const char *text, bool is_tapset)
 {
 	size_t len = strlen(text);
 	SrcFile *f = session_add_file(s, name, xstrndup(text, len), len, is_tapset);
-	int errors = s->errors;
-	Token *toks = lex(s, f);
-	bool empty = only_eof(toks);
-	toks = preprocess(s, toks);
-	if (!is_tapset && s->errors == errors && only_eof(toks)) {
-		fprintf(stderr, "Input file '%s' is empty%s.\n", name, empty ? "" : " after preprocessing");
-		s->errors++;
-	}
-	return parse_file(s, f, toks, errors);
+	return parse_source(s, f);
 }
 
 Script *parse_path(Session *s, const char *path, bool is_tapset)
@@ -1278,13 +1320,5 @@ Script *parse_path(Session *s, const char *path, bool is_tapset)
 	}
 	/* NUL bytes are allowed in files: lex() goes by the length */
 	SrcFile *f = session_add_file(s, strcmp(path, "-") == 0 ? "<input>" : path, text, len, is_tapset);
-	int errors = s->errors;
-	Token *toks = lex(s, f);
-	bool empty = only_eof(toks);
-	toks = preprocess(s, toks);
-	if (!is_tapset && s->errors == errors && only_eof(toks)) {
-		fprintf(stderr, "Input file '%s' is empty%s.\n", f->name, empty ? "" : " after preprocessing");
-		s->errors++;
-	}
-	return parse_file(s, f, toks, errors);
+	return parse_source(s, f);
 }

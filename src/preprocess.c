@@ -10,6 +10,13 @@
  *      $# and @# (the argument count) are replaced in the same sweep.
  *   2. conditionals: "%( COND %? TRUE %: FALSE %)" keeps one branch.
  *
+ * Both sweeps run on demand: the parser asks pp_next for a token, the
+ * conditional sweep asks the macro sweep, which asks the lexer.  Neither
+ * looks further ahead than the construct in hand (a definition, a macro's
+ * arguments, one conditional), so no token list of the whole file is made
+ * and token memory is recycled.  preprocess() runs the same stages over a
+ * token list.
+ *
  * Macros are local to the file that defines them, except the library
  * macros of *.stpm files in the tapset directories, which every file sees.
  * Copied tokens remember the @NAME token that produced them (macro_call),
@@ -66,6 +73,17 @@ typedef struct PP {
 	long budget;        /* tokens expansions may still make (MAX_MACRO_TOKENS) */
 } PP;
 
+/* The two sweeps over one source.  Tokens travel one at a time; the
+ * queues hold what a sweep has read ahead or made and must read next. */
+struct PPStream {
+	PP pp;
+	Lexer *lx;          /* the source: a lexer, or ... */
+	Token *list;        /* ... the rest of a token list */
+	Token *pending;     /* read by the macro sweep before the source: expansions, put-back tokens */
+	Token *kept;        /* read by the conditional sweep before the macro sweep: kept branches */
+	bool recycle;       /* tokens dropped here go back to the pool (lexer source) */
+};
+
 static PPCache *pp_cache(Session *s)
 {
 	if (!s->kernel_config)
@@ -75,15 +93,78 @@ static PPCache *pp_cache(Session *s)
 
 static Token *copy_token(const Token *t)
 {
+	Token *c = token_new();
+	*c = *t;
+	c->next = NULL;
+	return c;
+}
+
+/* A copy that lives as long as the arena: macro bodies, the definition's
+ * name, and the @NAME tokens that expanded tokens point back to. */
+static Token *keep_token(const Token *t)
+{
 	Token *c = arena_alloc(sizeof *c);
 	*c = *t;
 	c->next = NULL;
 	return c;
 }
 
+static void drop_token(PPStream *ps, Token *t)
+{
+	if (ps->recycle)
+		token_free(t);
+}
+
 static bool is_pp(const Token *t, const char *text)
 {
-	return t->kind == TK_PP && strcmp(t->text, text) == 0;
+	return t->kind == TK_PP && t->text[1] == text[1];
+}
+
+/* Pop the first token of a queue. */
+static Token *pop(Token **queue)
+{
+	Token *t = *queue;
+	*queue = t->next;
+	t->next = NULL;
+	return t;
+}
+
+/* Push a NULL-terminated list (or one token) in front of a queue. */
+static void push_front(Token **queue, Token *list)
+{
+	if (!list)
+		return;
+	Token *last = list;
+	while (last->next)
+		last = last->next;
+	last->next = *queue;
+	*queue = list;
+}
+
+static void unread(PPStream *ps, Token *t)
+{
+	t->next = ps->pending;
+	ps->pending = t;
+}
+
+/* The next token as written (or as an expansion made it), before macro
+ * processing.  At the end of a list the same TK_EOF comes again. */
+static Token *raw_next(PPStream *ps)
+{
+	if (ps->pending)
+		return pop(&ps->pending);
+	if (ps->lx) {
+		enum P1Stage was = p1_stage(P1_LEX);
+		Token *t = lexer_next(ps->lx);
+		p1_stage(was);
+		return t;
+	}
+	Token *t = ps->list;
+	if (t->kind != TK_EOF) {
+		ps->list = t->next;
+		t->next = NULL;
+	}
+	return t;
 }
 
 /* --------------------------------------------------------------- macros */
@@ -103,84 +184,98 @@ static Macro *find_macro(Session *s, SrcFile *file, const char *name)
 	return found;
 }
 
-/* After "%(": the tokens up to the matching "%)" (NULL-terminated copy).
- * Sets *after to the token after "%)", or returns false at the end. */
-static bool collect_until_close(Token *t, Token **body, Token **after)
+/* After "%(": kept copies of the tokens up to the matching "%)", which is
+ * consumed.  False at the end of input (the TK_EOF is put back). */
+static bool collect_until_close(PPStream *ps, Token **body)
 {
 	Token head = {0}, *tail = &head;
 	int depth = 0;
-	for (; t->kind != TK_EOF; t = t->next) {
+	for (;;) {
+		Token *t = raw_next(ps);
+		if (t->kind == TK_EOF) {
+			unread(ps, t);
+			return false;
+		}
 		if (is_pp(t, "%("))
 			depth++;
 		else if (is_pp(t, "%)") && depth-- == 0) {
+			drop_token(ps, t);
 			*body = head.next;
-			*after = t->next;
 			return true;
 		}
-		tail = tail->next = copy_token(t);
+		tail = tail->next = keep_token(t);
+		drop_token(ps, t);
 	}
-	*after = t;
-	return false;
 }
 
 /* "@define" NAME [ '(' a { ',' b } ')' ] "%(" BODY "%)"
- * t is the @define token; returns the token after the definition. */
-static Token *define_macro(PP *pp, Token *t)
+ * The @define token has been read.  At an error, the token that is not
+ * what was expected is put back, to be read as ordinary input. */
+static void define_macro(PPStream *ps)
 {
+	PP *pp = &ps->pp;
 	Session *s = pp->s;
-	Token *name = t->next;
+	Token *name = raw_next(ps);
 	if (name->kind != TK_IDENT) {
 		p1_error_at(s, name, name->loc, NULL, "expected identifier");
-		return name;
+		unread(ps, name);
+		return;
 	}
 	Macro *m = arena_alloc(sizeof *m);
 	m->name = name->text;
-	m->where = name;
+	m->where = keep_token(name);
 	m->file = pp->library ? NULL : pp->file;
-	Token *p = name->next;
+	drop_token(ps, name);
+	Token *p = raw_next(ps);
 	if (tok_is(p, "(") && !p->space_before) {
 		Vec params = {0};
-		p = p->next;
+		drop_token(ps, p);
+		p = raw_next(ps);
 		while (p->kind == TK_IDENT) {
 			vec_push(&params, p->text);
-			p = p->next;
+			drop_token(ps, p);
+			p = raw_next(ps);
 			if (!tok_is(p, ","))
 				break;
-			p = p->next;
+			drop_token(ps, p);
+			p = raw_next(ps);
 		}
 		if (!tok_is(p, ")")) {
 			p1_error_at(s, p, p->loc, NULL, "expected ')' or ',' in parameter list of macro '@%s'",
 				    m->name);
 			free(params.data);
-			return p;
+			unread(ps, p);
+			return;
 		}
 		m->nparams = params.len;
 		m->params = arena_alloc(sizeof(char *) * (size_t)(params.len + 1));
 		for (int i = 0; i < params.len; i++)
 			m->params[i] = VEC_AT(&params, i);
 		free(params.data);
-		p = p->next;
+		drop_token(ps, p);
+		p = raw_next(ps);
 	}
 	if (!is_pp(p, "%(")) {
 		p1_error_at(s, p, p->loc, NULL, "expected '%%('");
-		return p;
+		unread(ps, p);
+		return;
 	}
-	Token *after;
-	if (!collect_until_close(p->next, &m->body, &after)) {
+	if (!collect_until_close(ps, &m->body)) {
 		p1_error_at(s, p, p->loc, NULL, "could not find matching closing '%%)' for macro '@%s'",
 			    m->name);
-		return after;
+		drop_token(ps, p);
+		return;
 	}
+	drop_token(ps, p);
 	Macro *old = find_macro(s, m->file, m->name);
 	if (old && old->file == m->file) {
-		p1_error_at(s, name, name->loc, NULL, "attempt to redefine macro '@%s' in the same file",
-			    m->name);
+		p1_error_at(s, m->where, m->where->loc, NULL,
+			    "attempt to redefine macro '@%s' in the same file", m->name);
 		p1_error_at(s, old->where, old->where->loc, NULL, "macro '@%s' first defined here",
 			    m->name);
-		return after;
+		return;
 	}
 	vec_push(&s->macros, m);
-	return after;
 }
 
 static int macro_depth(const Token *t)
@@ -192,75 +287,92 @@ static int macro_depth(const Token *t)
 }
 
 typedef struct Args {
-	Token **first; /* each a NULL-terminated copy */
+	Token **first; /* each a NULL-terminated list */
 	int n;
 } Args;
 
-/* The token after the ')' that closes an invocation (t is inside it, at
- * bracket depth `depth`), or the end token. */
-static Token *skip_to_close(Token *t, int depth)
+/* Read on to the ')' that closes an invocation (t, already read, is inside
+ * it at bracket depth `depth`), consuming it; a TK_EOF is put back. */
+static void skip_to_close(PPStream *ps, Token *t, int depth)
 {
-	for (; t->kind != TK_EOF; t = t->next) {
+	for (;; t = raw_next(ps)) {
+		if (t->kind == TK_EOF) {
+			unread(ps, t);
+			return;
+		}
 		if (tok_is(t, "(") || tok_is(t, "[") || tok_is(t, "{"))
 			depth++;
-		else if ((tok_is(t, ")") || tok_is(t, "]") || tok_is(t, "}")) && depth-- == 0)
-			return t->next;
+		else if ((tok_is(t, ")") || tok_is(t, "]") || tok_is(t, "}")) && depth-- == 0) {
+			drop_token(ps, t);
+			return;
+		}
+		drop_token(ps, t);
 	}
-	return t;
 }
 
-/* '(' arg { ',' arg } ')' after a macro name; args are token runs with
- * balanced brackets.  Returns the token after ')', or NULL when the
- * invocation never ends; args->n is -1 after a reported error. */
-static Token *collect_args(PP *pp, Token *call, const Macro *m, Args *args)
+/* '(' arg { ',' arg } ')' after a macro name (the '(' has been read);
+ * args are token runs with balanced brackets.  Returns false when the
+ * invocation never ends (reported); args->n is -1 after a reported
+ * error in the arguments. */
+static bool collect_args(PPStream *ps, const Token *call, const Macro *m, Args *args)
 {
-	Token *t = call->next->next; /* past '(' */
+	PP *pp = &ps->pp;
 	args->first = arena_alloc(sizeof(Token *) * (size_t)(m->nparams + 1));
 	args->n = 0;
 	Token head = {0}, *tail = &head;
 	int depth = 0;
+	Token *t = raw_next(ps);
 	bool empty_call = tok_is(t, ")");
-	for (; t->kind != TK_EOF; t = t->next) {
+	for (; t->kind != TK_EOF; t = raw_next(ps)) {
 		bool opener = tok_is(t, "(") || tok_is(t, "[") || tok_is(t, "{");
 		bool closer = tok_is(t, ")") || tok_is(t, "]") || tok_is(t, "}");
 		if (depth == 0 && (tok_is(t, ",") || tok_is(t, ")"))) {
+			bool is_close = tok_is(t, ")");
 			if (!(empty_call && m->nparams == 0)) {
-				int total = args->n + (tok_is(t, ",") ? 2 : 1);
+				int total = args->n + (is_close ? 1 : 2);
 				if (total > m->nparams) {
 					p1_error_at(pp->s, t, t->loc, NULL,
 						    "too many parameters for macro '@%s' (expected %d)",
 						    m->name, m->nparams);
 					args->n = -1;
-					return skip_to_close(t, depth);
+					skip_to_close(ps, t, depth);
+					return true;
 				}
 				args->first[args->n++] = head.next;
 			}
 			head.next = NULL;
 			tail = &head;
-			if (tok_is(t, ")")) {
+			if (is_close) {
 				if (args->n < m->nparams) {
 					p1_error_at(pp->s, t, t->loc, NULL,
 						    "too few parameters for macro '@%s' (expected %d)",
 						    m->name, m->nparams);
 					args->n = -1;
 				}
-				return t->next;
+				drop_token(ps, t);
+				return true;
 			}
+			drop_token(ps, t);
 			continue;
 		}
 		depth += opener ? 1 : closer ? -1 : 0;
 		if (depth < 0)
 			break;
-		tail = tail->next = copy_token(t);
+		tail = tail->next = t;
 	}
 	p1_error_at(pp->s, call, call->loc, NULL, "could not find end of macro invocation");
-	return NULL;
+	/* the rest of the file goes: the invocation never ends */
+	if (t->kind != TK_EOF)
+		drop_token(ps, t);
+	while (t->kind != TK_EOF)
+		drop_token(ps, t = raw_next(ps));
+	unread(ps, t);
+	return false;
 }
 
-/* Copy macro m's body for the invocation `call`, with parameters replaced.
- * Returns the first token of the copy, linked to `rest`. */
-static Token *expand_body(const Macro *m, const Token *call, const Args *args, Token *rest,
-			  long *budget)
+/* Copy macro m's body for the invocation `call` (a kept token), with
+ * parameters replaced.  Returns the copy, a NULL-terminated list. */
+static Token *expand_body(const Macro *m, Token *call, const Args *args, long *budget)
 {
 	Token head = {0}, *tail = &head;
 	long made = 0;
@@ -273,7 +385,7 @@ static Token *expand_body(const Macro *m, const Token *call, const Args *args, T
 		if (param < 0) {
 			tail = tail->next = copy_token(b);
 			/* the body's own tokens were produced by this invocation */
-			tail->macro_call = (Token *)call;
+			tail->macro_call = call;
 			made++;
 			continue;
 		}
@@ -281,36 +393,34 @@ static Token *expand_body(const Macro *m, const Token *call, const Args *args, T
 			tail = tail->next = copy_token(a);
 	}
 	*budget -= made + 1;
-	tail->next = rest;
 	return head.next;
+}
+
+static void drop_args(PPStream *ps, Args *args)
+{
+	for (int i = 0; i < args->n; i++)
+		for (Token *a = args->first[i], *next; a; a = next) {
+			next = a->next;
+			drop_token(ps, a);
+		}
 }
 
 /* ------------------------------------------------------ script arguments */
 
-/* $N, @N, $#, @# -> their tokens, linked to `rest`. */
-static Token *substitute_arg(PP *pp, Token *t, Token *rest)
+/* $N, @N, $#, @# -> their tokens (a NULL-terminated list). */
+static Token *substitute_arg(PP *pp, Token *t)
 {
 	Session *s = pp->s;
 	int nargs = s->script_args.len;
 	bool as_string = t->text[0] == '@';
 	Token *r = copy_token(t);
-	r->next = rest;
 	if (t->text[1] == '#') {
-		r->text = arena_strndup("", 0);
-		if (as_string) {
-			char buf[24];
-			int n = snprintf(buf, sizeof buf, "%d", nargs);
-			r->kind = TK_STRING;
-			r->text = arena_strndup(buf, (size_t)n);
-			r->len = (size_t)n;
-		} else {
-			char buf[24];
-			int n = snprintf(buf, sizeof buf, "%d", nargs);
-			r->kind = TK_NUMBER;
-			r->text = arena_strndup(buf, (size_t)n);
-			r->len = (size_t)n;
-			r->num = nargs;
-		}
+		char buf[24];
+		int n = snprintf(buf, sizeof buf, "%d", nargs);
+		r->kind = as_string ? TK_STRING : TK_NUMBER;
+		r->text = arena_strndup(buf, (size_t)n);
+		r->len = (size_t)n;
+		r->num = as_string ? 0 : nargs;
 		return r;
 	}
 	long which = strtol(t->text + 1, NULL, 10);
@@ -330,6 +440,7 @@ static Token *substitute_arg(PP *pp, Token *t, Token *rest)
 		r->len = strlen(arg);
 		return r;
 	}
+	token_free(r);
 	Token *toks = lex_fragment(s, arg, t->loc);
 	Token head = {0}, *tail = &head;
 	for (Token *a = toks; a->kind != TK_EOF; a = a->next) {
@@ -337,88 +448,94 @@ static Token *substitute_arg(PP *pp, Token *t, Token *rest)
 		a->macro_call = t->macro_call;
 		a->space_before = a == toks ? t->space_before : true;
 	}
-	tail->next = rest;
+	tail->next = NULL;
 	return head.next;
 }
 
 /* A number 0 in place of a macro invocation that failed (and was
  * reported), so that the parser does not complain about the gap too. */
-static Token *placeholder(const Token *call, Token *rest)
+static Token *placeholder(const Token *call)
 {
 	Token *z = copy_token(call);
 	z->kind = TK_NUMBER;
-	z->text = arena_strndup("0", 1);
+	z->text = "0";
 	z->len = 1;
 	z->num = 0;
-	z->next = rest;
 	return z;
 }
 
-/* Sweep 1: definitions, invocations and script arguments. */
-static Token *expand_macros(PP *pp, Token *toks)
+/* Expand the invocation of m at `call` (read, not yet dropped): the
+ * expansion goes in front of the pending tokens.  Returns a placeholder
+ * to hand on instead, or NULL. */
+static Token *invoke_macro(PPStream *ps, Token *call, const Macro *m)
 {
+	PP *pp = &ps->pp;
+	Args args = {0};
+	if (m->nparams > 0) {
+		Token *open = raw_next(ps);
+		if (!tok_is(open, "(")) {
+			p1_error_at(pp->s, open, open->loc, NULL,
+				    "expected '(' in invocation of macro '@%s' taking %d parameter%s",
+				    m->name, m->nparams, m->nparams == 1 ? "" : "s");
+			unread(ps, open);
+			return placeholder(call);
+		}
+		drop_token(ps, open);
+		if (!collect_args(ps, call, m, &args))
+			return NULL;
+		if (args.n < 0)
+			return placeholder(call);
+	}
+	Token *expansion = expand_body(m, keep_token(call), &args, &pp->budget);
+	drop_args(ps, &args);
+	push_front(&ps->pending, expansion);
+	return NULL;
+}
+
+/* Sweep 1: definitions, invocations and script arguments; the next
+ * token after them. */
+static Token *macro_next(PPStream *ps)
+{
+	PP *pp = &ps->pp;
 	Session *s = pp->s;
-	Token head = {0}, *tail = &head;
-	Token *t = toks;
-	while (t) {
+	for (;;) {
+		Token *t = raw_next(ps);
 		if (t->kind == TK_ARG) {
-			t = substitute_arg(pp, t, t->next);
+			push_front(&ps->pending, substitute_arg(pp, t));
+			drop_token(ps, t);
 			continue;
 		}
-		if (t->kind == TK_AT && strcmp(t->text, "@define") == 0) {
-			t = define_macro(pp, t);
+		if (t->kind != TK_AT)
+			return t;
+		if (strcmp(t->text, "@define") == 0) {
+			drop_token(ps, t);
+			define_macro(ps);
 			continue;
 		}
-		const Macro *m = t->kind == TK_AT ? find_macro(s, pp->file, t->text + 1) : NULL;
-		if (!m) {
-			Token *next = t->next;
-			tail = tail->next = t;
-			t = next;
-			continue;
-		}
+		const Macro *m = find_macro(s, pp->file, t->text + 1);
+		if (!m)
+			return t;
+		Token *instead;
 		if (pp->budget < 0) {
 			/* a macro that doubles itself would expand for ever */
 			if (pp->budget != -2)
 				p1_error_at(s, t, t->loc, NULL, "macro expansion makes more than %d tokens",
 					    MAX_MACRO_TOKENS);
 			pp->budget = -2;
-			t = placeholder(t, t->next);
-			continue;
-		}
-		if (macro_depth(t) > MAX_MACRO_DEPTH) {
+			instead = placeholder(t);
+		} else if (macro_depth(t) > MAX_MACRO_DEPTH) {
 			p1_error_at(s, t, t->loc, NULL, "macro '@%s' expands too deeply (recursive?)", m->name);
 			/* expand nothing more in this file: a recursive macro
 			 * would report this once per branch of its expansion */
 			pp->budget = -2;
-			t = placeholder(t, t->next);
-			continue;
+			instead = placeholder(t);
+		} else {
+			instead = invoke_macro(ps, t, m);
 		}
-		Args args = {0};
-		Token *rest = t->next;
-		if (m->nparams > 0) {
-			if (!tok_is(t->next, "(")) {
-				p1_error_at(s, t->next, t->next->loc, NULL,
-					    "expected '(' in invocation of macro '@%s' taking %d parameter%s",
-					    m->name, m->nparams, m->nparams == 1 ? "" : "s");
-				t = placeholder(t, t->next);
-				continue;
-			}
-			rest = collect_args(pp, t, m, &args);
-			if (rest && args.n < 0) {
-				t = placeholder(t, rest);
-				continue;
-			}
-			if (!rest) {
-				/* skip the rest of the file: the invocation never ends */
-				while (t->kind != TK_EOF)
-					t = t->next;
-				continue;
-			}
-		}
-		t = expand_body(m, t, &args, rest, &pp->budget);
+		drop_token(ps, t);
+		if (instead)
+			return instead;
 	}
-	tail->next = NULL;
-	return head.next;
 }
 
 /* -------------------------------------------------------- kernel config */
@@ -696,10 +813,10 @@ static bool eval_cond(Cond *c)
 
 /* ------------------------------------------------------- conditionals */
 
-/* From the token after "%?": split into the true and false branches and
- * return the token after the closing "%)", or NULL at the end of input
- * (then *eof is the end token). */
-static Token *split_branches(Token *t, Token **yes, Token **no, Token **eof)
+/* From the token after "%?": split into the true and false branches
+ * (NULL-terminated lists).  False when there is no closing "%)" (then
+ * *eof is the end token). */
+static bool split_branches(Token *t, Token **yes, Token **no, Token **eof)
 {
 	Token yes_head = {0}, no_head = {0};
 	Token *tail = &yes_head;
@@ -717,16 +834,18 @@ static Token *split_branches(Token *t, Token **yes, Token **no, Token **eof)
 			tail->next = NULL;
 			*yes = yes_head.next;
 			*no = no_head.next;
-			return t->next;
+			return true;
 		}
 		tail = tail->next = t;
 	}
 	*eof = t;
-	return NULL;
+	return false;
 }
 
-/* t is a "%(": evaluate the conditional and return the stream that
- * follows it: the kept branch, then the tokens after "%)". */
+/* t is a "%(" heading a linked run of tokens that ends with its "%)", or
+ * with TK_EOF.  Evaluate the conditional; return the tokens to read in
+ * its place: the kept branch (a NULL-terminated list, perhaps empty), or
+ * the TK_EOF when the conditional never ends. */
 static Token *resolve_conditional(PP *pp, Token *t)
 {
 	Cond c = { pp, t->next, false };
@@ -740,41 +859,81 @@ static Token *resolve_conditional(PP *pp, Token *t)
 			start = start->next;
 	}
 	Token *yes = NULL, *no = NULL, *eof = start;
-	Token *after = start->kind == TK_EOF ? NULL : split_branches(start->next, &yes, &no, &eof);
-	if (!after) {
+	if (start->kind == TK_EOF || !split_branches(start->next, &yes, &no, &eof)) {
 		p1_error_at(pp->s, t, t->loc, NULL, "incomplete conditional at end of file");
+		eof->next = NULL;
 		return eof;
 	}
-	Token *kept = c.failed ? NULL : value ? yes : no;
-	if (!kept)
-		return after;
-	Token *last = kept;
-	while (last->next)
-		last = last->next;
-	last->next = after;
-	return kept;
+	return c.failed ? NULL : value ? yes : no;
 }
 
-/* Sweep 2: keep one branch of each conditional.  The kept branch is put
- * back into the stream, so its own conditionals are handled in turn. */
-static Token *eval_conditionals(PP *pp, Token *toks)
+/* Read a whole conditional: from the "%(" t (already read) through the
+ * first "%?", then to the matching "%)" or the end of input.  The tokens
+ * are linked behind t. */
+static void read_conditional(PPStream *ps, Token *t, Token *(*read)(PPStream *))
 {
-	Token head = {0}, *tail = &head;
-	Token *t = toks;
-	while (t) {
-		if (t->kind != TK_PP) {
-			Token *next = t->next;
-			tail = tail->next = t;
-			t = next;
+	bool in_branches = false;
+	int depth = 0;
+	while (t->kind != TK_EOF) {
+		Token *next = read(ps);
+		t = t->next = next;
+		if (!in_branches) {
+			in_branches = is_pp(t, "%?");
 		} else if (is_pp(t, "%(")) {
-			t = resolve_conditional(pp, t);
-		} else {
-			p1_error_at(pp->s, t, t->loc, NULL, "incomplete conditional - missing '%%('");
-			t = t->next;
+			depth++;
+		} else if (is_pp(t, "%)") && depth-- == 0) {
+			break;
 		}
 	}
-	tail->next = NULL;
+	t->next = NULL;
+}
+
+/* Replace the conditional at t (its tokens linked behind it) by what
+ * it keeps; recycled tokens are copied out and the conditional freed. */
+static Token *conditional(PPStream *ps, Token *t)
+{
+	if (!ps->recycle)
+		return resolve_conditional(&ps->pp, t);
+	/* resolving relinks the tokens: note them all first */
+	Vec read = {0};
+	for (Token *r = t; r; r = r->next)
+		vec_push(&read, r);
+	Token *kept = resolve_conditional(&ps->pp, t);
+	Token head = {0}, *tail = &head;
+	for (Token *k = kept; k; k = k->next)
+		tail = tail->next = copy_token(k);
+	for (int i = 0; i < read.len; i++)
+		token_free(VEC_AT(&read, i));
+	free(read.data);
 	return head.next;
+}
+
+static Token *kept_or_macro_next(PPStream *ps)
+{
+	if (ps->kept)
+		return pop(&ps->kept);
+	enum P1Stage was = p1_stage(P1_MACRO);
+	Token *t = macro_next(ps);
+	p1_stage(was);
+	return t;
+}
+
+/* Sweep 2: keep one branch of each conditional.  The kept branch is read
+ * again, so its own conditionals are handled in turn. */
+static Token *cond_next(PPStream *ps)
+{
+	for (;;) {
+		Token *t = kept_or_macro_next(ps);
+		if (t->kind != TK_PP)
+			return t;
+		if (is_pp(t, "%(")) {
+			read_conditional(ps, t, kept_or_macro_next);
+			push_front(&ps->kept, conditional(ps, t));
+		} else {
+			p1_error_at(ps->pp.s, t, t->loc, NULL, "incomplete conditional - missing '%%('");
+			drop_token(ps, t);
+		}
+	}
 }
 
 /* ------------------------------------------------------ library macros */
@@ -786,15 +945,18 @@ static void load_macro_file(Session *s, const char *path)
 	if (!text)
 		return;
 	SrcFile *f = session_add_file(s, path, text, len, true);
-	PP pp = { s, f, true, MAX_MACRO_TOKENS };
+	PPStream ps = { .pp = { s, f, true, MAX_MACRO_TOKENS }, .list = lex(s, f) };
 	/* definitions, possibly inside conditionals that choose them; the
 	 * bodies are kept as written (their %( %) are evaluated where used) */
-	Token *t = lex(s, f);
-	while (t->kind != TK_EOF) {
+	for (;;) {
+		Token *t = raw_next(&ps);
+		if (t->kind == TK_EOF)
+			return;
 		if (t->kind == TK_AT && strcmp(t->text, "@define") == 0) {
-			t = define_macro(&pp, t);
+			define_macro(&ps);
 		} else if (is_pp(t, "%(")) {
-			t = resolve_conditional(&pp, t);
+			read_conditional(&ps, t, raw_next);
+			push_front(&ps.pending, resolve_conditional(&ps.pp, t));
 		} else {
 			p1_error_saw(s, t, "unexpected token in library macro file (only @define is allowed)");
 			return;
@@ -846,16 +1008,50 @@ static void load_library_macros(Session *s)
 		load_macro_dir(s, VEC_AT(&s->tapset_dirs, i), 0);
 }
 
+PPStream *pp_open(Session *s, SrcFile *f, Lexer *lx, Token *toks)
+{
+	PPStream *ps = xcalloc(1, sizeof *ps);
+	if (!f && toks) {
+		Token *end = toks;
+		while (end->kind != TK_EOF)
+			end = end->next;
+		f = end->loc.file;
+	}
+	ps->pp = (PP){ s, f, false, MAX_MACRO_TOKENS };
+	ps->lx = lx;
+	ps->list = toks;
+	ps->recycle = lx != NULL;
+	enum P1Stage was = p1_stage(P1_MACRO);
+	load_library_macros(s);
+	p1_stage(was);
+	return ps;
+}
+
+Token *pp_next(PPStream *ps)
+{
+	enum P1Stage was = p1_stage(P1_COND);
+	Token *t = cond_next(ps);
+	p1_stage(was);
+	return t;
+}
+
+void pp_close(PPStream *ps)
+{
+	free(ps);
+}
+
 Token *preprocess(Session *s, Token *toks)
 {
 	if (!toks)
 		return toks;
-	load_library_macros(s);
-	Token *end = toks;
-	while (end->kind != TK_EOF)
-		end = end->next;
-	PP pp = { s, end->loc.file, false, MAX_MACRO_TOKENS };
-	toks = expand_macros(&pp, toks);
-	toks = eval_conditionals(&pp, toks);
-	return toks;
+	/* errors in sweep order: every macro error, then every conditional one */
+	p1_hold(true);
+	PPStream *ps = pp_open(s, NULL, NULL, toks);
+	Token head = {0}, *tail = &head;
+	do
+		tail = tail->next = pp_next(ps);
+	while (tail->kind != TK_EOF);
+	pp_close(ps);
+	p1_hold(false);
+	return head.next;
 }

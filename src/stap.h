@@ -112,17 +112,19 @@ typedef enum TokenKind {
 
 typedef struct Token {
 	TokenKind kind;
+	bool space_before;   /* whitespace or comment precedes it (for %( arch == ... %)) */
+	bool is_keyword;     /* TK_IDENT spelling a keyword (set by the lexer) */
+	/* Identifiers, numbers, $/@ names: interned (one copy per spelling);
+	 * operators: static; strings and embedded code: arena copies.  So the
+	 * text outlives the token, and the AST may point to it. */
 	char *text;
 	size_t len;          /* length of text (strings may hold NUL bytes) */
 	int64_t num;         /* TK_NUMBER value (64-bit two's complement) */
 	SrcLoc loc;
-	/* Where the macro that produced this token was invoked, if any, so that
-	 * errors inside macro bodies can say "in expansion of @NAME at ...". */
-	SrcLoc *expanded_from;
-	bool space_before;   /* whitespace or comment precedes it (for %( arch == ... %)) */
 	struct Token *next;
-	struct Token *macro_call; /* the @NAME token whose expansion made this one */
-	bool is_keyword;     /* TK_IDENT spelling a keyword (set by the lexer) */
+	/* the @NAME token whose expansion made this one, so that errors inside
+	 * macro bodies can say "in expansion of macro ... at" */
+	struct Token *macro_call;
 } Token;
 
 /* Read a whole file into tokens.  Errors are reported; the returned list is
@@ -147,6 +149,26 @@ void p1_error_at(struct Session *s, const Token *t, SrcLoc loc, const char *desc
 void *arena_alloc(size_t n);
 char *arena_strndup(const char *s, size_t n);
 void arena_release_all(void);
+char *intern(const char *s, size_t n); /* one arena copy per distinct text */
+/* Tokens come from a recycling pool: token_new is zeroed. */
+Token *token_new(void);
+void token_free(Token *t);
+
+/* On-demand lexing (parse_path pulls tokens through the preprocessor one
+ * at a time, so no token list of the whole file is ever made).
+ * lexer_next returns TK_EOF at the end, and again if called again. */
+typedef struct Lexer Lexer;
+Lexer *lexer_open(struct Session *s, SrcFile *f);
+Token *lexer_next(Lexer *lx);
+bool lexer_saw_tokens(const Lexer *lx); /* made a token other than TK_EOF */
+void lexer_close(Lexer *lx);
+
+/* While the stages run interleaved, pass-1 errors are held per stage and
+ * printed, stage by stage, when the outermost p1_hold(false) comes: the
+ * same order as when each stage runs over the whole file in turn. */
+enum P1Stage { P1_LEX, P1_MACRO, P1_COND, P1_PARSE, P1_NSTAGES };
+void p1_hold(bool on);
+enum P1Stage p1_stage(enum P1Stage stage); /* returns the previous stage */
 
 /* ---------------------------------------------------------- preprocess.c */
 
@@ -154,6 +176,12 @@ void arena_release_all(void);
  * macros come from *.stpm files in the tapset path (loaded once per
  * session).  Returns the new token list. */
 Token *preprocess(struct Session *s, Token *toks);
+/* The same, on demand: from the lexer lx, or from the list toks when lx
+ * is NULL.  pp_next returns TK_EOF at the end (and again after it). */
+typedef struct PPStream PPStream;
+PPStream *pp_open(struct Session *s, SrcFile *f, Lexer *lx, Token *toks);
+Token *pp_next(PPStream *pp);
+void pp_close(PPStream *pp);
 
 /* ----------------------------------------------------------------- AST */
 
