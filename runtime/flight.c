@@ -362,10 +362,10 @@ static void accept_clients(struct stp_flight *f)
 static void client_command(struct stp_session *s, struct flight_client *c)
 {
 	struct stp_flight *f = s->flight;
+	rt_out_flush(s); /* what is pending came before: in the replay, or not sent */
 	c->live = 1;
 	if (strcmp(c->cmd, "attach") == 0) {
 		struct stp_buf replay = { 0 };
-		rt_out_flush(s); /* what is pending belongs in the replay */
 		rt_output_ring_copy(s, &replay);
 		if (replay.len)
 			client_frame(f, c, 'o', replay.data, replay.len);

@@ -172,7 +172,7 @@ check "-F -s 2 keeps 2 MB" '[ "$(head -c 7 "$work/a3")" = 0000000 ] && [ "$(wc -
 check "-F -m NAME names the session" 'grep -q "staprun -A flightmod$$\"" "$work/e" && [ -e flightmod$$.ko ]' "$(cat "$work/e")"
 "$STAPRUN" -L flightmod$$.ko >/dev/null 2>"$work/e2"
 rc=$?
-check "a second flightmod$$ is refused while the first runs" '[ $rc = 1 ] && grep -q "already running" "$work/e2"' "rc $rc $(cat "$work/e2")"
+check "a second copy of a named module is refused while the first runs" '[ $rc = 1 ] && grep -q "already running" "$work/e2"' "rc $rc $(cat "$work/e2")"
 "$STAPRUN" -d flightmod$$ >"$work/d" 2>&1
 check "-d NAME.ko-less name ends it" 'grep -q "^end after" "$work/d"' "$(cat "$work/d")"
 
@@ -292,12 +292,14 @@ check "staprun --features: one line per family" '[ "$(cut -f1 <<<"$feat" | tr "\
 # ------------------------------------------------ temporary directories
 
 cd "$work"
-before=$(ls -d /tmp/stap?????? 2>/dev/null | sort)
-"$STAP" --disable-cache -e 'probe begin { println("t"); exit() }' >/dev/null 2>&1
-"$STAP" -p4 --disable-cache -e 'probe begin { exit() }' >/dev/null 2>&1
-STAPNG_CC=false "$STAP" --disable-cache -e 'probe begin { exit() }' >/dev/null 2>&1
-after=$(ls -d /tmp/stap?????? 2>/dev/null | sort)
-check "temporary directories are removed (run, -p4, failed build)" '[ "$before" = "$after" ]' "new: $(comm -13 <(echo "$before") <(echo "$after"))"
+# build.c makes /tmp/stapXXXXXX; other runs may be building at the same
+# time, so look only for directories holding this test's marker.
+mark=tmpcheck_$$
+"$STAP" --disable-cache -e "probe begin { println(\"$mark\"); exit() }" >/dev/null 2>&1
+"$STAP" -p4 --disable-cache -e "probe begin { println(\"$mark-p4\"); exit() }" >/dev/null 2>&1
+STAPNG_CC=false "$STAP" --disable-cache -e "probe begin { println(\"$mark-fail\"); exit() }" >/dev/null 2>&1
+left=$(grep -l "$mark" /tmp/stap??????/host.c 2>/dev/null)
+check "temporary directories are removed (run, -p4, failed build)" '[ -z "$left" ]' "left: $left"
 "$STAP" -k --disable-cache -e 'probe begin { exit() }' >/dev/null 2>"$work/e"
 kept=$(sed -n 's/^Keeping temporary directory "\(.*\)"$/\1/p' "$work/e")
 check "-k keeps the temporary directory and says where" '[ -n "$kept" ] && [ -f "$kept/host.c" ]' "$(cat "$work/e")"
