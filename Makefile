@@ -34,7 +34,7 @@ UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 STAP_LIBS    := -lbpf -lelf -lz
 RT_LIBS      := -lbpf -lelf -lz -ldl
 
-.PHONY: all check demo fuzz bench install clean setup unit
+.PHONY: all check demo fuzz bench install clean setup unit docs
 all: $(BUILD)/stap $(BUILD)/staprun
 
 $(BUILD)/stap: $(STAP_OBJS)
@@ -53,6 +53,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(STAP_LIBOBJS) $(RT_LIBOBJS) tests/unit/unit.h
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(STAP_LIBOBJS) $(RT_LIBOBJS) $(LDFLAGS) $(RT_LIBS)
 
 unit: $(UNIT_BINS)
+
+# Tapset man pages (doc/function::*, doc/probe::*) from the library's doc comments.
+docs:
+	@scripts/gen-tapset-docs tapset doc
 
 setup:
 	@scripts/setup.sh

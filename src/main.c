@@ -510,8 +510,12 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		vec_push(&s->script_args, argv[i]);
 
-	if (opt_dump_functions || opt_dump_aliases || opt_dump_types) {
-		diag_fatal(s, "--dump-* listings are not available yet");
+	if (opt_dump_functions)
+		return dump_functions(s);
+	if (opt_dump_aliases)
+		return dump_probe_aliases(s);
+	if (opt_dump_types) {
+		diag_fatal(s, "--dump-probe-types is not available yet");
 		return 1;
 	}
 

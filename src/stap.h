@@ -620,4 +620,11 @@ typedef struct Session {
 void session_init(Session *s);
 SrcFile *session_add_file(Session *s, const char *name, char *text, size_t len, bool is_tapset);
 
+/* ----------------------------------------------------------------- dump.c */
+
+/* --dump-functions / --dump-probe-aliases: list the tapset library's
+ * functions (and the builtins) or probe aliases on stdout; exit status. */
+int dump_functions(Session *s);
+int dump_probe_aliases(Session *s);
+
 #endif
