@@ -5,7 +5,7 @@
  * bodies).  Lines are sorted and duplicates dropped, so the listing does
  * not depend on the order of directories or files.
  *
- *   --dump-functions      NAME:TYPE(ARG:TYPE, ...), one per function,
+ *   --dump-functions      NAME:TYPE (ARG:TYPE, ...), one per function,
  *                         tapset functions and the runtime's builtins
  *   --dump-probe-aliases  NAME = POINT, POINT?, one per alias definition
  *
@@ -45,7 +45,7 @@ static const char *declared_type(Type t)
 static char *function_line(const Func *f)
 {
 	StrBuf b = {0};
-	sb_printf(&b, "%s:%s(", f->name, f->ret_declared ? declared_type(f->ret) : "unknown");
+	sb_printf(&b, "%s:%s (", f->name, f->ret_declared ? declared_type(f->ret) : "unknown");
 	for (int i = 0; i < f->nparams; i++)
 		sb_printf(&b, "%s%s:%s", i ? ", " : "", f->params[i].name,
 			  declared_type(f->params[i].type));
@@ -56,7 +56,7 @@ static char *function_line(const Func *f)
 static char *builtin_line(const Builtin *bi)
 {
 	StrBuf b = {0};
-	sb_printf(&b, "%s:%s(", bi->name, bi->ret == TY_VOID ? "unknown" : declared_type(bi->ret));
+	sb_printf(&b, "%s:%s (", bi->name, bi->ret == TY_VOID ? "unknown" : declared_type(bi->ret));
 	int shown = bi->max_args < 0 ? bi->min_args : bi->max_args;
 	for (int i = 0; i < shown && i < 6; i++)
 		sb_printf(&b, "%sarg%d:%s", i ? ", " : "", i + 1, declared_type(bi->args[i]));
