@@ -99,6 +99,8 @@ int rt_flight_in_background(struct stp_session *s)
 	return s->flight && s->flight->ready_fd < 0;
 }
 
+static void write_full(int fd, const char *p, size_t n);
+
 /* ------------------------------------------------------- daemonizing */
 
 /* The parent's side: wait until the child is ready or gone. */
@@ -119,7 +121,7 @@ static int wait_for_child(int fd, pid_t child, int mode)
 		int status = 0;
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
-		return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : 1;
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 	}
 	name[n - 1] = '\0';
 	if (mode == STP_RUN_DAEMON)
@@ -422,6 +424,14 @@ void rt_flight_finish(struct stp_session *s)
 	struct stp_flight *f = s->flight;
 	if (!f)
 		return;
+	if (f->ready_fd >= 0) {
+		/* Ended before going into the background (exit() or an error
+		 * in a begin probe): the terminal gets what it printed. */
+		struct stp_buf b = { 0 };
+		rt_output_ring_copy(s, &b);
+		write_full(STDOUT_FILENO, b.data, b.len);
+		stp_buf_free(&b);
+	}
 	uint32_t status = (uint32_t)s->exit_status;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct flight_client *c = &f->clients[i];

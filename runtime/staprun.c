@@ -567,7 +567,8 @@ static int run_session(struct stp_session *s)
 	rt_privilege_drop(); /* loaded and attached: a set-uid install is done */
 	run_probes(s, STP_PROBE_BEGIN);
 	rt_out_flush(s);
-	rt_flight_ready(s); /* the begin probes ran here, with the terminal */
+	if (!s->stop)
+		rt_flight_ready(s); /* the begin probes ran here, with the terminal */
 	if (!s->stop) {
 		rt_state(s)->session_state = STP_SESSION_RUNNING;
 		release_command();
@@ -605,6 +606,7 @@ int main(int argc, char **argv)
 	if (s->opt.detach && rt_flight_listen(s))
 		return 1;
 	int rc = run_session(s);
+	rt_flight_finish(s); /* a session that failed to start leaves no socket */
 	rt_out_flush(s);
 	rt_output_close(s);
 	stp_buf_free(&s->out);

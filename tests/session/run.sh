@@ -176,6 +176,19 @@ check "a second copy of a named module is refused while the first runs" '[ $rc =
 "$STAPRUN" -d flightmod$$ >"$work/d" 2>&1
 check "-d NAME.ko-less name ends it" 'grep -q "^end after" "$work/d"' "$(cat "$work/d")"
 
+# A flight recorder that cannot start says why on the terminal, fails,
+# and leaves no socket behind.
+"$STAP" -p4 -m noattach$$ -e 'probe kernel.function("no_such_function_stapng") ? { println(1) } probe begin { error("begin failed on purpose") }' >/dev/null 2>&1
+"$STAPRUN" -L noattach$$.ko >"$work/o" 2>"$work/e"
+rc=$?
+check "-L that fails in begin reports on the terminal, exits 1, leaves no socket" \
+	'[ $rc = 1 ] && grep -q "begin failed on purpose" "$work/e" && [ ! -e /run/stapng/noattach$$.sock ]' "rc $rc $(cat "$work/o" "$work/e")"
+
+out=$("$STAP" -F -e 'probe begin { println("in begin"); exit() } probe end { println("end") }' 2>&1)
+rc=$?
+check "-F whose begin calls exit() ends in the foreground with its output" '[ $rc = 0 ] && [ "$out" = "in begin
+end" ]' "rc $rc $out"
+
 # -------------------------------------------------- flight recorder: files
 
 mkdir -p ff
