@@ -176,6 +176,14 @@ check "a second copy of a named module is refused while the first runs" '[ $rc =
 "$STAPRUN" -d flightmod$$ >"$work/d" 2>&1
 check "-d NAME.ko-less name ends it" 'grep -q "^end after" "$work/d"' "$(cat "$work/d")"
 
+# Attached when the session ends by itself: the end output, then its status.
+"$STAP" -F -e 'global n probe timer.ms(100) { if (++n == 10) exit() } probe end { println("ended by exit()") }' >/dev/null 2>"$work/e"
+name=$(sed -n 's/^To reconnect, type "staprun -A \(.*\)"$/\1/p' "$work/e")
+daemons+=("${name##*_}")
+out=$(timeout 10 "$STAPRUN" -A "$name" 2>&1)
+rc=$?
+check "-A follows until the session ends, then exits with its status" '[ $rc = 0 ] && [ "$out" = "ended by exit()" ]' "rc $rc $out"
+
 # A flight recorder that cannot start says why on the terminal, fails,
 # and leaves no socket behind.
 "$STAP" -p4 -m noattach$$ -e 'probe kernel.function("no_such_function_stapng") ? { println(1) } probe begin { error("begin failed on purpose") }' >/dev/null 2>&1
