@@ -75,14 +75,16 @@ static void index_btf(KernelBtf *kb, const struct btf *base)
 		else if (btf_is_composite(t) || btf_is_typedef(t))
 			push_name(&kb->structs, &kb->nstructs, &scap, name, id);
 	}
-	qsort(kb->funcs, kb->nfuncs, sizeof(NameId), cmp_name_id);
+	if (kb->nfuncs)
+		qsort(kb->funcs, kb->nfuncs, sizeof(NameId), cmp_name_id);
 	/* the same static function may appear more than once: keep one */
 	int w = 0;
 	for (int i = 0; i < kb->nfuncs; i++)
 		if (w == 0 || strcmp(kb->funcs[w - 1].name, kb->funcs[i].name) != 0)
 			kb->funcs[w++] = kb->funcs[i];
 	kb->nfuncs = w;
-	qsort(kb->structs, kb->nstructs, sizeof(NameId), cmp_name_id);
+	if (kb->nstructs)
+		qsort(kb->structs, kb->nstructs, sizeof(NameId), cmp_name_id);
 }
 
 static KernelBtf *load_btf(Session *s, const char *module, const char **why)

@@ -188,7 +188,8 @@ int list_probes(Session *s, const char *pattern, bool verbose)
 		free(comps);
 	}
 	s->listing_mode = was_listing;
-	qsort(lines.data, (size_t)lines.len, sizeof(char *), cmp_line);
+	if (lines.len)
+		qsort(lines.data, (size_t)lines.len, sizeof(char *), cmp_line);
 	StrBuf out = { 0 };
 	int printed = 0;
 	for (int i = 0; i < lines.len; i++) {

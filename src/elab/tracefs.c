@@ -339,7 +339,8 @@ const Vec *tracefs_events(Session *s)
 		events_from_tracefs(root, &kf->events);
 	else
 		events_from_btf(s, &kf->events);
-	qsort(kf->events.data, (size_t)kf->events.len, sizeof(char *), cmp_str);
+	if (kf->events.len)
+		qsort(kf->events.data, (size_t)kf->events.len, sizeof(char *), cmp_str);
 	return &kf->events;
 }
 
