@@ -73,9 +73,18 @@ static Token *peek(Parser *p)
 	return next_of(p, p->t);
 }
 
-static bool at(Parser *p, const char *text)
+/* tok_is, inlined: the parser asks it of every token many times over,
+ * and the first byte nearly always settles it. */
+static inline bool at(Parser *p, const char *text)
 {
-	return tok_is(p->t, text);
+	const Token *t = p->t;
+	const char *s = t->text;
+	if (s[0] != text[0] || !(t->kind == TK_IDENT || t->kind == TK_OP || t->kind == TK_PP))
+		return false;
+	for (size_t i = 1; text[i - 1]; i++)
+		if (s[i] != text[i])
+			return false;
+	return true;
 }
 
 static bool accept(Parser *p, const char *text)
@@ -514,9 +523,9 @@ static Expr *unary(Parser *p)
 	if (t->kind != TK_OP)
 		return postfix(p);
 	const char *op = t->text;
-	bool sign = strcmp(op, "-") == 0 || strcmp(op, "+") == 0;
-	bool prefix = sign || strcmp(op, "!") == 0 || strcmp(op, "~") == 0 || strcmp(op, "&") == 0;
-	bool crement = strcmp(op, "++") == 0 || strcmp(op, "--") == 0;
+	bool one = !op[1];
+	bool prefix = one && (op[0] == '-' || op[0] == '+' || op[0] == '!' || op[0] == '~' || op[0] == '&');
+	bool crement = (op[0] == '+' || op[0] == '-') && op[1] == op[0] && !op[2];
 	if (!prefix && !crement)
 		return postfix(p);
 	advance(p);
@@ -542,55 +551,85 @@ static Expr *unary(Parser *p)
 typedef Expr *(*Level)(Parser *);
 
 /* One left-associative binary level: sub { op sub }. */
-static Expr *left_assoc(Parser *p, Level sub, ExprKind kind, const char *const ops[])
+/* The binary operators by level, loosest first (as the ladder above). */
+enum {
+	L_NONE, L_OR, L_AND, L_BITOR, L_XOR, L_BITAND, L_COMPARE, L_SHIFT, L_CONCAT, L_ADD, L_MUL,
+};
+
+/* The level of a binary operator token, L_NONE for anything else.  One
+ * switch instead of comparing the token with each level's operators. */
+static int binary_level(const Token *t)
+{
+	if (t->kind != TK_OP)
+		return L_NONE;
+	const char *s = t->text;
+	switch (s[0]) {
+	case '*': case '/': case '%':
+		return s[1] ? L_NONE : L_MUL;
+	case '+': case '-':
+		return s[1] ? L_NONE : L_ADD;
+	case '.':
+		return s[1] ? L_NONE : L_CONCAT;
+	case '<':
+		if (!s[1] || (s[1] == '=' && !s[2]))
+			return L_COMPARE;
+		return s[1] == '<' && !s[2] ? L_SHIFT : L_NONE;
+	case '>':
+		if (!s[1] || (s[1] == '=' && !s[2]))
+			return L_COMPARE;
+		return s[1] == '>' && (!s[2] || (s[2] == '>' && !s[3])) ? L_SHIFT : L_NONE;
+	case '=': case '!':
+		return s[1] == '=' && !s[2] ? L_COMPARE : L_NONE;
+	case '&':
+		return !s[1] ? L_BITAND : s[1] == '&' && !s[2] ? L_AND : L_NONE;
+	case '|':
+		return !s[1] ? L_BITOR : s[1] == '|' && !s[2] ? L_OR : L_NONE;
+	case '^':
+		return s[1] ? L_NONE : L_XOR;
+	default:
+		return L_NONE;
+	}
+}
+
+/* One left-associative binary level: sub { op sub }. */
+static Expr *left_assoc(Parser *p, Level sub, ExprKind kind, int level)
 {
 	Expr *e = sub(p);
-	for (;;) {
-		const Token *t = p->t;
-		bool match = false;
-		if (t->kind == TK_OP)
-			for (int i = 0; ops[i] && !match; i++)
-				match = tok_is(t, ops[i]);
-		if (!match)
-			return e;
-		advance(p);
+	while (binary_level(p->t) == level) {
+		const Token *t = advance(p);
 		e = binary_expr(kind, t, e, sub(p));
 	}
+	return e;
 }
 
 /* multiplicative -> unary { ( '*' | '/' | '%' ) unary } */
 static Expr *multiplicative(Parser *p)
 {
-	static const char *const ops[] = { "*", "/", "%", NULL };
-	return left_assoc(p, unary, E_BINARY, ops);
+	return left_assoc(p, unary, E_BINARY, L_MUL);
 }
 
 /* additive -> multiplicative { ( '+' | '-' ) multiplicative } */
 static Expr *additive(Parser *p)
 {
-	static const char *const ops[] = { "+", "-", NULL };
-	return left_assoc(p, multiplicative, E_BINARY, ops);
+	return left_assoc(p, multiplicative, E_BINARY, L_ADD);
 }
 
 /* concat -> additive { '.' additive } */
 static Expr *concat(Parser *p)
 {
-	static const char *const ops[] = { ".", NULL };
-	return left_assoc(p, additive, E_BINARY, ops);
+	return left_assoc(p, additive, E_BINARY, L_CONCAT);
 }
 
 /* shift -> concat { ( '<<' | '>>' | '>>>' ) concat } */
 static Expr *shift(Parser *p)
 {
-	static const char *const ops[] = { "<<", ">>", ">>>", NULL };
-	return left_assoc(p, concat, E_BINARY, ops);
+	return left_assoc(p, concat, E_BINARY, L_SHIFT);
 }
 
 /* comparison -> shift { ( '<' | '>' | '<=' | '>=' | '==' | '!=' ) shift
  *                     | ( '=~' | '!~' ) STRING } */
 static Expr *comparison(Parser *p)
 {
-	static const char *const ops[] = { "<", ">", "<=", ">=", "==", "!=", NULL };
 	Expr *e = shift(p);
 	for (;;) {
 		const Token *t = p->t;
@@ -601,10 +640,7 @@ static Expr *comparison(Parser *p)
 			e = binary_expr(E_COMPARE, t, e, string_literal(p));
 			continue;
 		}
-		bool match = false;
-		for (int i = 0; ops[i] && !match; i++)
-			match = tok_is(t, ops[i]);
-		if (!match)
+		if (binary_level(t) != L_COMPARE)
 			return e;
 		advance(p);
 		e = binary_expr(E_COMPARE, t, e, shift(p));
@@ -649,36 +685,31 @@ static Expr *array_in(Parser *p)
 /* bit_and -> array_in { '&' array_in } */
 static Expr *bit_and(Parser *p)
 {
-	static const char *const ops[] = { "&", NULL };
-	return left_assoc(p, array_in, E_BINARY, ops);
+	return left_assoc(p, array_in, E_BINARY, L_BITAND);
 }
 
 /* bit_xor -> bit_and { '^' bit_and } */
 static Expr *bit_xor(Parser *p)
 {
-	static const char *const ops[] = { "^", NULL };
-	return left_assoc(p, bit_and, E_BINARY, ops);
+	return left_assoc(p, bit_and, E_BINARY, L_XOR);
 }
 
 /* bit_or -> bit_xor { '|' bit_xor } */
 static Expr *bit_or(Parser *p)
 {
-	static const char *const ops[] = { "|", NULL };
-	return left_assoc(p, bit_xor, E_BINARY, ops);
+	return left_assoc(p, bit_xor, E_BINARY, L_BITOR);
 }
 
 /* logical_and -> bit_or { '&&' bit_or } */
 static Expr *logical_and(Parser *p)
 {
-	static const char *const ops[] = { "&&", NULL };
-	return left_assoc(p, bit_or, E_BINARY, ops);
+	return left_assoc(p, bit_or, E_BINARY, L_AND);
 }
 
 /* logical_or -> logical_and { '||' logical_and } */
 static Expr *logical_or(Parser *p)
 {
-	static const char *const ops[] = { "||", NULL };
-	return left_assoc(p, logical_and, E_BINARY, ops);
+	return left_assoc(p, logical_and, E_BINARY, L_OR);
 }
 
 /* ternary -> logical_or [ '?' expr ':' ternary ] */
@@ -704,15 +735,22 @@ static Expr *ternary(Parser *p)
 
 static bool is_assign_op(const Token *t)
 {
-	static const char *const ops[] = {
-		"=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "|=", "^=", ".=", "<<<", NULL,
-	};
+	/* = += -= *= /= %= <<= >>= &= |= ^= .= <<< */
 	if (t->kind != TK_OP)
 		return false;
-	for (int i = 0; ops[i]; i++)
-		if (strcmp(t->text, ops[i]) == 0)
-			return true;
-	return false;
+	const char *s = t->text;
+	switch (s[0]) {
+	case '=':
+		return !s[1];
+	case '+': case '-': case '*': case '/': case '%': case '&': case '|': case '^': case '.':
+		return s[1] == '=' && !s[2];
+	case '<':
+		return s[1] == '<' && (s[2] == '=' || s[2] == '<') && !s[3];
+	case '>':
+		return s[1] == '>' && s[2] == '=' && !s[3];
+	default:
+		return false;
+	}
 }
 
 /* expr -> ternary [ assign_op expr ] */
