@@ -61,6 +61,26 @@ struct stp_stat {
 	stp_i64 buckets[];
 };
 
+/* Signed division and remainder through unsigned operations: the BPF
+ * instruction set of clang 14 has no signed division, and this form also
+ * gives INT64_MIN / -1 its wrapped result instead of a trap.  The caller
+ * has checked b != 0.  C's truncating semantics, as stap's. */
+static inline stp_i64 stp_sdiv(stp_i64 a, stp_i64 b)
+{
+	stp_u64 ua = a < 0 ? (stp_u64)0 - (stp_u64)a : (stp_u64)a;
+	stp_u64 ub = b < 0 ? (stp_u64)0 - (stp_u64)b : (stp_u64)b;
+	stp_u64 q = ua / ub;
+	return (stp_i64)((a < 0) != (b < 0) ? (stp_u64)0 - q : q);
+}
+
+static inline stp_i64 stp_smod(stp_i64 a, stp_i64 b)
+{
+	stp_u64 ua = a < 0 ? (stp_u64)0 - (stp_u64)a : (stp_u64)a;
+	stp_u64 ub = b < 0 ? (stp_u64)0 - (stp_u64)b : (stp_u64)b;
+	stp_u64 r = ua % ub;
+	return (stp_i64)(a < 0 ? (stp_u64)0 - r : r);
+}
+
 /* @variance of an aggregate: the sample variance in integer arithmetic,
  * (n*sumsq - sum*sum) / (n*(n-1)); 0 for fewer than two values.  Shared by
  * both targets and staprun so the kernel and user space agree. */
@@ -68,7 +88,7 @@ static inline stp_i64 stp_stat_variance(const struct stp_stat *s)
 {
 	if (s->count < 2)
 		return 0;
-	return (s->count * s->sumsq - s->sum * s->sum) / (s->count * (s->count - 1));
+	return stp_sdiv(s->count * s->sumsq - s->sum * s->sum, s->count * (s->count - 1));
 }
 
 /* @hist_log buckets: index 0..63 for negative values (most negative first),

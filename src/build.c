@@ -108,7 +108,7 @@ uint64_t build_cache_key(Session *s, const Program *p)
 {
 	uint64_t h = 0x5ca1ab1e;
 	hash_str(&h, STAPNG_VERSION);
-	hash_str(&h, __DATE__ __TIME__); /* a rebuilt stapng translates anew */
+	hash_file_stat(&h, "/proc/self/exe"); /* a rebuilt stapng translates anew */
 	for (int i = 0; i < s->files.len; i++) {
 		SrcFile *f = VEC_AT(&s->files, i);
 		hash_str(&h, f->name);

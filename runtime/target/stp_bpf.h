@@ -212,7 +212,7 @@ static __always_inline void stp_stat_add(struct stp_stat *s, int64_t v, int hist
 		if (v < start)
 			b = 0;
 		else
-			b = 1 + (int)((v - start) / step);
+			b = 1 + (int)stp_sdiv(v - start, step);
 		if (b > nbuckets - 1)
 			b = nbuckets - 1;
 		if (b >= 0 && b < nbuckets)

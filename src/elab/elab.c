@@ -55,12 +55,115 @@ static void warn_globals_never_assigned(Elab *E)
 
 /* ------------------------------------------------------------ elision */
 
+/* Built-ins that compute a value and do nothing else: a dead assignment
+ * of their result goes, with everything it reads (argstr in syscall.*). */
+static bool builtin_is_pure(const char *name)
+{
+	static const char *const pure[] = {
+		"sprintf", "sprint", "strlen", "substr", "isinstr", "strtol", "str_replace", "text_str",
+		"text_strn", "stringat", "isdigit", "pid", "tid", "ppid", "uid", "gid", "euid", "egid",
+		"execname", "cpu", "pp", "probefunc", "probemod", "target", "gettimeofday_s",
+		"gettimeofday_ms", "gettimeofday_us", "gettimeofday_ns", "local_clock_s", "local_clock_ms",
+		"local_clock_us", "local_clock_ns", "cpu_clock_s", "cpu_clock_ms", "cpu_clock_us",
+		"cpu_clock_ns", "jiffies", "kernel_string", "kernel_string_n", "kernel_long", "kernel_int",
+		"kernel_short", "kernel_char", "user_string", "user_string_n", "user_long", "user_int",
+		"user_short", "user_char", "user_string_warn", "abs", "ctime",
+	};
+	for (size_t i = 0; i < sizeof pure / sizeof pure[0]; i++)
+		if (strcmp(name, pure[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool has_side_effects(const Expr *e);
+static bool stmt_has_global_effects(const Stmt *st);
+
+/* A script function is pure when its body writes no global and calls
+ * nothing impure; recursion is assumed pure while being decided. */
+static bool func_is_pure(Func *f)
+{
+	/* f->used doubles as "being decided" is not available: use a small
+	 * stack of functions in progress */
+	static Func *stack[64];
+	static int depth;
+	for (int i = 0; i < depth; i++)
+		if (stack[i] == f)
+			return true;
+	if (!f->body || depth == 64)
+		return false;
+	stack[depth++] = f;
+	bool pure = !stmt_has_global_effects(f->body);
+	depth--;
+	return pure;
+}
+
+static bool call_is_pure(const Expr *e)
+{
+	if (e->func)
+		return func_is_pure(e->func);
+	return e->name && builtin_is_pure(e->name);
+}
+
+/* An expression's effects beyond locals of its own function. */
+static bool expr_has_global_effects(const Expr *e)
+{
+	if (!e)
+		return false;
+	switch (e->kind) {
+	case E_CALL:
+		if (!call_is_pure(e))
+			return true;
+		break;
+	case E_ASSIGN:
+	case E_INCDEC:
+		if (!e->args[0]->var || e->args[0]->var->scope == VAR_GLOBAL || e->args[0]->kind != E_SYM)
+			return true;
+		break;
+	case E_STATS_ADD:
+	case E_EMBEDDED:
+		return true;
+	default:
+		break;
+	}
+	for (int i = 0; i < e->nargs; i++)
+		if (expr_has_global_effects(e->args[i]))
+			return true;
+	for (int i = 0; i < e->ncomps; i++)
+		if (expr_has_global_effects(e->comps[i].expr))
+			return true;
+	return false;
+}
+
+static bool stmt_has_global_effects(const Stmt *st)
+{
+	if (!st)
+		return false;
+	switch (st->kind) {
+	case S_NEXT:
+	case S_DELETE:
+	case S_EMBEDDED:
+	case S_FOREACH: /* conservative */
+		return true;
+	default:
+		break;
+	}
+	for (int i = 0; i < st->nbody; i++)
+		if (stmt_has_global_effects(st->body[i]))
+			return true;
+	return expr_has_global_effects(st->expr) || expr_has_global_effects(st->incr) ||
+	       stmt_has_global_effects(st->init) || stmt_has_global_effects(st->then) ||
+	       stmt_has_global_effects(st->els);
+}
+
 static bool has_side_effects(const Expr *e)
 {
 	if (!e)
 		return false;
 	switch (e->kind) {
 	case E_CALL:
+		if (call_is_pure(e))
+			break;
+		return true;
 	case E_ASSIGN:
 	case E_INCDEC:
 	case E_STATS_ADD:
@@ -96,19 +199,73 @@ static void elide_dead_assignment(Elab *E, Stmt *st)
 	Expr *lhs = e->args[0];
 	if (lhs->kind != E_SYM || !lhs->var || lhs->var->scope != VAR_LOCAL || lhs->var->read)
 		return;
+	/* stap warns about the user's script, not the library's */
+	bool user = e->loc.file && !e->loc.file->is_tapset;
 	char *msg = xasprintf("Eliding assignment to '%s': %s", lhs->name, elab_describe(e));
-	if (elab_warn_once(E, msg))
+	if (user && elab_warn_once(E, msg))
 		diag_warning(E->s, e->loc, "%s", msg);
 	free(msg);
+	E->elided_something = true;
 	if (has_side_effects(e->args[1])) {
 		st->expr = e->args[1];
 		return;
 	}
 	msg = xasprintf("Eliding side-effect-free expression : %s", elab_describe(lhs));
-	if (elab_warn_once(E, msg))
+	if (user && elab_warn_once(E, msg))
 		diag_warning(E->s, lhs->loc, "%s", msg);
 	free(msg);
 	make_null(st);
+}
+
+/* Recount which locals are read, after elision removed some reads. */
+static void recount_reads_expr(const Expr *e)
+{
+	if (!e)
+		return;
+	if (e->kind == E_ASSIGN && !strcmp(e->op, "=") && e->args[0]->kind == E_SYM) {
+		recount_reads_expr(e->args[1]);
+		return;
+	}
+	if (e->kind == E_SYM && e->var && e->var->scope != VAR_GLOBAL)
+		e->var->read = true;
+	for (int i = 0; i < e->nargs; i++)
+		recount_reads_expr(e->args[i]);
+	for (int i = 0; i < e->ncomps; i++)
+		recount_reads_expr(e->comps[i].expr);
+}
+
+static void recount_reads_stmt(const Stmt *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->nbody; i++)
+		recount_reads_stmt(st->body[i]);
+	recount_reads_expr(st->expr);
+	recount_reads_expr(st->incr);
+	recount_reads_stmt(st->init);
+	recount_reads_stmt(st->then);
+	recount_reads_stmt(st->els);
+	if (st->fe) {
+		recount_reads_expr(st->fe->limit);
+		/* loop variables count as read: the loop assigns them */
+		for (int i = 0; i < st->fe->nkeys; i++)
+			if (st->fe->key_vars[i])
+				st->fe->key_vars[i]->read = true;
+		if (st->fe->value_var)
+			st->fe->value_var->read = true;
+	}
+	if (st->var_catch)
+		st->var_catch->read = true;
+}
+
+static void recount_reads(Vec *locals, const Stmt *body)
+{
+	for (int i = 0; i < locals->len; i++) {
+		Var *v = locals->data[i];
+		if (v->scope == VAR_LOCAL)
+			v->read = false;
+	}
+	recount_reads_stmt(body);
 }
 
 static void elide_stmt(Elab *E, Stmt *st)
@@ -200,7 +357,13 @@ static void elide_probes(Elab *E)
 	int k = 0;
 	for (int i = 0; i < p->probes.len; i++) {
 		DerivedProbe *dp = p->probes.data[i];
-		elide_stmt(E, dp->body);
+		/* each round may make more assignments dead */
+		do {
+			E->elided_something = false;
+			elide_stmt(E, dp->body);
+			if (E->elided_something && !E->s->unoptimized)
+				recount_reads(&dp->locals, dp->body);
+		} while (E->elided_something && !E->s->unoptimized);
 		drop_unmentioned_locals(&dp->locals, dp->body);
 		if (stmt_is_empty(dp->body) && !E->s->unoptimized) {
 			diag_warning(E->s, dp->loc, "Probe '%s' has been elided: keyword",

@@ -89,6 +89,7 @@ typedef struct Elab {
 	Vec reported;          /* const void*: nodes already given an error */
 	int type_changes;      /* set by types.c while iterating */
 	bool final_pass;       /* types.c: report unresolved types */
+	bool elided_something; /* elab.c: this elision round removed code */
 } Elab;
 
 /* symbols.c */

@@ -8,6 +8,7 @@
  * (loops, arrays, statistics, output), the functions below say so.
  */
 #include "translate.h"
+#include "elab/kernel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +189,7 @@ static char *emit_key(Emitter *e, Var *v, Expr **idx, int n)
 	char **vals = xcalloc((size_t)n, sizeof *vals);
 	/* execname() into a narrow key is written straight into the key */
 	for (int i = 0; i < n; i++)
-		if (!(key_width(v, i) && idx[i]->kind == E_CALL))
+		if (!(v->keys[i] == TY_STRING && key_width(v, i) && idx[i]->kind == E_CALL))
 			vals[i] = emit_expr(e, idx[i]);
 	char *key = new_key(e, v);
 	emit_line(e, "__builtin_memset(&%s, 0, sizeof %s);", key, key);
@@ -374,11 +375,7 @@ static char *emit_binary_long(Emitter *e, const char *op, char *a, char *b, SrcL
 		emit_raise(e, id);
 		e->fn->indent--;
 		emit_line(e, "}");
-		/* INT64_MIN / -1 traps on x86; stap gives the wrapped result */
-		if (!strcmp(op, "/"))
-			emit_line(e, "%s = (%s == -1) ? (int64_t)(0 - (uint64_t)%s) : %s / %s;", t, b, a, a, b);
-		else
-			emit_line(e, "%s = (%s == -1) ? 0 : %s %% %s;", t, b, a, b);
+		emit_line(e, "%s = stp_s%s(%s, %s);", t, op[0] == '/' ? "div" : "mod", a, b);
 		return t;
 	}
 	if (!strcmp(op, "<<"))
@@ -625,7 +622,7 @@ static char *emit_stat_extract(Emitter *e, Expr *x)
 	case 1: emit_line(e, "%s = %s.s.sum;", t, st); break;
 	case 2: emit_line(e, "%s = %s.s.min;", t, st); break;
 	case 3: emit_line(e, "%s = %s.s.max;", t, st); break;
-	case 4: emit_line(e, "%s = %s.s.sum / %s.s.count;", t, st, st); break;
+	case 4: emit_line(e, "%s = stp_sdiv(%s.s.sum, %s.s.count);", t, st, st); break;
 	case 5: emit_line(e, "%s = stp_stat_variance(&%s.s);", t, st); break;
 	default: emit_fail(e, x->loc, "unknown statistics operator @%s", x->op);
 	}
@@ -633,6 +630,56 @@ static char *emit_stat_extract(Emitter *e, Expr *x)
 }
 
 /* ------------------------------------------------------ context values */
+
+/* Record what a CO-RE expression needs declared in the BPF unit. */
+static void need_btf_types(Emitter *e, const TargetAccess *ta)
+{
+	for (int i = 0; i < ta->btf_types.len; i++)
+		vec_push(e->btf_needs, VEC_AT(&ta->btf_types, i));
+}
+
+/* $var->member[...]->member: the base's value, then the chain as CO-RE
+ * reads written by the kernel side (elab/btf.c). */
+static char *emit_member_chain(Emitter *e, Expr *x, TargetAccess *ta, int off)
+{
+	char *base = emit_new_long(e);
+	if (ta->kind == TA_TP_ARG)
+		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (uint64_t *)K->ctx + %d); %s = (int64_t)v_; }",
+			  ta->index, base);
+	else if (ta->kind == TA_CTX_FIELD || ta->kind == TA_SYSCALL_ARG)
+		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, %d, (char *)K->ctx + %d); %s = (int64_t)v_; }",
+			  ta->size > 0 && ta->size < 8 ? ta->size : 8, off, base);
+	else {
+		emit_fail(e, x->loc, "target variable '%s' needs kernel function probes, which this build cannot read yet",
+			  x->name);
+		return xstrdup("0");
+	}
+	char **idx = xcalloc((size_t)x->ncomps + 1, sizeof *idx);
+	for (int i = 0; i < x->ncomps; i++)
+		if (x->comps[i].kind == COMP_INDEX_EXPR && x->comps[i].expr)
+			idx[i] = emit_expr(e, x->comps[i].expr);
+	char *err = NULL;
+	int err_at = 0;
+	char *base_expr = xasprintf("((uint64_t)%s)", base);
+	TargetAccess *r = kernel_member_access(e->s, ta, base_expr, x->comps, x->ncomps, idx, &err, &err_at);
+	free(idx);
+	if (!r) {
+		SrcLoc loc = err_at >= 0 && err_at < x->ncomps ? x->comps[err_at].loc : x->loc;
+		emit_fail(e, loc, "%s", err ? err : "cannot resolve the member chain");
+		free(err);
+		return xstrdup("0");
+	}
+	need_btf_types(e, r);
+	if (r->type == TY_STRING) {
+		char *str = emit_new_str(e);
+		int n = r->size > 0 && r->size < (int)e->s->limits.maxstringlen ? r->size : (int)e->s->limits.maxstringlen;
+		emit_line(e, "if (bpf_probe_read_kernel_str(%s, %d, (void *)(%s)) < 0) %s[0] = 0;", str, n, r->c_expr, str);
+		return str;
+	}
+	char *t = emit_new_long(e);
+	emit_line(e, "%s = (int64_t)(%s);", t, r->c_expr);
+	return t;
+}
 
 static char *emit_target(Emitter *e, Expr *x)
 {
@@ -648,6 +695,19 @@ static char *emit_target(Emitter *e, Expr *x)
 	int off = ta->offset;
 	if (ta->kind == TA_SYSCALL_ARG)
 		off = 16 + 8 * ta->index;
+	if (ta->kind == TA_TP_ARG)
+		e->uses_tp_args = true;
+	else if (ta->kind == TA_CTX_FIELD)
+		e->uses_tp_fields = true;
+	if (x->ncomps > 0)
+		return emit_member_chain(e, x, ta, off);
+	if (ta->kind == TA_TP_ARG) {
+		/* a raw tracepoint's context is the prototype's arguments, u64 each */
+		char *t = emit_new_long(e);
+		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (uint64_t *)K->ctx + %d); %s = (int64_t)v_; }",
+			  ta->index, t);
+		return t;
+	}
 	if (ta->kind == TA_C_EXPR) {
 		char *t = emit_new_long(e);
 		emit_line(e, "%s = (int64_t)(%s);", t, ta->c_expr);
@@ -974,17 +1034,17 @@ static char *emit_builtin(Emitter *e, Expr *x)
 	if (!strcmp(n, "target"))
 		return long_call(e, e->target == T_BPF ? "stp_g.st.target_pid" : "stp_rt_target(K)", NULL);
 	if (!strcmp(n, "gettimeofday_ns")) return long_call(e, "stp_realtime_ns()", NULL);
-	if (!strcmp(n, "gettimeofday_us")) return long_call(e, "stp_realtime_ns() / 1000", NULL);
-	if (!strcmp(n, "gettimeofday_ms")) return long_call(e, "stp_realtime_ns() / 1000000", NULL);
-	if (!strcmp(n, "gettimeofday_s")) return long_call(e, "stp_realtime_ns() / 1000000000", NULL);
+	if (!strcmp(n, "gettimeofday_us")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000)", NULL);
+	if (!strcmp(n, "gettimeofday_ms")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000000)", NULL);
+	if (!strcmp(n, "gettimeofday_s")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000000000)", NULL);
 	if (!strcmp(n, "local_clock_ns") || !strcmp(n, "cpu_clock_ns"))
 		return long_call(e, "stp_local_clock_ns()", NULL);
 	if (!strcmp(n, "local_clock_us") || !strcmp(n, "cpu_clock_us"))
-		return long_call(e, "stp_local_clock_ns() / 1000", NULL);
+		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000)", NULL);
 	if (!strcmp(n, "local_clock_ms") || !strcmp(n, "cpu_clock_ms"))
-		return long_call(e, "stp_local_clock_ns() / 1000000", NULL);
+		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000000)", NULL);
 	if (!strcmp(n, "local_clock_s") || !strcmp(n, "cpu_clock_s"))
-		return long_call(e, "stp_local_clock_ns() / 1000000000", NULL);
+		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000000000)", NULL);
 	if (!strcmp(n, "jiffies")) return long_call(e, "stp_jiffies()", NULL);
 	if (!strcmp(n, "execname")) {
 		char *s = emit_new_str(e);
@@ -1039,7 +1099,7 @@ static char *emit_builtin(Emitter *e, Expr *x)
 			emit_line(e, "stp_text_str(%s, %s);", r, a[0]);
 		} else if (!strcmp(n, "ctime")) {
 			r = emit_new_str(e);
-			emit_line(e, "stp_ctime(%s, %s);", r, x->nargs ? a[0] : "stp_realtime_ns() / 1000000000");
+			emit_line(e, "stp_ctime(%s, %s);", r, x->nargs ? a[0] : "stp_sdiv(stp_realtime_ns(), 1000000000)");
 		} else if (!strcmp(n, "randint")) {
 			r = long_call(e, "stp_randint(%s)", a[0]);
 		} else if (!strcmp(n, "abs")) {
@@ -1068,7 +1128,8 @@ static char *emit_call(Emitter *e, Expr *x)
 	emit_line(e, "{");
 	e->fn->indent++;
 	if (e->target == T_BPF) {
-		emit_line(e, "struct stp_frame_f%d *CF = bpf_map_lookup_elem(&stp_fr_f%d, &stp_zero);", f->id, f->id);
+		emit_line(e, "__u32 fk_ = %d;", f->id + 1);
+		emit_line(e, "struct stp_frame_f%d *CF = bpf_map_lookup_elem(&stp_frames, &fk_);", f->id);
 		emit_line(e, "if (!CF) goto %s;", e->unwind);
 		emit_line(e, "__builtin_memset(CF, 0, offsetof(struct stp_frame_f%d, ret_s));", f->id);
 		emit_line(e, "CF->ret_s[0] = 0; CF->errmsg[0] = 0;");

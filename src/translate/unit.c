@@ -21,6 +21,9 @@
 
 #define STAT_MAX_CPUS 1024
 
+/* Probes that read TP_PROTO arguments run as raw tracepoints. */
+static Vec raw_tp_probes; /* DerivedProbe* */
+
 static unsigned pow2_at_least(unsigned n)
 {
 	unsigned p = 1;
@@ -272,14 +275,6 @@ static void emit_frame_struct(StrBuf *b, Frame *fr)
 	sb_puts(b, "};\n\n");
 }
 
-static void emit_frame_map(StrBuf *b, Frame *fr, const char *name)
-{
-	sb_printf(b,
-		  "struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 1);\n"
-		  "\t__type(key, __u32);\n\t__type(value, %s);\n} %s SEC(\".maps\");\n\n",
-		  fr->type, name);
-}
-
 /* ------------------------------------------------ one handler or function */
 
 typedef struct Unit {
@@ -289,7 +284,26 @@ typedef struct Unit {
 	StrBuf protos;
 	StrBuf callbacks;
 	StrBuf code;        /* functions and handlers */
+	Vec frame_types;    /* char*: every frame struct (BPF: members of stp_frames) */
+	int nfuncs;         /* script functions (BPF: stp_frames entries 1..) */
 } Unit;
+
+/* All kernel-side frames live in one per-CPU array (a program may use at
+ * most 64 maps): entry 0 holds the frame of the handler running on this
+ * CPU (one at a time: the kernel does not nest tracing programs on a CPU),
+ * entry 1 + id the frame of script function id.  Each entry is as large
+ * as the largest frame. */
+static void emit_frames_map(StrBuf *b, Unit *u)
+{
+	sb_puts(b, "union stp_frame_any {\n\tchar none;\n");
+	for (int i = 0; i < u->frame_types.len; i++)
+		sb_printf(b, "\t%s f%d;\n", (char *)VEC_AT(&u->frame_types, i), i);
+	sb_puts(b, "};\n\n");
+	sb_printf(b,
+		  "struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, %d);\n"
+		  "\t__type(key, __u32);\n\t__type(value, union stp_frame_any);\n} stp_frames SEC(\".maps\");\n\n",
+		  u->nfuncs + 1);
+}
 
 static void begin_fn(Emitter *e, CFn *fn, Frame *fr)
 {
@@ -344,7 +358,7 @@ static void emit_function(Emitter *e, Unit *u, Func *f)
 	sb_puts(&u->code, "\treturn;\n}\n\n");
 	emit_frame_struct(&u->frames, fr);
 	if (e->target == T_BPF)
-		emit_frame_map(&u->maps, fr, xasprintf("stp_fr_f%d", f->id));
+		vec_push(&u->frame_types, fr->type);
 }
 
 static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
@@ -355,11 +369,17 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 	CFn fn;
 	begin_fn(e, &fn, fr);
 	e->callbacks = &u->callbacks;
+	e->uses_tp_args = e->uses_tp_fields = false;
 	if (dp->cond) {
 		char *c = emit_expr(e, dp->cond);
 		emit_line(e, "if (!%s) goto out;", c);
 	}
 	emit_stmt(e, dp->body);
+	if (e->uses_tp_args && e->uses_tp_fields)
+		emit_fail(e, dp->loc, "a probe reads either tracepoint record fields or prototype arguments "
+				      "($prev and the like), not both");
+	if (e->target == T_BPF && e->uses_tp_args)
+		vec_push(&raw_tp_probes, dp);
 
 	StrBuf *b = &u->code;
 	const char *pp = dp->npoints ? dp->points[0]->pp : "?";
@@ -367,7 +387,7 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 	if (e->target == T_BPF) {
 		sb_printf(b, "static __noinline int stp_probe_%d(stp_kctx_t *K)\n{\n", dp->id);
 		sb_puts(b, "\tstruct stp_globals *G = &stp_g;\n");
-		sb_printf(b, "\t%s *F = bpf_map_lookup_elem(&stp_fr_p%d, &stp_zero);\n", fr->type, dp->id);
+		sb_printf(b, "\t%s *F = bpf_map_lookup_elem(&stp_frames, &stp_zero);\n", fr->type);
 		sb_puts(b, "\tif (!F)\n\t\treturn 0;\n");
 		sb_printf(b, "\t__builtin_memset(F, 0, offsetof(%s, ret_s));\n", fr->type);
 		sb_puts(b, "\tF->ret_s[0] = 0;\n\tF->errmsg[0] = 0;\n");
@@ -387,14 +407,25 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 		sb_puts(b, "\tfree(F);\n}\n\n");
 	emit_frame_struct(&u->frames, fr);
 	if (e->target == T_BPF)
-		emit_frame_map(&u->maps, fr, xasprintf("stp_fr_p%d", dp->id));
+		vec_push(&u->frame_types, fr->type);
+}
+
+
+static bool is_raw_tp(DerivedProbe *dp)
+{
+	for (int i = 0; i < raw_tp_probes.len; i++)
+		if (VEC_AT(&raw_tp_probes, i) == dp)
+			return true;
+	return false;
 }
 
 /* The section that tells libbpf the program type; staprun attaches. */
-static char *bpf_section(Resolved *r)
+static char *bpf_section(DerivedProbe *dp, Resolved *r)
 {
 	switch (r->kind) {
 	case PK_TRACEPOINT:
+		if (is_raw_tp(dp))
+			return xasprintf("raw_tp/%s", r->tp_event);
 		return xasprintf("tp/%s/%s", r->tp_system, r->tp_event);
 	case PK_SYSCALL:
 		return xasprintf("tp/raw_syscalls/%s", r->is_return ? "sys_exit" : "sys_enter");
@@ -445,6 +476,11 @@ static bool dispatched(const Resolved *r)
 	return dispatch_syscalls && syscall_point(r, &is_exit) >= 0;
 }
 
+static bool dispatched_in(DerivedProbe *dp, const Resolved *r)
+{
+	return !is_raw_tp(dp) && dispatched(r);
+}
+
 static void decide_dispatch(Program *p)
 {
 	int n = 0;
@@ -458,11 +494,27 @@ static void decide_dispatch(Program *p)
 	dispatch_syscalls = n >= SYSCALL_DISPATCH_MIN;
 }
 
-/* Returns whether any point used this direction. */
-static bool emit_dispatch_program(Emitter *e, StrBuf *b, Program *p, bool want_exit)
+/* A BPF program may call at most 256 subprograms (handler bodies, their
+ * functions and loop callbacks), so the dispatch is split into programs of
+ * at most this many cases, all attached to the same raw tracepoint. */
+#define DISPATCH_CASES_PER_PROG 96
+
+static void emit_dispatch_chunk(StrBuf *b, const char *dir, int chunk, const char *cases)
 {
+	sb_printf(b, "SEC(\"tp/raw_syscalls/sys_%s\")\nint stp_sys_%s_%d(void *ctx)\n{\n", dir, dir, chunk);
+	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
+	sb_puts(b, "\tint64_t nr_ = 0;\n\tbpf_probe_read_kernel(&nr_, 8, (char *)ctx + 8);\n");
+	sb_puts(b, "\tstp_kctx_t k = {.ctx = ctx};\n\tswitch (nr_) {\n");
+	sb_puts(b, cases);
+	sb_puts(b, "\t}\n\treturn 0;\n}\n\n");
+}
+
+/* Returns the number of dispatch programs emitted for this direction. */
+static int emit_dispatch_program(Emitter *e, StrBuf *b, Program *p, bool want_exit)
+{
+	const char *dir = want_exit ? "exit" : "enter";
 	StrBuf cases = {0};
-	int used = 0;
+	int ncases = 0, chunks = 0;
 	for (int i = 0; i < p->probes.len; i++) {
 		DerivedProbe *dp = VEC_AT(&p->probes, i);
 		if (dp->ctx != CTX_KERNEL)
@@ -470,37 +522,33 @@ static bool emit_dispatch_program(Emitter *e, StrBuf *b, Program *p, bool want_e
 		for (int j = 0; j < dp->npoints; j++) {
 			bool is_exit;
 			int nr = syscall_point(dp->points[j], &is_exit);
-			if (nr < 0 || is_exit != want_exit)
+			if (nr < 0 || is_exit != want_exit || is_raw_tp(dp))
 				continue;
 			int lit = emit_literal(e, dp->points[j]->pp, strlen(dp->points[j]->pp));
 			sb_printf(&cases, "\tcase %d:\n\t\tk.pp = stp_lit_%d;\n\t\tk.error = 0;\n\t\tk.actions = 0;\n"
 					  "\t\tstp_probe_%d(&k);\n\t\tbreak;\n",
 				  nr, lit, dp->id);
-			used++;
+			if (++ncases == DISPATCH_CASES_PER_PROG) {
+				emit_dispatch_chunk(b, dir, chunks++, cases.s);
+				cases.len = 0;
+				cases.s[0] = 0;
+				ncases = 0;
+			}
 		}
 	}
-	if (!used) {
-		free(cases.s);
-		return false;
-	}
-	const char *dir = want_exit ? "exit" : "enter";
-	sb_printf(b, "SEC(\"tp/raw_syscalls/sys_%s\")\nint stp_sys_%s(void *ctx)\n{\n", dir, dir);
-	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
-	sb_puts(b, "\tint64_t nr_ = 0;\n\tbpf_probe_read_kernel(&nr_, 8, (char *)ctx + 8);\n");
-	sb_puts(b, "\tstp_kctx_t k = {.ctx = ctx};\n\tswitch (nr_) {\n");
-	sb_puts(b, cases.s);
-	sb_puts(b, "\t}\n\treturn 0;\n}\n\n");
+	if (ncases)
+		emit_dispatch_chunk(b, dir, chunks++, cases.s);
 	free(cases.s);
-	return true;
+	return chunks;
 }
 
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 {
 	for (int i = 0; i < dp->npoints; i++) {
 		Resolved *r = dp->points[i];
-		if (dispatched(r))
+		if (dispatched_in(dp, r))
 			continue;
-		char *sec = bpf_section(r);
+		char *sec = bpf_section(dp, r);
 		if (!sec) {
 			emit_fail(e, dp->loc, "probe point %s cannot run in the kernel", r->pp);
 			continue;
@@ -637,7 +685,7 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 		DerivedProbe *dp = VEC_AT(&p->probes, i);
 		for (int j = 0; j < dp->npoints; j++) {
 			Resolved *r = dp->points[j];
-			if (dispatched(r))
+			if (dispatched_in(dp, r))
 				continue;
 			char *pp = cstr_or_null(r->pp);
 			sb_printf(b, "\t{ .kind = %s, .pp = %s", probe_kind_name(r->kind), pp);
@@ -669,13 +717,13 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 		}
 	}
 	for (int dir = 0; dir < 2; dir++) {
-		if (!e->dispatch_used[dir])
-			continue;
 		const char *d = dir ? "exit" : "enter";
-		sb_printf(b, "\t{ .kind = STP_PROBE_TRACEPOINT, .pp = \"syscall dispatch (sys_%s)\", "
-			     ".bpf_prog = \"stp_sys_%s\", .tp_system = \"raw_syscalls\", .tp_event = \"sys_%s\" },\n",
-			  d, d, d);
-		nprobes++;
+		for (int c = 0; c < e->dispatch_used[dir]; c++) {
+			sb_printf(b, "\t{ .kind = STP_PROBE_TRACEPOINT, .pp = \"syscall dispatch (sys_%s)\", "
+				     ".bpf_prog = \"stp_sys_%s_%d\", .tp_system = \"raw_syscalls\", .tp_event = \"sys_%s\" },\n",
+				  d, d, c, d);
+			nprobes++;
+		}
 	}
 	if (!nprobes)
 		sb_puts(b, "\t{ 0 }\n");
@@ -857,6 +905,8 @@ static char *join_unit(Unit *u)
 {
 	StrBuf b = {0};
 	sb_puts(&b, u->frames.s ? u->frames.s : "");
+	if (u->target == T_BPF)
+		emit_frames_map(&b, u);
 	sb_puts(&b, u->maps.s ? u->maps.s : "");
 	sb_puts(&b, u->protos.s ? u->protos.s : "");
 	sb_puts(&b, "\n");
@@ -893,15 +943,16 @@ int translate(Session *s, Program *p, Translation *out)
 		((DerivedProbe *)VEC_AT(&p->probes, i))->id = i;
 
 	narrow_scan(p);
-	Vec literals = {0}, lens = {0}, msgs = {0}, wheres = {0}, formats = {0};
+	raw_tp_probes.len = 0;
+	Vec literals = {0}, lens = {0}, msgs = {0}, wheres = {0}, formats = {0}, btf_needs = {0};
 	for (int i = 0; i < p->formats.len; i++)
 		vec_push(&formats, xstrdup(VEC_AT(&p->formats, i)));
 	Emitter e = {.s = s, .p = p, .literals = &literals, .literal_lens = &lens, .error_msgs = &msgs,
-		     .error_wheres = &wheres, .formats = &formats};
+		     .error_wheres = &wheres, .formats = &formats, .btf_needs = &btf_needs};
 	/* literal 0 is the empty string */
 	emit_literal(&e, "", 0);
 
-	Unit bpf = {.target = T_BPF}, host = {.target = T_HOST};
+	Unit bpf = {.target = T_BPF, .nfuncs = p->functions.len}, host = {.target = T_HOST};
 	e.target = T_BPF;
 	decide_dispatch(p);
 	emit_target(&e, &bpf, p, CTX_KERNEL);
@@ -925,6 +976,12 @@ int translate(Session *s, Program *p, Translation *out)
 	sb_puts(&b, "#define STP_MAXACTION_HERE STP_MAXACTION\n");
 	sb_puts(&b, "#include \"stp_bpf.h\"\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n");
 	emit_types(&b, p);
+	if (btf_needs.len) {
+		/* only the kernel structs and members the script reads (CO-RE) */
+		KernelBtf *kb = kbtf_get(s, NULL, NULL);
+		if (kb)
+			kbtf_emit_decls(kb, &btf_needs, &b);
+	}
 	emit_global_init(&b, p);
 	sb_printf(&b,
 		  "struct {\n\t__uint(type, BPF_MAP_TYPE_RINGBUF);\n\t__uint(max_entries, %lld);\n} stp_events SEC(\".maps\");\n\n",
