@@ -19,6 +19,8 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 typedef struct NameId {
 	const char *name;
@@ -87,6 +89,31 @@ static void index_btf(KernelBtf *kb, const struct btf *base)
 		qsort(kb->structs, kb->nstructs, sizeof(NameId), cmp_name_id);
 }
 
+bool kernel_is_foreign(Session *s)
+{
+	struct utsname u;
+	return s->kernel_release && uname(&u) == 0 && strcmp(u.release, s->kernel_release) != 0;
+}
+
+/* vmlinux BTF: --btf FILE; for -r RELEASE of another kernel, its vmlinux
+ * (libbpf reads the .BTF section of an ELF file); else the running one. */
+static char *vmlinux_btf_path(Session *s)
+{
+	if (s->btf_path)
+		return xstrdup(s->btf_path);
+	if (!kernel_is_foreign(s))
+		return xstrdup("/sys/kernel/btf/vmlinux");
+	const char *const where[] = { "/boot/vmlinux-%s", "/lib/modules/%s/build/vmlinux",
+				      "/usr/lib/debug/boot/vmlinux-%s", "/usr/lib/debug/lib/modules/%s/vmlinux" };
+	for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+		char *p = xasprintf(where[i], s->kernel_release);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
 static KernelBtf *load_btf(Session *s, const char *module, const char **why)
 {
 	KernelFacts *kf = kernel_facts(s);
@@ -96,11 +123,21 @@ static KernelBtf *load_btf(Session *s, const char *module, const char **why)
 		KernelBtf *vm = kbtf_get(s, NULL, why);
 		if (!vm)
 			return NULL;
+		if (kernel_is_foreign(s)) {
+			if (why)
+				*why = "module BTF of another kernel release is not available";
+			return NULL;
+		}
 		base = vm->btf;
 		path = xasprintf("/sys/kernel/btf/%s", module);
 		btf = btf__parse_split(path, base);
 	} else {
-		path = xstrdup(s->btf_path ? s->btf_path : "/sys/kernel/btf/vmlinux");
+		path = vmlinux_btf_path(s);
+		if (!path) {
+			if (why)
+				*why = "no BTF for this kernel release (give --btf FILE)";
+			return NULL;
+		}
 		btf = btf__parse(path, NULL);
 	}
 	if (!btf) {

@@ -42,6 +42,9 @@
  * tracepoint (and then read its fields from the arguments: a probe uses
  * one kind or the other).
  *
+ * target() answers NULL for "$$vars", "$$parms", "$$locals", "$$return":
+ * build those from target_list() (the parameters / fields, in order).
+ *
  * Member chains ($file->f_path->dentry->d_name->name).  target() gives the
  * base variable a TargetAccess with btf_id set (the BTF type id of its value;
  * btf_module names the module BTF it belongs to, NULL for vmlinux).  The
@@ -86,6 +89,9 @@ typedef struct KernelFacts {
 	Vec elfs;                /* providers_process.c: ElfInfo* of binaries read */
 } KernelFacts;
 KernelFacts *kernel_facts(Session *s);
+/* -r names a kernel other than the running one: its BTF comes from its
+ * vmlinux (or --btf), and tracefs is not consulted. */
+bool kernel_is_foreign(Session *s);
 
 /* ----------------------------------------------------------------- btf.c */
 

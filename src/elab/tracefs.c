@@ -37,6 +37,9 @@ const char *tracefs_root(Session *s)
 	if (kf->tracefs_probed)
 		return kf->tracefs_root;
 	kf->tracefs_probed = true;
+	/* -r for another kernel: this machine's tracefs says nothing of it */
+	if (kernel_is_foreign(s))
+		return NULL;
 	const char *env = getenv("STAPNG_TRACEFS");
 	if (env) {
 		kf->tracefs_root = has_events(env) ? xstrdup(env) : NULL;
