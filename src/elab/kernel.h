@@ -2,16 +2,19 @@
  * probe providers built on them (the kernel side of pass 2).
  *
  *   elab/btf.c              BTF of vmlinux and modules: functions, types,
- *                           member chains, minimal C declarations (CO-RE)
+ *                           tracepoint prototypes
+ *   elab/btf_emit.c         C from BTF: minimal declarations, member chains
+ *                           as CO-RE reads
  *   elab/tracefs.c          tracepoint names and format files
  *   elab/syscalls.c         x86_64 syscall numbers and argument lists
  *   elab/providers_kernel.c kernel.* module(...) perf.* timer.profile
- *                           process(...) procfs(...), and list_probes()
+ *   elab/providers_process.c process(...) procfs(...)
+ *   elab/listing.c          list_probes(): -l and -L
  *
  * Everything is read lazily, once per session, and kept in
  * Session.kernel_facts.
  *
- * Providers.  providers_kernel.c exports
+ * Providers (providers_kernel.c and providers_process.c) export
  *
  *     provider_kernel   "kernel":  kernel.trace/.function/.statement
  *     provider_module   "module":  module("m").function/.statement
