@@ -693,6 +693,21 @@ TEST(process_points)
 		CHECK(r->kind == PK_PROCESS && r->path && r->path[0] == '/');
 	}
 	kernel_free_resolved(&out);
+	/* process(PID): the binary is the one /proc says the process runs */
+	ProbePoint *me = point("process", NULL, "end", NULL, NULL, 0);
+	Expr *pid = xcalloc(1, sizeof *pid);
+	pid->kind = E_NUM;
+	pid->num = getpid();
+	me->comps[0].arg = pid;
+	CHECK(provider_process.resolve(S(), me, &out) == 1);
+	if (out.len == 1) {
+		Resolved *r = VEC_AT(&out, 0);
+		char *want = xasprintf("process(%d).end", (int)getpid());
+		CHECK_STR(r->pp, want);
+		CHECK(r->pid == getpid() && r->is_return && r->path && strstr(r->path, "test_kernel"));
+		free(want);
+	}
+	kernel_free_resolved(&out);
 	char *rm = xasprintf("rm -rf %s", dir);
 	CHECK(system(rm) == 0);
 	free(rm);
