@@ -135,11 +135,11 @@ static void intern_grow(void)
 	intern_cap = cap;
 }
 
-static InternSlot *intern_slot(const char *s, size_t n)
+/* The slot of s (hash h), made if new. */
+static InternSlot *intern_slot_hashed(const char *s, size_t n, uint32_t h)
 {
 	if (2 * (intern_count + 1) > intern_cap)
 		intern_grow();
-	uint32_t h = hash_text(s, n);
 	size_t i = h & (intern_cap - 1);
 	for (;; i = (i + 1) & (intern_cap - 1)) {
 		InternSlot *slot = &intern_slots[i];
@@ -158,7 +158,7 @@ static InternSlot *intern_slot(const char *s, size_t n)
 
 char *intern(const char *s, size_t n)
 {
-	return intern_slot(s, n)->text;
+	return intern_slot_hashed(s, n, hash_text(s, n))->text;
 }
 
 /* ------------------------------------------------------------ token pool */
@@ -168,15 +168,21 @@ char *intern(const char *s, size_t n)
  * any size needs only a few pages of them. */
 static Token *token_free_list;
 
-Token *token_new(void)
+/* A token whose every field the caller sets. */
+static Token *token_alloc(void)
 {
 	Token *t = token_free_list;
-	if (t) {
-		token_free_list = t->next;
-		memset(t, 0, sizeof *t);
-		return t;
-	}
-	return arena_alloc(sizeof(Token));
+	if (!t)
+		return arena_alloc(sizeof(Token));
+	token_free_list = t->next;
+	return t;
+}
+
+Token *token_new(void)
+{
+	Token *t = token_alloc();
+	memset(t, 0, sizeof *t);
+	return t;
 }
 
 void token_free(Token *t)
@@ -383,7 +389,22 @@ struct Lexer {
 	int line;
 	bool space;       /* whitespace or a comment since the last token */
 	bool saw_tokens;  /* a token other than TK_EOF was made */
+	bool on_demand;   /* lexer_open: errors belong to stage P1_LEX */
 };
+
+/* Character classes, so that the hot loops test one table entry. */
+enum { C_OTHER, C_BLANK, C_NEWLINE, C_LETTER, C_DIGIT };
+static const unsigned char char_class[256] = {
+	[' '] = C_BLANK, ['\t'] = C_BLANK, ['\r'] = C_BLANK, ['\f'] = C_BLANK, ['\v'] = C_BLANK,
+	['\n'] = C_NEWLINE,
+	['a' ... 'z'] = C_LETTER, ['A' ... 'Z'] = C_LETTER, ['_'] = C_LETTER,
+	['0' ... '9'] = C_DIGIT,
+};
+
+static int class_of(char c)
+{
+	return char_class[(unsigned char)c];
+}
 
 static SrcLoc here(const Lexer *lx, const char *p)
 {
@@ -392,20 +413,26 @@ static SrcLoc here(const Lexer *lx, const char *p)
 
 static Token *new_token(Lexer *lx, TokenKind kind, const char *start, char *text, size_t len)
 {
-	Token *t = token_new();
-	t->kind = kind;
-	t->text = text;
-	t->len = len;
-	t->loc = here(lx, start);
-	t->space_before = lx->space;
+	Token *t = token_alloc();
+	*t = (Token){ .kind = kind, .space_before = lx->space, .text = text, .len = len,
+		      .loc = here(lx, start) };
 	lx->space = false;
 	return t;
+}
+
+/* The lexer's own errors: with the on-demand pipeline they are held with
+ * the lexer stage's (a lexer of a fragment reports in its caller's). */
+static enum P1Stage lexer_stage(const Lexer *lx)
+{
+	return lx->on_demand ? p1_stage(P1_LEX) : p1_stage(stage_now);
 }
 
 static void lex_error(Lexer *lx, const char *start, const char *fmt, const char *arg)
 {
 	Token junk = { .kind = TK_OP, .text = "", .loc = here(lx, start) };
+	enum P1Stage was = lexer_stage(lx);
 	p1_error_at(lx->s, &junk, junk.loc, "junk ''", fmt, arg);
+	p1_stage(was);
 }
 
 static void newline(Lexer *lx, const char *after)
@@ -424,12 +451,15 @@ static void skip_space(Lexer *lx)
 		if (p >= end)
 			break;
 		char c = *p;
-		if (c == '\n') {
+		int cls = class_of(c);
+		if (cls == C_NEWLINE) {
 			newline(lx, ++p);
 			lx->space = true;
-		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+		} else if (cls == C_BLANK) {
 			p++;
 			lx->space = true;
+		} else if (cls != C_OTHER) {
+			break;
 		} else if (c == '#' || (c == '/' && p + 1 < end && p[1] == '/')) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			p = nl ? nl : end;
@@ -453,17 +483,17 @@ static void skip_space(Lexer *lx)
 
 static bool is_ident_start(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	return class_of(c) == C_LETTER;
 }
 
 static bool is_ident_char(char c)
 {
-	return is_ident_start(c) || (c >= '0' && c <= '9');
+	return class_of(c) >= C_LETTER;
 }
 
 static bool is_digit(char c)
 {
-	return c >= '0' && c <= '9';
+	return class_of(c) == C_DIGIT;
 }
 
 static const char *scan_ident(const Lexer *lx, const char *p)
@@ -516,8 +546,11 @@ static Token *lex_number(Lexer *lx)
 	const char *p = scan_ident(lx, start);
 	size_t n = (size_t)(p - start);
 	Token *t = new_token(lx, TK_NUMBER, start, intern(start, n), n);
-	if (!lex_parse_number(start, n, &t->num))
+	if (!lex_parse_number(start, n, &t->num)) {
+		enum P1Stage was = lexer_stage(lx);
 		p1_error_saw(lx->s, t, "number invalid or out of range");
+		p1_stage(was);
+	}
 	lx->p = p;
 	return t;
 }
@@ -655,26 +688,40 @@ static Token *lex_dollar_or_at(Lexer *lx)
 /* The spelling of the operator at p (longest match), or NULL. */
 static const char *match_operator(const char *p, size_t left)
 {
-	static const char *const ops3[] = { "<<<", ">>>", "<<=", ">>=" };
-	static const char *const ops2[] = {
-		"==", "!=", "<=", ">=", "&&", "||", "++", "--", "+=", "-=", "*=", "/=", "%=",
-		"&=", "|=", "^=", ".=", "->", "<<", ">>", "=~", "!~",
-	};
-	static const char ops1[] = "{}()[];,.+-*/%<>=!~&|^?:";
-	static const char *const ops1_text[] = {
-		"{", "}", "(", ")", "[", "]", ";", ",", ".", "+", "-", "*", "/", "%", "<", ">",
-		"=", "!", "~", "&", "|", "^", "?", ":",
-	};
-	if (left >= 3 && (p[0] == '<' || p[0] == '>'))
-		for (size_t i = 0; i < sizeof ops3 / sizeof ops3[0]; i++)
-			if (memcmp(p, ops3[i], 3) == 0)
-				return ops3[i];
-	if (left >= 2)
-		for (size_t i = 0; i < sizeof ops2 / sizeof ops2[0]; i++)
-			if (p[0] == ops2[i][0] && p[1] == ops2[i][1])
-				return ops2[i];
-	const char *one = *p ? memchr(ops1, *p, sizeof ops1 - 1) : NULL;
-	return one ? ops1_text[one - ops1] : NULL;
+	char c = p[0], d = left >= 2 ? p[1] : '\0', e = left >= 3 ? p[2] : '\0';
+	switch (c) {
+	case '<':
+		if (d == '<')
+			return e == '<' ? "<<<" : e == '=' ? "<<=" : "<<";
+		return d == '=' ? "<=" : "<";
+	case '>':
+		if (d == '>')
+			return e == '>' ? ">>>" : e == '=' ? ">>=" : ">>";
+		return d == '=' ? ">=" : ">";
+	case '=': return d == '=' ? "==" : d == '~' ? "=~" : "=";
+	case '!': return d == '=' ? "!=" : d == '~' ? "!~" : "!";
+	case '&': return d == '&' ? "&&" : d == '=' ? "&=" : "&";
+	case '|': return d == '|' ? "||" : d == '=' ? "|=" : "|";
+	case '+': return d == '+' ? "++" : d == '=' ? "+=" : "+";
+	case '-': return d == '-' ? "--" : d == '=' ? "-=" : d == '>' ? "->" : "-";
+	case '*': return d == '=' ? "*=" : "*";
+	case '/': return d == '=' ? "/=" : "/";
+	case '%': return d == '=' ? "%=" : "%";
+	case '^': return d == '=' ? "^=" : "^";
+	case '.': return d == '=' ? ".=" : ".";
+	case '{': return "{";
+	case '}': return "}";
+	case '(': return "(";
+	case ')': return ")";
+	case '[': return "[";
+	case ']': return "]";
+	case ';': return ";";
+	case ',': return ",";
+	case '~': return "~";
+	case '?': return "?";
+	case ':': return ":";
+	default: return NULL;
+	}
 }
 
 static Token *lex_operator(Lexer *lx)
@@ -704,8 +751,12 @@ static Token *lex_one(Lexer *lx)
 	char c = *p;
 	char next = p + 1 < lx->end ? p[1] : '\0';
 	if (is_ident_start(c)) {
-		const char *e = scan_ident(lx, p);
-		InternSlot *name = intern_slot(p, (size_t)(e - p));
+		/* scan and hash in one go (as hash_text) */
+		uint32_t h = 2166136261u;
+		const char *e = p;
+		while (e < lx->end && is_ident_char(*e))
+			h = (h ^ (unsigned char)*e++) * 16777619u;
+		InternSlot *name = intern_slot_hashed(p, (size_t)(e - p), h);
 		Token *t = new_token(lx, TK_IDENT, p, name->text, name->len);
 		t->is_keyword = name->keyword;
 		lx->p = e;
@@ -732,7 +783,7 @@ Lexer *lexer_open(Session *s, SrcFile *f)
 {
 	Lexer *lx = xcalloc(1, sizeof *lx);
 	*lx = (Lexer){ .s = s, .f = f, .p = f->text, .end = f->text + f->len,
-		       .line_start = f->text, .line = 1, .space = true };
+		       .line_start = f->text, .line = 1, .space = true, .on_demand = true };
 	return lx;
 }
 

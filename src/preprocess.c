@@ -153,12 +153,8 @@ static Token *raw_next(PPStream *ps)
 {
 	if (ps->pending)
 		return pop(&ps->pending);
-	if (ps->lx) {
-		enum P1Stage was = p1_stage(P1_LEX);
-		Token *t = lexer_next(ps->lx);
-		p1_stage(was);
-		return t;
-	}
+	if (ps->lx)
+		return lexer_next(ps->lx); /* its errors go to stage P1_LEX */
 	Token *t = ps->list;
 	if (t->kind != TK_EOF) {
 		ps->list = t->next;
@@ -1029,6 +1025,14 @@ PPStream *pp_open(Session *s, SrcFile *f, Lexer *lx, Token *toks)
 
 Token *pp_next(PPStream *ps)
 {
+	/* Most tokens are none of the preprocessor's business: straight
+	 * through, when neither sweep has tokens in hand. */
+	if (ps->lx && !ps->pending && !ps->kept) {
+		Token *t = lexer_next(ps->lx);
+		if (t->kind != TK_AT && t->kind != TK_ARG && t->kind != TK_PP)
+			return t;
+		unread(ps, t);
+	}
 	enum P1Stage was = p1_stage(P1_COND);
 	Token *t = cond_next(ps);
 	p1_stage(was);

@@ -542,7 +542,8 @@ static void put_points(StrBuf *b, ProbePoint *const *points, int n)
 
 static void put_global(StrBuf *b, const Global *g)
 {
-	sb_printf(b, "%sglobal %s", g->is_private ? "private " : "", g->name);
+	put_s(b, g->is_private ? "private global " : "global ");
+	put_s(b, g->name);
 	if (g->wrap)
 		put_c(b, '%');
 	if (g->is_array_decl)
