@@ -23,6 +23,10 @@
  *                                  .begin/.end/.syscall
  *     provider_procfs   "procfs":  procfs("name").read/.write
  *
+ * Perf points (PK_PERF) set perf_type, perf_config, sample_period (default
+ * 1000000) or sample_freq (.hz), path for .process("PROC") (pid -1 for
+ * .process with no name: the -c/-x target), and mark for .counter("NAME").
+ *
  * timer.profile belongs to the "timer" family, which the language side
  * owns; its provider calls kernel_resolve_timer_profile() for a point whose
  * second component is "profile".
@@ -259,6 +263,8 @@ void kernel_free_access(TargetAccess *ta);
 TargetAccess *kernel_target_from_list(Session *s, const Resolved *r, const char *name,
 				      void (*list)(Session *, const Resolved *, Vec *, Vec *));
 void kernel_btf_modules(Vec *names); /* char*: modules in /sys/kernel/btf */
+/* A program as process("NAME") finds it: via $PATH, canonical; NULL if none. */
+char *kernel_find_executable(const char *name);
 extern const Provider *const kernel_side_providers[]; /* NULL-terminated, for listing */
 
 /* Filled by the language side (aliases, begin, end, timer...): append the

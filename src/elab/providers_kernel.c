@@ -749,35 +749,79 @@ static const char *const perf_caches[] = { "l1d", "l1i", "ll", "dtlb", "itlb", "
 static const char *const perf_cache_ops[] = { "read", "write", "prefetch" };
 static const char *const perf_cache_results[] = { "access", "miss" };
 static const char *const perf_families[] = { "sw", "hw", "hw_cache", "type" };
-static const char *const perf_options[] = { "sample", "hz" };
+static const char *const perf_options[] = { "sample", "hz", "process", "counter" };
 
 #define NELEMS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* The .sample(N) / .hz(N) suffix at comps[i], if any. */
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void free_one(Resolved *r)
+{
+	Vec v = { 0 };
+	vec_push(&v, r);
+	kernel_free_resolved(&v);
+}
+
+/* The suffixes from comps[i] on, in this order, each optional:
+ * .sample(N) or .hz(N), .process("PROC"), .counter("NAME").  A process
+ * binds the event to that program's tasks (path; with no name, the -c/-x
+ * target: pid -1); a counter (mark = NAME) is read with @perf("NAME")
+ * instead of running a handler. */
 static int perf_options_at(Session *s, const ProbePoint *pt, int i, Resolved *r)
 {
 	r->sample_period = 1000000;
-	if (i == pt->ncomps)
-		return 0;
 	int64_t v;
-	const PointComp *c = &pt->comps[i];
-	bool sample = strcmp(c->name, "sample") == 0, hz = strcmp(c->name, "hz") == 0;
-	if (!sample && !hz) {
-		kernel_mismatch(s, pt, i, perf_options, 2);
-		return -1;
+	if (i < pt->ncomps && (strcmp(pt->comps[i].name, "sample") == 0 ||
+			       strcmp(pt->comps[i].name, "hz") == 0)) {
+		if (!kernel_comp_number(&pt->comps[i], &v) || v <= 0) {
+			kernel_point_error(s, pt, i, "expected a positive number");
+			return -1;
+		}
+		if (strcmp(pt->comps[i].name, "sample") == 0) {
+			r->sample_period = (uint64_t)v;
+		} else {
+			r->sample_freq = (uint64_t)v;
+			r->sample_period = 0;
+		}
+		i++;
 	}
-	if (!kernel_comp_number(c, &v) || v <= 0) {
-		kernel_point_error(s, pt, i, "expected a positive number");
-		return -1;
+	if (i < pt->ncomps && strcmp(pt->comps[i].name, "process") == 0) {
+		const char *proc = pt->comps[i].arg ? kernel_comp_string(&pt->comps[i]) : "";
+		if (!proc) {
+			kernel_point_error(s, pt, i, "expected a string argument");
+			return -1;
+		}
+		if (*proc) {
+			r->path = kernel_find_executable(proc);
+			if (!r->path) {
+				kernel_point_error(s, pt, -1, "cannot find executable '%s'", proc);
+				return -1;
+			}
+		} else {
+			r->pid = -1;
+		}
+		i++;
 	}
-	if (sample)
-		r->sample_period = (uint64_t)v;
-	else {
-		r->sample_freq = (uint64_t)v;
-		r->sample_period = 0;
+	if (i < pt->ncomps && strcmp(pt->comps[i].name, "counter") == 0) {
+		const char *name = kernel_comp_string(&pt->comps[i]);
+		if (!name || !*name) {
+			kernel_point_error(s, pt, i, "expected a counter name");
+			return -1;
+		}
+		r->mark = xstrdup(name);
+		i++;
 	}
-	if (i + 1 < pt->ncomps) {
-		kernel_point_error(s, pt, i + 1, "invalid suffix for probe");
+	if (i < pt->ncomps) {
+		bool known = false;
+		for (int k = 0; k < NELEMS(perf_options); k++)
+			known |= strcmp(pt->comps[i].name, perf_options[k]) == 0;
+		if (known) /* a repeated suffix, or out of order */
+			kernel_point_error(s, pt, i, "invalid suffix for probe");
+		else
+			kernel_mismatch(s, pt, i, perf_options, NELEMS(perf_options));
 		return -1;
 	}
 	return 0;
@@ -789,11 +833,18 @@ static void perf_pp_options(StrBuf *b, const Resolved *r)
 		sb_printf(b, ".hz(%llu)", (unsigned long long)r->sample_freq);
 	else if (r->sample_period != 1000000)
 		sb_printf(b, ".sample(%llu)", (unsigned long long)r->sample_period);
-}
-
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	if (r->path) {
+		char *q = kernel_quote(r->path);
+		sb_printf(b, ".process(%s)", q);
+		free(q);
+	} else if (r->pid == -1) {
+		sb_puts(b, ".process");
+	}
+	if (r->mark) {
+		char *q = kernel_quote(r->mark);
+		sb_printf(b, ".counter(%s)", q);
+		free(q);
+	}
 }
 
 /* Push one perf event per matching name in `names` at comps[i]. */
@@ -812,7 +863,7 @@ static int perf_named(Session *s, const ProbePoint *pt, int i, const char *const
 		r->perf_type = type;
 		r->perf_config = (uint64_t)k;
 		if (perf_options_at(s, pt, i + 1, r) < 0) {
-			free(r);
+			free_one(r);
 			return -1;
 		}
 		StrBuf b = { 0 };
@@ -859,7 +910,7 @@ static int perf_cache(Session *s, const ProbePoint *pt, Vec *out)
 	r->perf_type = PERF_HW_CACHE;
 	r->perf_config = (uint64_t)idx[0] | (uint64_t)idx[1] << 8 | (uint64_t)idx[2] << 16;
 	if (perf_options_at(s, pt, 5, r) < 0) {
-		free(r);
+		free_one(r);
 		return -1;
 	}
 	StrBuf b = { 0 };
@@ -887,7 +938,7 @@ static int perf_type_config(Session *s, const ProbePoint *pt, Vec *out)
 	r->perf_type = (uint32_t)type;
 	r->perf_config = (uint64_t)config;
 	if (perf_options_at(s, pt, 3, r) < 0) {
-		free(r);
+		free_one(r);
 		return -1;
 	}
 	StrBuf b = { 0 };

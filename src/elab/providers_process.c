@@ -240,7 +240,7 @@ static bool is_executable_file(const char *path)
 }
 
 /* "ls" -> "/usr/bin/ls" via $PATH; "/bin/ls" -> "/usr/bin/ls". */
-static char *find_executable(const char *name)
+char *kernel_find_executable(const char *name)
 {
 	char resolved[PATH_MAX];
 	if (strchr(name, '/'))
@@ -262,7 +262,7 @@ static char *find_executable(const char *name)
 static void find_executables(const char *pattern, Vec *out)
 {
 	if (!kernel_has_wildcard(pattern)) {
-		char *p = find_executable(pattern);
+		char *p = kernel_find_executable(pattern);
 		if (p)
 			vec_push(out, p);
 		return;

@@ -609,6 +609,27 @@ TEST(perf_points)
 		CHECK_STR(r->pp, "perf.sw.page_faults.sample(1000)");
 	}
 	kernel_free_resolved(&out);
+	/* perf.type(1).config(2).process("ls").counter("pf") */
+	ProbePoint *tc = point("perf", NULL, "type", NULL, "config", 2);
+	Expr *one = xcalloc(1, sizeof *one);
+	one->kind = E_NUM;
+	one->num = 1;
+	tc->comps[1].arg = one;
+	tc->comps = xrealloc(tc->comps, 5 * sizeof(PointComp));
+	Expr *ls = xcalloc(1, sizeof *ls), *pf = xcalloc(1, sizeof *pf);
+	ls->kind = pf->kind = E_STR;
+	ls->str = "ls";
+	pf->str = "pf";
+	tc->comps[3] = (PointComp){ .name = "process", .arg = ls };
+	tc->comps[4] = (PointComp){ .name = "counter", .arg = pf };
+	tc->ncomps = 5;
+	CHECK(provider_perf.resolve(S(), tc, &out) == 1);
+	if (out.len == 1) {
+		Resolved *r = VEC_AT(&out, 0);
+		CHECK(r->perf_type == 1 && r->perf_config == 2 && r->path && r->path[0] == '/');
+		CHECK_STR(r->mark, "pf");
+	}
+	kernel_free_resolved(&out);
 	ProbePoint *all = point("perf", NULL, "hw", NULL, "*", 0);
 	CHECK(provider_perf.resolve(S(), all, &out) == 10);
 	kernel_free_resolved(&out);
