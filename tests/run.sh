@@ -70,7 +70,7 @@ while IFS= read -r stp; do
 	if [ -n "$missing" ]; then
 		skip=$((skip + 1)); echo "SKIP $name (needs$missing)"; continue
 	fi
-	(cd "$(dirname "$stp")" && eval "exec timeout -s INT -k 5 $tmo \"$STAP\" $opts \"$(basename "$stp")\"") \
+	(cd "$(dirname "$stp")" && eval "exec timeout --preserve-status -s INT -k 5 $tmo \"$STAP\" $opts \"$(basename "$stp")\"") \
 		>"$tmp/out" 2>"$tmp/err" &
 	pid=$!
 	if [ -n "$trigger" ]; then
