@@ -79,10 +79,16 @@ bench: setup all
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/stapng/tapset $(DESTDIR)$(PREFIX)/share/stapng/runtime
-	install -m 755 $(BUILD)/stap $(BUILD)/staprun $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/stapng/tapset \
+		$(DESTDIR)$(PREFIX)/share/stapng/runtime/target \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BUILD)/stap $(BUILD)/staprun scripts/stap-prep $(DESTDIR)$(PREFIX)/bin/
 	cp -r tapset/. $(DESTDIR)$(PREFIX)/share/stapng/tapset/
 	install -m 644 runtime/*.h $(DESTDIR)$(PREFIX)/share/stapng/runtime/
+	install -m 644 runtime/target/*.h $(DESTDIR)$(PREFIX)/share/stapng/runtime/target/
+	install -m 644 doc/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 doc/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 doc/*.3stap $(DESTDIR)$(PREFIX)/share/man/man3/
 
 clean:
 	rm -rf build

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -304,15 +305,49 @@ int build_clean_cache(Session *s)
 	return rc;
 }
 
+/* The files pass 4 writes, so that a signal can remove them with only
+ * async-signal-safe calls. */
+static const char *const tmp_files[] = {"bpf.c", "host.c", "bpf.o", "host.o", "bpf.log",
+					 "host.log", "link.log", "module.ko"};
+static char tmp_paths[sizeof tmp_files / sizeof tmp_files[0]][4096];
+static char tmp_dir_path[4096];
+
+static void remove_tmp_on_signal(int sig)
+{
+	for (size_t i = 0; i < sizeof tmp_files / sizeof tmp_files[0]; i++)
+		if (tmp_paths[i][0])
+			unlink(tmp_paths[i]);
+	if (tmp_dir_path[0])
+		rmdir(tmp_dir_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard_tmp_dir(const char *dir, bool on)
+{
+	if (on) {
+		snprintf(tmp_dir_path, sizeof tmp_dir_path, "%s", dir);
+		for (size_t i = 0; i < sizeof tmp_files / sizeof tmp_files[0]; i++)
+			snprintf(tmp_paths[i], sizeof tmp_paths[i], "%s/%s", dir, tmp_files[i]);
+	}
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (int i = 0; i < 3; i++)
+		signal(sigs[i], on ? remove_tmp_on_signal : SIG_DFL);
+}
+
 char *build_module(Session *s, const Translation *t, uint64_t key)
 {
-	char tmpl[] = "/tmp/stapXXXXXX";
+	const char *tmpdir = getenv("TMPDIR");
+	char *tmpl = xasprintf("%s/stapXXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	char *dir = mkdtemp(tmpl);
 	if (!dir) {
-		diag_fatal(s, "cannot create a temporary directory: %s", strerror(errno));
+		diag_fatal(s, "cannot create a temporary directory in %s: %s", tmpdir && *tmpdir ? tmpdir : "/tmp",
+			   strerror(errno));
+		free(tmpl);
 		return NULL;
 	}
-	dir = xstrdup(dir);
+	if (!s->keep_tmp)
+		guard_tmp_dir(dir, true);
 	char *bpf_c = xasprintf("%s/bpf.c", dir);
 	char *host_c = xasprintf("%s/host.c", dir);
 	if ((t->bpf_c && write_text(bpf_c, t->bpf_c)) || write_text(host_c, t->host_c)) {
@@ -381,10 +416,12 @@ char *build_module(Session *s, const Translation *t, uint64_t key)
 		if (module && !s->module_name && s->use_cache)
 			cache_trim(s);
 	}
-	if (s->keep_tmp)
+	if (s->keep_tmp) {
 		fprintf(stderr, "Keeping temporary directory \"%s\"\n", dir);
-	else
+	} else {
 		remove_tree(dir);
+		guard_tmp_dir(dir, false);
+	}
 	free(inc);
 	free(inc_target);
 	free(bpf_c);
