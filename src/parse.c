@@ -2,8 +2,9 @@
  *
  * A recursive-descent parser.  Each function is named after the grammar
  * symbol it reads and starts with that rule; it consumes the tokens of the
- * symbol from Parser.t and returns the node.  Expressions climb stap's
- * precedence ladder one function per level, from the loosest:
+ * symbol from Parser.t and returns the node.  Expressions follow stap's
+ * precedence ladder, from the loosest (the binary levels by precedence
+ * climbing, in binary()):
  *
  *   assignment  = += -= *= /= %= <<= >>= &= |= ^= .= <<<   (right)
  *   ternary     ?:                                        (right)
@@ -548,21 +549,19 @@ static Expr *unary(Parser *p)
 	return unary_expr(t, op, operand);
 }
 
-typedef Expr *(*Level)(Parser *);
-
-/* One left-associative binary level: sub { op sub }. */
-/* The binary operators by level, loosest first (as the ladder above). */
+/* The binary levels, loosest first, as in the ladder at the top. */
 enum {
-	L_NONE, L_OR, L_AND, L_BITOR, L_XOR, L_BITAND, L_COMPARE, L_SHIFT, L_CONCAT, L_ADD, L_MUL,
+	L_NONE, L_OR, L_AND, L_BITOR, L_XOR, L_BITAND, L_IN, L_COMPARE, L_SHIFT, L_CONCAT, L_ADD,
+	L_MUL,
 };
 
-/* The level of a binary operator token, L_NONE for anything else.  One
- * switch instead of comparing the token with each level's operators. */
+/* The level of the token as a binary operator, L_NONE if it is none:
+ * one switch instead of comparing the token with each level's operators. */
 static int binary_level(const Token *t)
 {
-	if (t->kind != TK_OP)
-		return L_NONE;
 	const char *s = t->text;
+	if (t->kind != TK_OP)
+		return t->kind == TK_IDENT && s[0] == 'i' && s[1] == 'n' && !s[2] ? L_IN : L_NONE;
 	switch (s[0]) {
 	case '*': case '/': case '%':
 		return s[1] ? L_NONE : L_MUL;
@@ -578,8 +577,8 @@ static int binary_level(const Token *t)
 		if (!s[1] || (s[1] == '=' && !s[2]))
 			return L_COMPARE;
 		return s[1] == '>' && (!s[2] || (s[2] == '>' && !s[3])) ? L_SHIFT : L_NONE;
-	case '=': case '!':
-		return s[1] == '=' && !s[2] ? L_COMPARE : L_NONE;
+	case '=': case '!': /* == != =~ !~ */
+		return (s[1] == '=' || s[1] == '~') && !s[2] ? L_COMPARE : L_NONE;
 	case '&':
 		return !s[1] ? L_BITAND : s[1] == '&' && !s[2] ? L_AND : L_NONE;
 	case '|':
@@ -588,62 +587,6 @@ static int binary_level(const Token *t)
 		return s[1] ? L_NONE : L_XOR;
 	default:
 		return L_NONE;
-	}
-}
-
-/* One left-associative binary level: sub { op sub }. */
-static Expr *left_assoc(Parser *p, Level sub, ExprKind kind, int level)
-{
-	Expr *e = sub(p);
-	while (binary_level(p->t) == level) {
-		const Token *t = advance(p);
-		e = binary_expr(kind, t, e, sub(p));
-	}
-	return e;
-}
-
-/* multiplicative -> unary { ( '*' | '/' | '%' ) unary } */
-static Expr *multiplicative(Parser *p)
-{
-	return left_assoc(p, unary, E_BINARY, L_MUL);
-}
-
-/* additive -> multiplicative { ( '+' | '-' ) multiplicative } */
-static Expr *additive(Parser *p)
-{
-	return left_assoc(p, multiplicative, E_BINARY, L_ADD);
-}
-
-/* concat -> additive { '.' additive } */
-static Expr *concat(Parser *p)
-{
-	return left_assoc(p, additive, E_BINARY, L_CONCAT);
-}
-
-/* shift -> concat { ( '<<' | '>>' | '>>>' ) concat } */
-static Expr *shift(Parser *p)
-{
-	return left_assoc(p, concat, E_BINARY, L_SHIFT);
-}
-
-/* comparison -> shift { ( '<' | '>' | '<=' | '>=' | '==' | '!=' ) shift
- *                     | ( '=~' | '!~' ) STRING } */
-static Expr *comparison(Parser *p)
-{
-	Expr *e = shift(p);
-	for (;;) {
-		const Token *t = p->t;
-		if (at(p, "=~") || at(p, "!~")) {
-			advance(p);
-			if (p->t->kind != TK_STRING)
-				fail(p, "expected literal string");
-			e = binary_expr(E_COMPARE, t, e, string_literal(p));
-			continue;
-		}
-		if (binary_level(t) != L_COMPARE)
-			return e;
-		advance(p);
-		e = binary_expr(E_COMPARE, t, e, shift(p));
 	}
 }
 
@@ -657,65 +600,71 @@ static Expr *in_expr(const Token *t, Expr **keys, int nkeys, Token *array)
 	return e;
 }
 
-/* array_in -> '[' expr { ',' expr } ']' 'in' IDENT | comparison [ 'in' IDENT ] */
-static Expr *array_in(Parser *p)
+/* keys_in -> '[' expr { ',' expr } ']' 'in' IDENT */
+static Expr *keys_in(Parser *p)
 {
-	Token *t = p->t;
-	if (accept(p, "[")) {
-		Vec keys = {0};
-		do
-			vec_push(&keys, expr(p));
-		while (accept(p, ","));
-		expect(p, "]");
-		if (!at(p, "in"))
-			fail(p, "expected 'in'");
-		advance(p);
-		int n = keys.len;
-		return in_expr(t, (Expr **)vec_to_array(&keys), n, expect_ident(p));
-	}
-	Expr *e = comparison(p);
+	Token *t = advance(p);
+	Vec keys = {0};
+	do
+		vec_push(&keys, expr(p));
+	while (accept(p, ","));
+	expect(p, "]");
 	if (!at(p, "in"))
-		return e;
+		fail(p, "expected 'in'");
 	advance(p);
-	Expr *in = in_expr(t, one_arg(p, e), 1, expect_ident(p));
-	in->loc = e->loc;
-	return in;
+	int n = keys.len;
+	return in_expr(t, (Expr **)vec_to_array(&keys), n, expect_ident(p));
 }
 
-/* bit_and -> array_in { '&' array_in } */
-static Expr *bit_and(Parser *p)
+/* binary(min) -> operand { OP binary(level(OP) + 1) }   for OP of level >= min
+ *              | operand 'in' IDENT                       (level in)
+ *              | operand ( '=~' | '!~' ) STRING           (level comparison)
+ * operand      -> keys_in   (where min <= level in)  | unary
+ *
+ * All the left-associative levels from || down to * / %, by precedence
+ * climbing: an operator's right operand takes only tighter operators.
+ * 'in' takes a comparison on its left and cannot be chained, so after it
+ * (or after keys_in) only the looser bitwise and logical operators go on;
+ * after =~ no operator tighter than a comparison does. */
+static Expr *binary(Parser *p, int min)
 {
-	return left_assoc(p, array_in, E_BINARY, L_BITAND);
+	Expr *e;
+	int max = L_MUL; /* the tightest operator that may still combine e */
+	if (min <= L_IN && at(p, "[")) {
+		e = keys_in(p);
+		max = L_BITAND;
+	} else {
+		e = unary(p);
+	}
+	for (;;) {
+		Token *t = p->t;
+		int level = binary_level(t);
+		if (level == L_NONE || level < min || level > max)
+			return e;
+		advance(p);
+		if (level == L_IN) {
+			Expr *in = in_expr(t, one_arg(p, e), 1, expect_ident(p));
+			in->loc = e->loc;
+			e = in;
+			max = L_BITAND;
+		} else if (t->text[1] == '~') {
+			if (p->t->kind != TK_STRING)
+				fail(p, "expected literal string");
+			e = binary_expr(E_COMPARE, t, e, string_literal(p));
+			max = L_COMPARE;
+		} else {
+			ExprKind kind = level == L_COMPARE ? E_COMPARE : E_BINARY;
+			e = binary_expr(kind, t, e, binary(p, level + 1));
+			max = level;
+		}
+	}
 }
 
-/* bit_xor -> bit_and { '^' bit_and } */
-static Expr *bit_xor(Parser *p)
-{
-	return left_assoc(p, bit_and, E_BINARY, L_XOR);
-}
 
-/* bit_or -> bit_xor { '|' bit_xor } */
-static Expr *bit_or(Parser *p)
-{
-	return left_assoc(p, bit_xor, E_BINARY, L_BITOR);
-}
-
-/* logical_and -> bit_or { '&&' bit_or } */
-static Expr *logical_and(Parser *p)
-{
-	return left_assoc(p, bit_or, E_BINARY, L_AND);
-}
-
-/* logical_or -> logical_and { '||' logical_and } */
-static Expr *logical_or(Parser *p)
-{
-	return left_assoc(p, logical_and, E_BINARY, L_OR);
-}
-
-/* ternary -> logical_or [ '?' expr ':' ternary ] */
+/* ternary -> binary(||) [ '?' expr ':' ternary ] */
 static Expr *ternary(Parser *p)
 {
-	Expr *cond = logical_or(p);
+	Expr *cond = binary(p, L_OR);
 	if (!at(p, "?"))
 		return cond;
 	Token *t = advance(p);
