@@ -135,6 +135,15 @@ static void intern_grow(void)
 	intern_cap = cap;
 }
 
+/* memcmp(a, b, n) == 0 for names a few bytes long, without the call. */
+static bool same_bytes(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* The slot of s (hash h), made if new. */
 static InternSlot *intern_slot_hashed(const char *s, size_t n, uint32_t h)
 {
@@ -151,7 +160,7 @@ static InternSlot *intern_slot_hashed(const char *s, size_t n, uint32_t h)
 			intern_count++;
 			return slot;
 		}
-		if (slot->hash == h && slot->len == n && memcmp(slot->text, s, n) == 0)
+		if (slot->hash == h && slot->len == n && same_bytes(slot->text, s, n))
 			return slot;
 	}
 }
@@ -411,7 +420,8 @@ static SrcLoc here(const Lexer *lx, const char *p)
 	return (SrcLoc){ lx->f, lx->line, (int)(p - lx->line_start) + 1 };
 }
 
-static Token *new_token(Lexer *lx, TokenKind kind, const char *start, char *text, size_t len)
+static inline __attribute__((always_inline)) Token *new_token(Lexer *lx, TokenKind kind, const char *start,
+							  char *text, size_t len)
 {
 	Token *t = token_alloc();
 	*t = (Token){ .kind = kind, .space_before = lx->space, .text = text, .len = len,

@@ -1023,6 +1023,15 @@ PPStream *pp_open(Session *s, SrcFile *f, Lexer *lx, Token *toks)
 	return ps;
 }
 
+/* Through both sweeps.  Kept out of line so that pp_next stays small. */
+static __attribute__((noinline)) Token *swept_next(PPStream *ps)
+{
+	enum P1Stage was = p1_stage(P1_COND);
+	Token *t = cond_next(ps);
+	p1_stage(was);
+	return t;
+}
+
 Token *pp_next(PPStream *ps)
 {
 	/* Most tokens are none of the preprocessor's business: straight
@@ -1033,10 +1042,7 @@ Token *pp_next(PPStream *ps)
 			return t;
 		unread(ps, t);
 	}
-	enum P1Stage was = p1_stage(P1_COND);
-	Token *t = cond_next(ps);
-	p1_stage(was);
-	return t;
+	return swept_next(ps);
 }
 
 void pp_close(PPStream *ps)

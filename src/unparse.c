@@ -37,20 +37,31 @@ enum {
 
 /* -p1 of a large script prints millions of small pieces: they go straight
  * into the buffer, not through printf. */
-static void put_n(StrBuf *b, const char *s, size_t n)
+static inline void put_n(StrBuf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		sb_putn(b, s, n);
 		return;
 	}
-	memcpy(b->s + b->len, s, n);
+	char *d = b->s + b->len;
+	if (n <= 16) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	} else {
+		memcpy(d, s, n);
+	}
 	b->len += n;
-	b->s[b->len] = '\0';
+	d[n] = '\0';
 }
 
-static void put_c(StrBuf *b, char c)
+static inline void put_c(StrBuf *b, char c)
 {
-	put_n(b, &c, 1);
+	if (b->len + 2 > b->cap) {
+		sb_putc(b, c);
+		return;
+	}
+	b->s[b->len++] = c;
+	b->s[b->len] = '\0';
 }
 
 static void put_s(StrBuf *b, const char *s)
