@@ -76,7 +76,7 @@ typedef struct Emitter {
 	Vec *error_wheres;      /* char*: "near operator '/' at F:L:C" */
 	Vec *formats;           /* char*: printf formats (prog formats first) */
 	int nregex;             /* host: compiled regex cache slots */
-	bool dispatch_used[2];
+	int dispatch_used[2];   /* raw_syscalls sys_enter / sys_exit dispatch programs emitted */
 	Vec *btf_needs;         /* (intptr_t) KBTF_NEED_* of CO-RE member chains */
 	bool uses_tp_args;      /* current probe reads TP_PROTO arguments: raw_tp */
 	bool uses_tp_fields;    /* current probe reads tracepoint record fields */  /* raw_syscalls sys_enter / sys_exit dispatchers emitted */

@@ -497,7 +497,7 @@ static void decide_dispatch(Program *p)
 /* A BPF program may call at most 256 subprograms (handler bodies, their
  * functions and loop callbacks), so the dispatch is split into programs of
  * at most this many cases, all attached to the same raw tracepoint. */
-#define DISPATCH_CASES_PER_PROG 96
+#define DISPATCH_CASES_PER_PROG 192
 
 static void emit_dispatch_chunk(StrBuf *b, const char *dir, int chunk, const char *cases)
 {
