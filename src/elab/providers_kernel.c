@@ -162,9 +162,6 @@ char *kernel_similar_names(const char *word, const char *const *cands, int n)
 	StrBuf b = { 0 };
 	int shown = 0;
 	for (int i = 0; i < n && shown < 5; i++) {
-		/* names as far as the word is long are no hint at all */
-		if (sc[i].dist >= (int)strlen(word) + (int)strlen(sc[i].name) && n > 5)
-			continue;
 		bool dup = false;
 		for (int j = 0; j < i && !dup; j++)
 			dup = strcmp(sc[j].name, sc[i].name) == 0;
