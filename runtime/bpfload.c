@@ -383,8 +383,46 @@ int rt_attach_all(struct stp_session *s)
 	return 0;
 }
 
+/* Releasing a tracepoint or perf attachment waits for an RCU grace period
+ * (60-80 ms each here), which would make every session end slowly.  The
+ * handlers already return at once (the session is STOPPING), so the last
+ * references are handed to a child that lives until this process has
+ * exited and then lets the kernel release them in the background.  The
+ * child closes stdio so that nobody waits on its pipes. */
+static void release_in_background(void)
+{
+	int alive[2];
+	if (pipe(alive) != 0)
+		return;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(alive[0]);
+		close(alive[1]);
+		return;
+	}
+	if (pid == 0) {
+		setsid();
+		close(alive[1]);
+		for (int fd = 0; fd < 3; fd++)
+			if (fd != alive[0])
+				close(fd);
+		char c;
+		while (read(alive[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0); /* the parent is gone: the kernel releases the rest */
+	}
+	close(alive[0]);
+	/* alive[1] stays open until this process exits */
+}
+
 void rt_detach_all(struct stp_session *s)
 {
+	if (s->nlinks + s->nperf_fds > 0 && !getenv("STAPNG_SYNC_DETACH")) {
+		release_in_background();
+		/* the child holds the attachments now: drop ours without waiting */
+		for (int i = 0; i < s->nlinks; i++)
+			bpf_link__disconnect(s->links[i]);
+	}
 	for (int i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	free(s->links);
