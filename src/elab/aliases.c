@@ -300,8 +300,12 @@ static int resolve_leaf(Walk *w, const ProbePoint *pt, Path *path, bool optional
 	int n = prov->resolve(E->s, pt, &out);
 	if (n < 0 && optional)
 		E->s->errors = errors; /* optional points fail silently */
-	if (n == 0 && !optional)
-		mismatch_error(E, pt);
+	if (n == 0 && !optional) {
+		/* the family exists but nothing in it matched: stap's two lines */
+		diag_error(E->s, pt->comps[0].loc, "semantic error",
+			   "while resolving probe point: identifier '%s'", pt->comps[0].name);
+		fputs("semantic error: no match\n\n", stderr);
+	}
 	for (int i = 0; i < out.len; i++) {
 		Leaf *lf = xcalloc(1, sizeof *lf);
 		lf->r = out.data[i];

@@ -18,6 +18,8 @@ const Provider *const elab_providers[] = {
 	&provider_kernel,
 	&provider_module,
 	&provider_perf,
+	&provider_process,
+	&provider_procfs,
 	NULL,
 };
 
