@@ -325,7 +325,11 @@ static int attach_one(struct stp_session *s, const struct stp_probe_desc *p, str
 	switch (p->kind) {
 	case STP_PROBE_TRACEPOINT:
 	case STP_PROBE_PROCESS:
-		link = bpf_program__attach_tracepoint(prog, p->tp_system, p->tp_event);
+		/* handlers that read TP_PROTO arguments are raw tracepoint programs */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_RAW_TRACEPOINT)
+			link = bpf_program__attach_raw_tracepoint(prog, p->tp_event);
+		else
+			link = bpf_program__attach_tracepoint(prog, p->tp_system, p->tp_event);
 		break;
 	case STP_PROBE_SYSCALL:
 		link = bpf_program__attach_tracepoint(prog, "raw_syscalls", p->is_return ? "sys_exit" : "sys_enter");

@@ -241,6 +241,21 @@ static __always_inline void stp_execname_n(char *dst, int n)
 		dst[0] = 0;
 }
 
+/* Whether the current task's comm is `name` (NUL-padded to 16 bytes):
+ * process("PATH") points filter on the binary's base name. */
+static __always_inline int stp_comm_is(const char *name)
+{
+	char comm[16] = {0};
+	bpf_get_current_comm(comm, sizeof comm);
+	for (int i = 0; i < 16; i++) {
+		if (comm[i] != name[i])
+			return 0;
+		if (!comm[i])
+			return 1;
+	}
+	return 1;
+}
+
 /* Just the members stapng reads, located by CO-RE at load time. */
 struct task_struct___stp {
 	int pid;

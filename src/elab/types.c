@@ -14,6 +14,7 @@
  * what stayed unknown and registers printf formats.
  */
 #include "elab/elab.h"
+#include "elab/kernel.h"
 #include "stp_module.h"
 
 #include <stdlib.h>
@@ -35,6 +36,31 @@ static TargetAccess *target_at(TargetWalk *tw, const char *name)
 	if (!p || !p->target)
 		return NULL;
 	return p->target(tw->E->s, r, name[0] == '$' ? name + 1 : name);
+}
+
+/* The type at the end of $var->member[...]..., checked against the
+ * kernel's BTF now so that a wrong member is a pass-2 error naming it. */
+static Type chain_type(TargetWalk *tw, Expr *e, TargetAccess *ta)
+{
+	if (!ta->btf_id)
+		return TY_LONG; /* the translator reports what it cannot read */
+	char **idx = xcalloc((size_t)e->ncomps + 1, sizeof *idx);
+	for (int i = 0; i < e->ncomps; i++)
+		idx[i] = "0";
+	char *err = NULL;
+	int err_at = -1;
+	TargetAccess *r = kernel_member_access(tw->E->s, ta, "0", e->comps, e->ncomps, idx, &err, &err_at);
+	free(idx);
+	if (!r) {
+		SrcLoc loc = err_at >= 0 && err_at < e->ncomps ? e->comps[err_at].loc : e->loc;
+		if (elab_report_once(tw->E, e))
+			diag_error(tw->E->s, loc, "semantic error", "%s", err ? err : "invalid member access");
+		free(err);
+		return TY_LONG;
+	}
+	Type t = r->type;
+	kernel_free_access(r);
+	return t;
 }
 
 static bool is_context_list(const char *name)
@@ -160,7 +186,7 @@ static void targets_expr(TargetWalk *tw, Expr *e)
 		return;
 	}
 	e->target = ta;
-	e->type = e->ncomps ? TY_LONG : ta->type;
+	e->type = e->ncomps ? chain_type(tw, e, ta) : ta->type;
 }
 
 static void targets_stmt(TargetWalk *tw, Stmt *st);

@@ -542,6 +542,28 @@ static int emit_dispatch_program(Emitter *e, StrBuf *b, Program *p, bool want_ex
 	return chunks;
 }
 
+/* process(PID) and process("PATH") points on kernel-wide events (exec,
+ * exit, syscalls) run only for that process: by pid, or by the binary's
+ * name as the kernel keeps it (comm: the base name, 15 bytes). */
+static void emit_process_filter(Emitter *e, StrBuf *b, const Resolved *r)
+{
+	if (r->kind != PK_PROCESS && !(r->kind == PK_SYSCALL && (r->pid > 0 || r->path)))
+		return;
+	if (r->pid > 0) {
+		sb_printf(b, "\tif (stp_pid() != %lld)\n\t\treturn 0;\n", (long long)r->pid);
+	} else if (r->path) {
+		const char *base = strrchr(r->path, '/');
+		base = base ? base + 1 : r->path;
+		char comm[16] = {0};
+		strncpy(comm, base, 15);
+		int lit = emit_literal(e, comm, strlen(comm));
+		sb_printf(b, "\tif (!stp_comm_is(stp_lit_%d))\n\t\treturn 0;\n", lit);
+	}
+	/* process.end: the whole process ends when its leader thread exits */
+	if (r->kind == PK_PROCESS && r->is_return && !(r->mark && !strcmp(r->mark, "thread")))
+		sb_puts(b, "\tif (stp_pid() != stp_tid())\n\t\treturn 0;\n");
+}
+
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 {
 	for (int i = 0; i < dp->npoints; i++) {
@@ -560,8 +582,7 @@ static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 			sb_puts(&u->code, "\tint64_t nr_ = 0;\n\tbpf_probe_read_kernel(&nr_, 8, (char *)ctx + 8);\n");
 			sb_printf(&u->code, "\tif (nr_ != %d)\n\t\treturn 0;\n", r->syscall_nr);
 		}
-		if (r->kind == PK_PROCESS && r->pid > 0)
-			sb_printf(&u->code, "\tif (stp_pid() != %lld)\n\t\treturn 0;\n", (long long)r->pid);
+		emit_process_filter(e, &u->code, r);
 		sb_printf(&u->code, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d};\n", pp_lit);
 		sb_printf(&u->code, "\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
 		free(sec);
@@ -702,6 +723,9 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 			if (r->kind == PK_SYSCALL)
 				sb_printf(b, ", .tp_system = \"raw_syscalls\", .tp_event = \"%s\"",
 					  r->is_return ? "sys_exit" : "sys_enter");
+			if (r->kind == PK_PROCESS)
+				sb_printf(b, ", .tp_system = \"sched\", .tp_event = \"%s\"",
+					  r->is_return ? "sched_process_exit" : "sched_process_exec");
 			if (r->kind == PK_PERF || r->kind == PK_PROFILE)
 				sb_printf(b, ", .perf_type = %u, .perf_config = %lluULL, .sample_period = %lluULL",
 					  r->perf_type, (unsigned long long)r->perf_config,
