@@ -161,6 +161,45 @@ static Stmt *new_stmt(StmtKind kind, const Token *t)
 	return st;
 }
 
+/* Nodes collected for a list (arguments, statements of a block): the
+ * first few in place, so that most lists cost no malloc. */
+typedef struct List {
+	void *local[8];
+	void **items;
+	int len, cap;
+} List;
+
+static void list_push(List *l, void *item)
+{
+	if (l->len == l->cap) {
+		if (!l->items) {
+			l->items = l->local;
+			l->cap = 8;
+		} else {
+			void **more = xmalloc(sizeof(void *) * (size_t)l->cap * 2);
+			memcpy(more, l->items, sizeof(void *) * (size_t)l->len);
+			if (l->items != l->local)
+				free(l->items);
+			l->items = more;
+			l->cap *= 2;
+		}
+	}
+	l->items[l->len++] = item;
+}
+
+/* The items as an arena array (NULL-terminated); the list is emptied. */
+static void **list_to_array(List *l)
+{
+	void **a = arena_alloc(sizeof(void *) * (size_t)(l->len + 1));
+	if (l->len)
+		memcpy(a, l->items, sizeof(void *) * (size_t)l->len);
+	if (l->items != l->local)
+		free(l->items);
+	l->items = NULL;
+	l->len = l->cap = 0;
+	return a;
+}
+
 /* Move a temporary vector's items into an arena array. */
 static void **vec_to_array(Vec *v)
 {
@@ -429,13 +468,13 @@ static Expr *symbol(Parser *p)
 	if (accept(p, "[")) {
 		Expr *e = new_expr(E_INDEX, t);
 		e->name = t->text;
-		Vec idx = {0};
+		List idx = {0};
 		do
-			vec_push(&idx, expr(p));
+			list_push(&idx, expr(p));
 		while (accept(p, ","));
 		expect(p, "]");
 		e->nargs = idx.len;
-		e->args = (Expr **)vec_to_array(&idx);
+		e->args = (Expr **)list_to_array(&idx);
 		return e;
 	}
 	Expr *e = new_expr(E_SYM, t);
@@ -483,20 +522,20 @@ static Expr *primary(Parser *p, bool allow_hist)
 static Expr **call_args(Parser *p, int *n, bool allow_hist)
 {
 	expect(p, "(");
-	Vec args = {0};
+	List args = {0};
 	if (!at(p, ")")) {
 		do {
 			if (allow_hist && p->t->kind == TK_AT &&
 			    (strcmp(p->t->text, "@hist_log") == 0 || strcmp(p->t->text, "@hist_linear") == 0) &&
 			    args.len == 0)
-				vec_push(&args, primary(p, true));
+				list_push(&args, primary(p, true));
 			else
-				vec_push(&args, expr(p));
+				list_push(&args, expr(p));
 		} while (accept(p, ","));
 	}
 	expect(p, ")");
 	*n = args.len;
-	return (Expr **)vec_to_array(&args);
+	return (Expr **)list_to_array(&args);
 }
 
 /* postfix -> primary [ '++' | '--' ] */
@@ -604,16 +643,16 @@ static Expr *in_expr(const Token *t, Expr **keys, int nkeys, Token *array)
 static Expr *keys_in(Parser *p)
 {
 	Token *t = advance(p);
-	Vec keys = {0};
+	List keys = {0};
 	do
-		vec_push(&keys, expr(p));
+		list_push(&keys, expr(p));
 	while (accept(p, ","));
 	expect(p, "]");
 	if (!at(p, "in"))
 		fail(p, "expected 'in'");
 	advance(p);
 	int n = keys.len;
-	return in_expr(t, (Expr **)vec_to_array(&keys), n, expect_ident(p));
+	return in_expr(t, (Expr **)list_to_array(&keys), n, expect_ident(p));
 }
 
 /* binary(min) -> operand { OP binary(level(OP) + 1) }   for OP of level >= min
@@ -723,17 +762,17 @@ static Stmt *block(Parser *p)
 {
 	Token *t = expect(p, "{");
 	Stmt *st = new_stmt(S_BLOCK, t);
-	Vec body = {0};
+	List body = {0};
 	enter(p);
 	while (!at(p, "}")) {
 		if (p->t->kind == TK_EOF)
 			fail(p, "expected statement");
-		vec_push(&body, statement(p));
+		list_push(&body, statement(p));
 	}
 	advance(p);
 	leave(p);
 	st->nbody = body.len;
-	st->body = (Stmt **)vec_to_array(&body);
+	st->body = (Stmt **)list_to_array(&body);
 	return st;
 }
 

@@ -234,6 +234,7 @@ struct Func;
 
 typedef struct Expr {
 	ExprKind kind;
+	int nargs;             /* of args (next to kind: no padding; 100,000-line scripts make ~500,000 Exprs) */
 	SrcLoc loc;
 	const char *op;        /* operator spelling, or @-operator name without '@' */
 	char *name;            /* E_SYM E_TARGET E_INDEX E_CALL E_IN (array name) */
@@ -242,7 +243,6 @@ typedef struct Expr {
 	size_t len;            /* E_STR length */
 	char *module;          /* E_CAST / E_VAR_AT optional module string */
 	struct Expr **args;    /* operands / indexes / call arguments */
-	int nargs;
 	Component *comps;      /* E_TARGET E_CAST E_VAR_AT access path */
 	int ncomps;
 	int suffix;            /* E_TARGET/E_CAST: 0, 1 for trailing '$', 2 for '$$' */
@@ -297,9 +297,9 @@ typedef struct ForeachInfo {
 
 typedef struct Stmt {
 	StmtKind kind;
+	int nbody;              /* of body (next to kind: no padding) */
 	SrcLoc loc;
 	struct Stmt **body;     /* S_BLOCK statements */
-	int nbody;
 	struct Expr *expr;      /* S_EXPR S_RETURN S_DELETE; S_IF/S_FOR/S_DO condition */
 	struct Stmt *init;      /* S_FOR */
 	struct Expr *incr;      /* S_FOR */
