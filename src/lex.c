@@ -102,8 +102,9 @@ char *arena_strndup(const char *s, size_t n)
  * The keyword test is made once per name, here, not once per token. */
 typedef struct InternSlot {
 	char *text;
-	uint32_t hash, len;
-	bool keyword;
+	uint32_t hash;
+	uint32_t len : 31;   /* 16 bytes a slot: the table is read at every name */
+	uint32_t keyword : 1;
 } InternSlot;
 
 static InternSlot *intern_slots;
@@ -135,15 +136,6 @@ static void intern_grow(void)
 	intern_cap = cap;
 }
 
-/* memcmp(a, b, n) == 0 for names a few bytes long, without the call. */
-static bool same_bytes(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
-}
-
 /* The slot of s (hash h), made if new. */
 static InternSlot *intern_slot_hashed(const char *s, size_t n, uint32_t h)
 {
@@ -160,7 +152,7 @@ static InternSlot *intern_slot_hashed(const char *s, size_t n, uint32_t h)
 			intern_count++;
 			return slot;
 		}
-		if (slot->hash == h && slot->len == n && same_bytes(slot->text, s, n))
+		if (slot->hash == h && slot->len == n && memcmp(slot->text, s, n) == 0)
 			return slot;
 	}
 }
@@ -767,7 +759,7 @@ static Token *lex_one(Lexer *lx)
 		while (e < lx->end && is_ident_char(*e))
 			h = (h ^ (unsigned char)*e++) * 16777619u;
 		InternSlot *name = intern_slot_hashed(p, (size_t)(e - p), h);
-		Token *t = new_token(lx, TK_IDENT, p, name->text, name->len);
+		Token *t = new_token(lx, TK_IDENT, p, name->text, (size_t)(e - p));
 		t->is_keyword = name->keyword;
 		lx->p = e;
 		return t;

@@ -64,7 +64,7 @@ static inline void put_c(StrBuf *b, char c)
 	b->s[b->len] = '\0';
 }
 
-static void put_s(StrBuf *b, const char *s)
+static inline void put_s(StrBuf *b, const char *s)
 {
 	put_n(b, s, strlen(s));
 }
@@ -207,6 +207,10 @@ static void put_binary(StrBuf *b, const Expr *e, int level)
 
 static void put_expr_bare(StrBuf *b, const Expr *e)
 {
+	/* the AST of a big script is far larger than the caches: ask for the
+	 * operands while this node is printed */
+	for (int i = 0; i < e->nargs; i++)
+		__builtin_prefetch(e->args[i]);
 	switch (e->kind) {
 	case E_NUM:
 		put_num(b, e->num);
@@ -608,6 +612,19 @@ static void put_function(StrBuf *b, const Func *fn)
 	put_c(b, '\n');
 }
 
+/* Output goes out in pieces of about this size: a buffer that stays in
+ * the cache, not one as large as the script. */
+#define FLUSH_SIZE (64 * 1024)
+
+static void flush_some(FILE *out, StrBuf *b)
+{
+	if (b->len < FLUSH_SIZE)
+		return;
+	fwrite(b->s, 1, b->len, out);
+	b->len = 0;
+	b->s[0] = '\0';
+}
+
 void unparse_script(FILE *out, const Script *sc)
 {
 	StrBuf b = {0};
@@ -616,12 +633,18 @@ void unparse_script(FILE *out, const Script *sc)
 	put_c(&b, '\n');
 	for (int i = 0; i < sc->embedded.len; i++)
 		sb_printf(&b, "%%{%s%%}\n", (char *)VEC_AT(&sc->embedded, i));
-	for (int i = 0; i < sc->globals.len; i++)
+	for (int i = 0; i < sc->globals.len; i++) {
 		put_global(&b, VEC_AT(&sc->globals, i));
-	for (int i = 0; i < sc->probes.len; i++)
+		flush_some(out, &b);
+	}
+	for (int i = 0; i < sc->probes.len; i++) {
 		put_probe(&b, VEC_AT(&sc->probes, i));
-	for (int i = 0; i < sc->functions.len; i++)
+		flush_some(out, &b);
+	}
+	for (int i = 0; i < sc->functions.len; i++) {
 		put_function(&b, VEC_AT(&sc->functions, i));
+		flush_some(out, &b);
+	}
 	fwrite(b.s, 1, b.len, out);
 	free(b.s);
 }
