@@ -64,24 +64,32 @@ static ArenaChunk *arena_map(size_t need)
 	return c;
 }
 
+/* n bytes (aligned) from a new chunk. */
+static __attribute__((noinline)) void *arena_alloc_fresh(size_t n)
+{
+	ArenaChunk *c = arena_top;
+	ArenaChunk *fresh = arena_map(n);
+	/* a big one-off block goes under the current chunk so that the
+	 * chunk's free space is not wasted */
+	if (c && fresh->size - n < c->size - c->used) {
+		fresh->prev = c->prev;
+		c->prev = fresh;
+		fresh->used = n;
+		return fresh->data;
+	}
+	fresh->prev = c;
+	arena_top = fresh;
+	fresh->used = n;
+	return fresh->data;
+}
+
 /* Zeroed memory that lives until arena_release_all. */
 void *arena_alloc(size_t n)
 {
 	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	ArenaChunk *c = arena_top;
-	if (!c || c->size - c->used < n) {
-		ArenaChunk *fresh = arena_map(n);
-		/* a big one-off block goes under the current chunk so that the
-		 * chunk's free space is not wasted */
-		if (c && fresh->size - n < c->size - c->used) {
-			fresh->prev = c->prev;
-			c->prev = fresh;
-			fresh->used = n;
-			return fresh->data;
-		}
-		fresh->prev = c;
-		arena_top = c = fresh;
-	}
+	if (!c || c->size - c->used < n)
+		return arena_alloc_fresh(n);
 	void *p = c->data + c->used;
 	c->used += n;
 	return p;
@@ -751,8 +759,8 @@ static Token *lex_one(Lexer *lx)
 {
 	const char *p = lx->p;
 	char c = *p;
-	char next = p + 1 < lx->end ? p[1] : '\0';
-	if (is_ident_start(c)) {
+	int cls = class_of(c);
+	if (cls == C_LETTER) {
 		/* scan and hash in one go (as hash_text) */
 		uint32_t h = 2166136261u;
 		const char *e = p;
@@ -764,19 +772,28 @@ static Token *lex_one(Lexer *lx)
 		lx->p = e;
 		return t;
 	}
-	if (is_digit(c))
+	if (cls == C_DIGIT)
 		return lex_number(lx);
-	if (c == '"')
+	char next = p + 1 < lx->end ? p[1] : '\0';
+	switch (c) {
+	case '"':
 		return lex_string(lx);
-	if (c == '$' || (c == '@' && (is_ident_start(next) || is_digit(next) || next == '#')))
+	case '$':
 		return lex_dollar_or_at(lx);
-	if (c == '%' && next == '{')
-		return lex_embedded(lx);
-	if (c == '%' && (next == '(' || next == '?' || next == ':' || next == ')')) {
-		static const char *const pp[] = { "%(", "%?", "%:", "%)" };
-		const char *text = pp[next == '(' ? 0 : next == '?' ? 1 : next == ':' ? 2 : 3];
-		lx->p = p + 2;
-		return new_token(lx, TK_PP, p, (char *)text, 2);
+	case '@':
+		if (is_ident_start(next) || is_digit(next) || next == '#')
+			return lex_dollar_or_at(lx);
+		break;
+	case '%':
+		if (next == '{')
+			return lex_embedded(lx);
+		if (next == '(' || next == '?' || next == ':' || next == ')') {
+			static const char *const pp[] = { "%(", "%?", "%:", "%)" };
+			const char *text = pp[next == '(' ? 0 : next == '?' ? 1 : next == ':' ? 2 : 3];
+			lx->p = p + 2;
+			return new_token(lx, TK_PP, p, (char *)text, 2);
+		}
+		break;
 	}
 	return lex_operator(lx);
 }

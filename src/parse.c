@@ -461,7 +461,8 @@ static Expr *symbol(Parser *p)
 	if (at(p, "(")) {
 		Expr *e = new_expr(E_CALL, t);
 		e->name = t->text;
-		bool printing = strcmp(t->text, "print") == 0 || strcmp(t->text, "println") == 0;
+		bool printing = t->text[0] == 'p' &&
+				(strcmp(t->text, "print") == 0 || strcmp(t->text, "println") == 0);
 		e->args = call_args(p, &e->nargs, printing);
 		return e;
 	}
