@@ -177,12 +177,31 @@ char *intern(const char *s, size_t n)
  * any size needs only a few pages of them. */
 static Token *token_free_list;
 
+/* Under AddressSanitizer a token in the free list is poisoned, so that a
+ * token used after token_free is reported like any use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON_TOKEN(t) ASAN_POISON_MEMORY_REGION((t), sizeof(Token))
+#define UNPOISON_TOKEN(t) ASAN_UNPOISON_MEMORY_REGION((t), sizeof(Token))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define POISON_TOKEN(t) ASAN_POISON_MEMORY_REGION((t), sizeof(Token))
+#define UNPOISON_TOKEN(t) ASAN_UNPOISON_MEMORY_REGION((t), sizeof(Token))
+#endif
+#endif
+#ifndef POISON_TOKEN
+#define POISON_TOKEN(t) ((void)(t))
+#define UNPOISON_TOKEN(t) ((void)(t))
+#endif
+
 /* A token whose every field the caller sets. */
 static Token *token_alloc(void)
 {
 	Token *t = token_free_list;
 	if (!t)
 		return arena_alloc(sizeof(Token));
+	UNPOISON_TOKEN(t);
 	token_free_list = t->next;
 	return t;
 }
@@ -198,10 +217,16 @@ void token_free(Token *t)
 {
 	t->next = token_free_list;
 	token_free_list = t;
+	POISON_TOKEN(t);
 }
 
 void arena_release_all(void)
 {
+	for (Token *t = token_free_list; t;) {
+		UNPOISON_TOKEN(t);
+		Token *next = t->next;
+		t = next;
+	}
 	while (arena_top) {
 		ArenaChunk *prev = arena_top->prev;
 		munmap(arena_top, arena_top->map_size);

@@ -358,10 +358,11 @@ static bool collect_args(PPStream *ps, const Token *call, const Macro *m, Args *
 	}
 	p1_error_at(pp->s, call, call->loc, NULL, "could not find end of macro invocation");
 	/* the rest of the file goes: the invocation never ends */
-	if (t->kind != TK_EOF)
+	if (t->kind != TK_EOF) {
 		drop_token(ps, t);
-	while (t->kind != TK_EOF)
-		drop_token(ps, t = raw_next(ps));
+		while ((t = raw_next(ps))->kind != TK_EOF)
+			drop_token(ps, t);
+	}
 	unread(ps, t);
 	return false;
 }
