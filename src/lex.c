@@ -1,17 +1,23 @@
 /* lex.c - pass 1a: script text to tokens.
  *
- * The lexer reads a whole SrcFile into a singly linked list of tokens that
- * ends with TK_EOF.  It never stops at an error: a bad number, an
+ * The lexer hands out one token per lexer_next call, on demand: the
+ * parser pulls tokens through the preprocessor as it needs them, and
+ * tokens go back to a pool (token_free) once their declaration is parsed,
+ * so a 100,000-line script never has more than a few hundred tokens alive.
+ * lex() makes the whole list of a file, for the library macro files and
+ * the tests.  The lexer never stops at an error: a bad number, an
  * unterminated string or embedded block is reported (stap's "at:" layout)
  * and lexing goes on, so that one run shows every problem.
  *
- * Tokens and their texts live in a bump arena (arena_alloc) because a
- * front end makes millions of tiny objects that all die together; this
- * keeps `stap -p1` on a 100,000-line script well under 100 ms.
+ * Token texts do not live in tokens: names and numbers are interned (one
+ * copy per spelling), strings and embedded code copied, into a bump arena
+ * (arena_alloc) that also holds the AST, because a front end makes
+ * millions of tiny objects that all die together.
  *
  * This file also holds the pass-1 error reporter shared by the
  * preprocessor and the parser: it knows about tokens, so it can add the
- * "in expansion of macro" notes that diag.c cannot.
+ * "in expansion of macro" notes that diag.c cannot, and it holds reports
+ * back while the stages run interleaved (p1_hold).
  */
 #include "stap.h"
 

@@ -22,6 +22,11 @@
  * "private", and goes on; so one run reports one error per bad
  * declaration.  Nesting is bounded (MAX_NESTING) so that no input can
  * exhaust the stack.
+ *
+ * parse_path and parse_text pull tokens from the preprocessor one at a
+ * time (pp_next); a declaration's tokens stay linked until it is parsed
+ * (error recovery may step back over them) and then go back to the pool.
+ * parse() reads a ready-made token list instead.
  */
 #include "stap.h"
 
