@@ -347,8 +347,16 @@ static void indent_to(StrBuf *b, int indent)
 static void put_block(StrBuf *b, const Stmt *st, int indent)
 {
 	put_s(b, "{\n");
-	for (int i = 0; i < st->nbody; i++)
+	for (int i = 0; i < st->nbody; i++) {
+		/* statements ahead, so that they come from memory meanwhile:
+		 * the node two ahead, and the expression of the next (whose
+		 * node was asked for one statement ago) */
+		if (i + 2 < st->nbody)
+			__builtin_prefetch(st->body[i + 2]);
+		if (i + 1 < st->nbody)
+			__builtin_prefetch(st->body[i + 1]->expr);
 		unparse_stmt(b, st->body[i], indent + 1);
+	}
 	indent_to(b, indent);
 	put_c(b, '}');
 }
@@ -638,6 +646,8 @@ void unparse_script(FILE *out, const Script *sc)
 		flush_some(out, &b);
 	}
 	for (int i = 0; i < sc->probes.len; i++) {
+		if (i + 1 < sc->probes.len)
+			__builtin_prefetch(((Probe *)VEC_AT(&sc->probes, i + 1))->body);
 		put_probe(&b, VEC_AT(&sc->probes, i));
 		flush_some(out, &b);
 	}
