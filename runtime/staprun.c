@@ -400,6 +400,8 @@ static void loop_close(struct stp_session *s, struct loop *l)
 		close(l->ep);
 }
 
+static struct timespec first_stop_signal; /* when the session was asked to stop */
+
 static void on_signal(struct stp_session *s, struct loop *l)
 {
 	struct signalfd_siginfo si;
@@ -411,6 +413,7 @@ static void on_signal(struct stp_session *s, struct loop *l)
 		}
 		if (si.ssi_signo != SIGCHLD) {
 			s->stop = 1;
+			clock_gettime(CLOCK_MONOTONIC, &first_stop_signal);
 			continue;
 		}
 		if (command_running(s) && waitpid(command_pid, NULL, WNOHANG) == command_pid) {
@@ -459,9 +462,20 @@ static void run_loop(struct stp_session *s, struct loop *l)
 
 /* ------------------------------------------------------------ shutdown */
 
+/* A stop signal often arrives twice at once: sent to the process group
+ * (Ctrl-C, timeout(1)) and passed on by stap.  Only a second one that
+ * comes later is a person pressing Ctrl-C again. */
+#define SAME_INTERRUPT_NS 300000000LL
+
 static void force_exit(int sig)
 {
 	(void)sig;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long since = (now.tv_sec - first_stop_signal.tv_sec) * 1000000000LL +
+			  (now.tv_nsec - first_stop_signal.tv_nsec);
+	if (first_stop_signal.tv_sec && since < SAME_INTERRUPT_NS)
+		return;
 	static const char msg[] = "staprun: interrupted again; exiting\n";
 	if (write(2, msg, sizeof(msg) - 1) < 0) {
 		/* nothing more to do */
@@ -557,6 +571,13 @@ static int run_session(struct stp_session *s)
 
 	if (s->opt.command && start_command(s))
 		return 1;
+	/* A shell starts background jobs with SIGINT ignored, and an ignored
+	 * signal never reaches the signalfd: take the defaults back, as the
+	 * session must end on SIGINT wherever it was started. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (!s->opt.detach)
+		signal(SIGHUP, SIG_DFL);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (prepare(s) || rt_attach_all(s) || loop_open(s, &l, &mask)) {
 		loop_close(s, &l);

@@ -319,6 +319,19 @@ static const char *staprun_path(void)
 	return path;
 }
 
+static volatile pid_t run_child;
+
+/* A signal that came from the terminal has reached staprun too (same
+ * process group); sending it again counts as a second Ctrl-C, which
+ * forces staprun out.  So pass on only signals staprun did not get:
+ * those sent to stap by pid. */
+static void forward_signal(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	if (run_child > 0 && info && info->si_code == SI_USER && info->si_pid != getpid())
+		kill(run_child, sig);
+}
+
 /* Run the module with staprun, passing on the session's run options. */
 static int pass5(Session *s, const char *module)
 {
@@ -376,10 +389,15 @@ static int pass5(Session *s, const char *module)
 		fprintf(stderr, "stap: cannot run %s: %s\n", (char *)argv.data[0], strerror(errno));
 		_exit(127);
 	}
-	/* Ctrl-C reaches staprun through the process group; stap waits for it
-	 * to run end probes and report. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	/* Ctrl-C reaches staprun through the process group; a signal sent to
+	 * stap alone (kill PID) is passed on.  stap then waits for staprun to
+	 * run end probes and report. */
+	run_child = pid;
+	struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
