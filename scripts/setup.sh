@@ -4,7 +4,7 @@
 set -e
 pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libdw-dev pkg-config"
 # Peers and tools for tests and benchmarks.
-pkgs="$pkgs bpftrace iproute2 procps"
+pkgs="$pkgs bpftrace bpftool iproute2 procps passwd util-linux libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
