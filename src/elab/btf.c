@@ -250,6 +250,29 @@ int32_t kbtf_typedef_find(const KernelBtf *kb, const char *name)
 	return find_named(kb, name, btf_is_typedef);
 }
 
+int32_t kbtf_ptr_to(const KernelBtf *kb, int32_t id)
+{
+	int n = (int)btf__type_cnt(kb->btf);
+	for (int i = 1; i < n; i++) {
+		const struct btf_type *t = btf__type_by_id(kb->btf, i);
+		if (btf_is_ptr(t) && (int32_t)t->type == id)
+			return i;
+	}
+	return 0;
+}
+
+int32_t kbtf_cast_type(const KernelBtf *kb, const char *name)
+{
+	while (*name == ' ')
+		name++;
+	bool is_union = !strncmp(name, "union ", 6);
+	const char *bare = !strncmp(name, "struct ", 7) ? name + 7 : is_union ? name + 6 : name;
+	int32_t id = kbtf_struct_find(kb, bare, is_union);
+	if (id <= 0 && bare == name)
+		id = kbtf_typedef_find(kb, bare);
+	return id > 0 ? kbtf_ptr_to(kb, id) : 0;
+}
+
 int32_t kbtf_skip_mods(const KernelBtf *kb, int32_t id)
 {
 	for (;;) {

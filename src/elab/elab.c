@@ -451,6 +451,8 @@ Program *elaborate(Session *s, Vec *user_scripts)
 	for (int i = 0; i < p->probes.len; i++)
 		elab_resolve_probe(E, p->probes.data[i]);
 	elab_resolve_queued_functions(E);
+	for (int i = 0; i < E->func_queue.len; i++)
+		elab_function_casts(E, E->func_queue.data[i]);
 	for (int i = 0; i < p->probes.len; i++)
 		warn_never_assigned(E, &((DerivedProbe *)p->probes.data[i])->locals);
 	for (int i = 0; i < E->func_queue.len; i++)

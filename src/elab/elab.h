@@ -123,6 +123,7 @@ Expr *ast_clone_expr(const Expr *e);
 
 /* types.c */
 void elab_targets(Elab *E, DerivedProbe *dp);
+void elab_function_casts(Elab *E, Func *f); /* @cast in function bodies */
 void elab_infer_types(Elab *E);
 void elab_check_contexts(Elab *E);
 

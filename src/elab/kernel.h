@@ -156,6 +156,11 @@ bool kbtf_member_find(const KernelBtf *kb, int32_t struct_id, const char *name, 
 
 /* Skip typedefs, const, volatile, restrict and type tags. */
 int32_t kbtf_skip_mods(const KernelBtf *kb, int32_t type_id);
+/* The pointer type to `id`, or 0 if the kernel's BTF has none. */
+int32_t kbtf_ptr_to(const KernelBtf *kb, int32_t id);
+/* @cast(p, "NAME"): the pointer type to struct/union/typedef NAME
+ * ("task_struct", "struct task_struct", "union ..."), or 0. */
+int32_t kbtf_cast_type(const KernelBtf *kb, const char *name);
 /* The C spelling of a type as stap prints it: "struct file*", "char const*",
  * "size_t", "char[16]", "void*".  Malloc'ed. */
 char *kbtf_type_name(const KernelBtf *kb, int32_t type_id);

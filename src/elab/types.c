@@ -63,6 +63,28 @@ static Type chain_type(TargetWalk *tw, Expr *e, TargetAccess *ta)
 	return t;
 }
 
+/* @cast(p, "type"[, "module"])->member...: p is a pointer to the kernel
+ * type; the chain is typed and checked like a target variable's. */
+static void cast_target(TargetWalk *tw, Expr *e)
+{
+	const char *why = NULL;
+	KernelBtf *kb = kbtf_get(tw->E->s, NULL, &why);
+	int32_t ptr = kb && e->str ? kbtf_cast_type(kb, e->str) : 0;
+	if (!ptr) {
+		if (elab_report_once(tw->E, e))
+			diag_error(tw->E->s, e->loc, "semantic error", "type definition '%s' not found in kernel%s%s",
+				   e->str ? e->str : "?", why ? ": " : "", why ? why : "");
+		e->type = TY_LONG;
+		return;
+	}
+	TargetAccess *ta = xcalloc(1, sizeof *ta);
+	ta->kind = TA_C_EXPR;
+	ta->type = TY_LONG;
+	ta->btf_id = ptr;
+	e->target = ta;
+	e->type = e->ncomps ? chain_type(tw, e, ta) : TY_LONG;
+}
+
 static bool is_context_list(const char *name)
 {
 	return strcmp(name, "$$vars") == 0 || strcmp(name, "$$parms") == 0 ||
@@ -168,6 +190,10 @@ static void targets_expr(TargetWalk *tw, Expr *e)
 		targets_expr(tw, e->args[i]);
 	for (int i = 0; i < e->ncomps; i++)
 		targets_expr(tw, e->comps[i].expr);
+	if (e->kind == E_CAST && !e->target) {
+		cast_target(tw, e);
+		return;
+	}
 	if (e->kind != E_TARGET || e->target)
 		return;
 	if (is_context_list(e->name) && target_exists(tw, e)) {
@@ -239,6 +265,39 @@ void elab_targets(Elab *E, DerivedProbe *dp)
 		fold_defined(&tw, dp->cond);
 		targets_expr(&tw, dp->cond);
 	}
+}
+
+static void casts_expr(TargetWalk *tw, Expr *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; i < e->nargs; i++)
+		casts_expr(tw, e->args[i]);
+	for (int i = 0; i < e->ncomps; i++)
+		casts_expr(tw, e->comps[i].expr);
+	if (e->kind == E_CAST && !e->target)
+		cast_target(tw, e);
+}
+
+static void casts_stmt(TargetWalk *tw, Stmt *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->nbody; i++)
+		casts_stmt(tw, st->body[i]);
+	casts_expr(tw, st->expr);
+	casts_expr(tw, st->incr);
+	casts_stmt(tw, st->init);
+	casts_stmt(tw, st->then);
+	casts_stmt(tw, st->els);
+	if (st->fe)
+		casts_expr(tw, st->fe->limit);
+}
+
+void elab_function_casts(Elab *E, Func *f)
+{
+	TargetWalk tw = {E, NULL};
+	casts_stmt(&tw, f->body);
 }
 
 /* ============================================================ types */
@@ -610,7 +669,7 @@ static Type infer(Infer *in, Expr *e, Type want)
 			infer(in, e->args[i], i == 0 ? TY_LONG : TY_STRING);
 		for (int i = 0; i < e->ncomps; i++)
 			infer(in, e->comps[i].expr, TY_LONG);
-		return fixed(in, e, TY_LONG, want);
+		return fixed(in, e, e->type ? e->type : TY_LONG, want);
 	case E_ENTRY: {
 		Type t = e->nargs ? infer(in, e->args[0], want) : TY_LONG;
 		return e->type = t;

@@ -681,6 +681,47 @@ static char *emit_member_chain(Emitter *e, Expr *x, TargetAccess *ta, int off)
 	return t;
 }
 
+/* @cast(p, "type")->member...: the pointer's value, then the chain. */
+static char *emit_cast(Emitter *e, Expr *x)
+{
+	char *p = emit_expr(e, x->args[0]);
+	if (!x->ncomps)
+		return p;
+	if (e->target != T_BPF) {
+		emit_fail(e, x->loc, "@cast reads kernel memory, in kernel-context probes only");
+		return xstrdup("0");
+	}
+	TargetAccess *ta = x->target;
+	if (!ta) {
+		emit_fail(e, x->loc, "@cast to an unknown type");
+		return xstrdup("0");
+	}
+	char **idx = xcalloc((size_t)x->ncomps + 1, sizeof *idx);
+	for (int i = 0; i < x->ncomps; i++)
+		if (x->comps[i].kind == COMP_INDEX_EXPR && x->comps[i].expr)
+			idx[i] = emit_expr(e, x->comps[i].expr);
+	char *err = NULL;
+	int err_at = -1;
+	char *base_expr = xasprintf("((uint64_t)%s)", p);
+	TargetAccess *r = kernel_member_access(e->s, ta, base_expr, x->comps, x->ncomps, idx, &err, &err_at);
+	free(idx);
+	if (!r) {
+		emit_fail(e, x->loc, "%s", err ? err : "cannot resolve the member chain");
+		free(err);
+		return xstrdup("0");
+	}
+	need_btf_types(e, r);
+	if (r->type == TY_STRING) {
+		char *str = emit_new_str(e);
+		int n = r->size > 0 && r->size < (int)e->s->limits.maxstringlen ? r->size : (int)e->s->limits.maxstringlen;
+		emit_line(e, "if (bpf_probe_read_kernel_str(%s, %d, (void *)(%s)) < 0) %s[0] = 0;", str, n, r->c_expr, str);
+		return str;
+	}
+	char *t = emit_new_long(e);
+	emit_line(e, "%s = (int64_t)(%s);", t, r->c_expr);
+	return t;
+}
+
 static char *emit_target(Emitter *e, Expr *x)
 {
 	TargetAccess *ta = x->target;
@@ -1249,6 +1290,7 @@ char *emit_expr(Emitter *e, Expr *x)
 		return t;
 	}
 	case E_CAST:
+		return emit_cast(e, x);
 	case E_VAR_AT:
 	case E_ENTRY:
 	case E_EMBEDDED:
