@@ -136,3 +136,51 @@ int dump_probe_aliases(Session *s)
 	print_sorted_unique(&lines);
 	return s->errors ? 1 : 0;
 }
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* --dump-probe-types: the probe point patterns the providers accept, as
+ * stap lists them (a component's argument shown as (number) or (string)). */
+int dump_probe_types(Session *s)
+{
+	static const char *const types[] = {
+		"begin", "begin(number)", "end", "end(number)", "error", "error(number)", "never",
+		"kernel.function(string)", "kernel.function(string).call", "kernel.function(string).inline",
+		"kernel.function(string).return", "kernel.statement(string)", "kernel.trace(string)",
+		"module(string).function(string)", "module(string).function(string).call",
+		"module(string).function(string).return", "perf.hw.NAME", "perf.hw.NAME.sample(number)",
+		"perf.hw_cache.NAME", "perf.sw.NAME", "perf.sw.NAME.hz(number)", "perf.sw.NAME.sample(number)",
+		"perf.type(number).config(number)", "perf.type(number).config(number).hz(number)",
+		"perf.type(number).config(number).sample(number)", "process(number).begin",
+		"process(number).end", "process(number).function(string)",
+		"process(number).function(string).return", "process(number).mark(string)",
+		"process(number).statement(number)", "process(number).syscall",
+		"process(number).syscall.return", "process(number).thread.begin", "process(number).thread.end",
+		"process(string).begin", "process(string).end", "process(string).function(string)",
+		"process(string).function(string).call", "process(string).function(string).return",
+		"process(string).mark(string)", "process(string).statement(number)",
+		"process(string).statement(string)", "process(string).syscall",
+		"process(string).syscall.return", "process(string).thread.begin",
+		"process(string).thread.end", "process.begin", "process.end", "procfs(string).read",
+		"procfs(string).write", "procfs.read", "procfs.write", "timer.hz(number)",
+		"timer.jiffies(number)", "timer.jiffies(number).randomize(number)", "timer.ms(number)",
+		"timer.ms(number).randomize(number)", "timer.msec(number)",
+		"timer.msec(number).randomize(number)", "timer.ns(number)", "timer.ns(number).randomize(number)", "timer.nsec(number)",
+		"timer.nsec(number).randomize(number)",
+		"timer.profile", "timer.s(number)", "timer.s(number).randomize(number)", "timer.sec(number)",
+		"timer.sec(number).randomize(number)", "timer.us(number)", "timer.us(number).randomize(number)",
+		"timer.usec(number)", "timer.usec(number).randomize(number)",
+	};
+	(void)s;
+	size_t n = sizeof types / sizeof types[0];
+	const char **sorted = xmalloc(sizeof types);
+	memcpy(sorted, types, sizeof types);
+	qsort(sorted, n, sizeof *sorted, cmp_cstr);
+	for (size_t i = 0; i < n; i++)
+		puts(sorted[i]);
+	free(sorted);
+	return 0;
+}

@@ -532,10 +532,8 @@ int main(int argc, char **argv)
 		return dump_functions(s);
 	if (opt_dump_aliases)
 		return dump_probe_aliases(s);
-	if (opt_dump_types) {
-		diag_fatal(s, "--dump-probe-types is not available yet");
-		return 1;
-	}
+	if (opt_dump_types)
+		return dump_probe_types(s);
 
 	PassClock clk;
 	clock_start(&clk);

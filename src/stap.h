@@ -626,5 +626,6 @@ SrcFile *session_add_file(Session *s, const char *name, char *text, size_t len, 
  * functions (and the builtins) or probe aliases on stdout; exit status. */
 int dump_functions(Session *s);
 int dump_probe_aliases(Session *s);
+int dump_probe_types(Session *s);
 
 #endif

@@ -138,9 +138,13 @@ typedef struct TimerUnit {
 
 static const TimerUnit timer_units[] = {
 	{"s", 1000000000ULL, 1, 86400},
+	{"sec", 1000000000ULL, 1, 86400},
 	{"ms", 1000000ULL, 1, 86400000LL},
+	{"msec", 1000000ULL, 1, 86400000LL},
 	{"us", 1000ULL, 100, 86400000000LL},
+	{"usec", 1000ULL, 100, 86400000000LL},
 	{"ns", 1ULL, 100000, 86400000000000LL},
+	{"nsec", 1ULL, 100000, 86400000000000LL},
 	{"hz", 0, 1, 1000000000LL},
 	{"jiffies", 0, 1, 1000000},
 };
