@@ -280,21 +280,35 @@ static char *clock_report(const PassClock *c, bool with_memory)
 /* ------------------------------------------------------------ pass 1 */
 
 static Vec user_scripts; /* Script* */
+/* -p1 prints each declaration as soon as it is parsed and keeps no tree
+ * (a large script's tree would cost more than its parsing); the text
+ * waits here until every file parsed without error. */
+static StrBuf p1_text;
+
+static void p1_print_decls(const Script *decls, void *parts)
+{
+	unparse_parts_add(parts, decls);
+}
+
+static void parse_user_script(Session *s, const char *path, const char *text)
+{
+	if (s->last_pass == 1) {
+		UnparseParts parts = {0};
+		Script *sc = text ? parse_text_each(s, "<input>", text, false, p1_print_decls, &parts)
+				  : parse_path_each(s, path, false, p1_print_decls, &parts);
+		unparse_parts_finish(&p1_text, &parts, sc->file);
+		return;
+	}
+	Script *sc = text ? parse_text(s, "<input>", text, false) : parse_path(s, path, false);
+	if (sc)
+		vec_push(&user_scripts, sc);
+}
 
 static int pass1(Session *s, const char *script_path, const char *script_text, Vec *extra)
 {
-	Script *sc;
-	if (script_text)
-		sc = parse_text(s, "<input>", script_text, false);
-	else
-		sc = parse_path(s, script_path, false);
-	if (sc)
-		vec_push(&user_scripts, sc);
-	for (int i = 0; i < extra->len; i++) {
-		Script *e = parse_text(s, "<input>", VEC_AT(extra, i), false);
-		if (e)
-			vec_push(&user_scripts, e);
-	}
+	parse_user_script(s, script_path, script_text);
+	for (int i = 0; i < extra->len; i++)
+		parse_user_script(s, NULL, VEC_AT(extra, i));
 	if (s->errors) {
 		fprintf(stderr, "%d parse error%s.\n", s->errors, s->errors == 1 ? "" : "s");
 		fprintf(stderr, "Pass 1: parse failed.  [man error::pass1]\n");
@@ -540,8 +554,8 @@ int main(int argc, char **argv)
 	if (pass1(s, script_path, script_text, &extra))
 		return 1;
 	if (s->last_pass == 1) {
-		for (int i = 0; i < user_scripts.len; i++)
-			unparse_script(stdout, VEC_AT(&user_scripts, i));
+		if (p1_text.len)
+			fwrite(p1_text.s, 1, p1_text.len, stdout);
 		return 0;
 	}
 

@@ -27,6 +27,11 @@
  * time (pp_next); a declaration's tokens stay linked until it is parsed
  * (error recovery may step back over them) and then go back to the pool.
  * parse() reads a ready-made token list instead.
+ *
+ * parse_text_each and parse_path_each (for -p1) also hand each finished
+ * declaration to a callback and then drop its nodes, which come from a
+ * scratch area reused for the next one (see "node memory"): the tree of
+ * a large script is never built whole.
  */
 #include "stap.h"
 
@@ -47,11 +52,108 @@ typedef struct Parser {
 	bool in_function;  /* "return" is allowed */
 	bool privileged;   /* guru mode or a tapset: embedded C allowed */
 	int errors_before; /* Session.errors when this file's lexing began */
+	ParseEachFn each;  /* streaming: called with each declaration, or NULL */
+	void *each_arg;
 	jmp_buf recover;
 } Parser;
 
 static Expr *expr(Parser *p);
 static Stmt *statement(Parser *p);
+
+/* ---------------------------------------------------------- node memory */
+
+/* Nodes come from the process-wide arena, where the tree lives until the
+ * end; except while a streaming parse (parse_*_each) runs: then each
+ * declaration's nodes are dropped once the callback has seen them, so
+ * they come from a scratch area rewound after every declaration, which
+ * stays small and in the cache.  (The arena itself cannot be rewound:
+ * the lexer and preprocessor allocate from it in between, and keep what
+ * they allocate.)  Token text the nodes point to is the lexer's, in the
+ * arena, either way. */
+#define SCRATCH_CHUNK (256 * 1024)
+
+typedef struct ScratchChunk {
+	struct ScratchChunk *next;
+	size_t used, size;
+	max_align_t data[];
+} ScratchChunk;
+
+typedef struct Scratch {
+	ScratchChunk *first, *cur;
+} Scratch;
+
+static Scratch *scratch; /* set while a streaming parse runs */
+
+/* Chunks are zeroed when made and when rewound, so that allocation is
+ * only a bump of `used`. */
+static ScratchChunk *scratch_chunk(size_t need)
+{
+	size_t size = need > SCRATCH_CHUNK ? need : SCRATCH_CHUNK;
+	ScratchChunk *c = xcalloc(1, sizeof *c + size);
+	c->size = size;
+	return c;
+}
+
+static __attribute__((noinline)) void *scratch_alloc_next(Scratch *sc, size_t n)
+{
+	ScratchChunk *c = sc->cur;
+	while (c->size - c->used < n) {
+		/* chunks after cur are empty (kept from an earlier rewind) */
+		if (!c->next || c->next->size < n) {
+			ScratchChunk *fresh = scratch_chunk(n);
+			fresh->next = c->next;
+			c->next = fresh;
+		}
+		c = sc->cur = c->next;
+	}
+	char *mem = (char *)c->data + c->used;
+	c->used += n;
+	return mem;
+}
+
+static inline void *scratch_alloc(Scratch *sc, size_t n)
+{
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	ScratchChunk *c = sc->cur;
+	if (c->size - c->used < n)
+		return scratch_alloc_next(sc, n);
+	char *mem = (char *)c->data + c->used;
+	c->used += n;
+	return mem;
+}
+
+static void scratch_rewind(Scratch *sc)
+{
+	for (ScratchChunk *c = sc->first; c && c != sc->cur->next; c = c->next) {
+		memset(c->data, 0, c->used);
+		c->used = 0;
+	}
+	sc->cur = sc->first;
+}
+
+static void scratch_free(Scratch *sc)
+{
+	for (ScratchChunk *c = sc->first; c;) {
+		ScratchChunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	sc->first = sc->cur = NULL;
+}
+
+/* Zeroed memory for a node. */
+static inline void *ast_alloc(size_t n)
+{
+	return scratch ? scratch_alloc(scratch, n) : arena_alloc(n);
+}
+
+static char *ast_strndup(const char *s, size_t n)
+{
+	char *p = ast_alloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
 
 /* ------------------------------------------------------------ utilities */
 
@@ -152,7 +254,7 @@ static void leave(Parser *p)
 
 static Expr *new_expr(ExprKind kind, const Token *t)
 {
-	Expr *e = arena_alloc(sizeof *e);
+	Expr *e = ast_alloc(sizeof *e);
 	e->kind = kind;
 	e->loc = t->loc;
 	return e;
@@ -160,7 +262,7 @@ static Expr *new_expr(ExprKind kind, const Token *t)
 
 static Stmt *new_stmt(StmtKind kind, const Token *t)
 {
-	Stmt *st = arena_alloc(sizeof *st);
+	Stmt *st = ast_alloc(sizeof *st);
 	st->kind = kind;
 	st->loc = t->loc;
 	return st;
@@ -195,7 +297,7 @@ static void list_push(List *l, void *item)
 /* The items as an arena array (NULL-terminated); the list is emptied. */
 static void **list_to_array(List *l)
 {
-	void **a = arena_alloc(sizeof(void *) * (size_t)(l->len + 1));
+	void **a = ast_alloc(sizeof(void *) * (size_t)(l->len + 1));
 	if (l->len)
 		memcpy(a, l->items, sizeof(void *) * (size_t)l->len);
 	if (l->items != l->local)
@@ -208,7 +310,7 @@ static void **list_to_array(List *l)
 /* Move a temporary vector's items into an arena array. */
 static void **vec_to_array(Vec *v)
 {
-	void **a = arena_alloc(sizeof(void *) * (size_t)(v->len + 1));
+	void **a = ast_alloc(sizeof(void *) * (size_t)(v->len + 1));
 	if (v->len)
 		memcpy(a, v->data, sizeof(void *) * (size_t)v->len);
 	free(v->data);
@@ -220,7 +322,7 @@ static Expr *unary_expr(const Token *t, const char *op, Expr *operand)
 {
 	Expr *e = new_expr(E_UNARY, t);
 	e->op = op;
-	e->args = arena_alloc(sizeof(Expr *));
+	e->args = ast_alloc(sizeof(Expr *));
 	e->args[0] = operand;
 	e->nargs = 1;
 	return e;
@@ -231,7 +333,7 @@ static Expr *binary_expr(ExprKind kind, const Token *t, Expr *l, Expr *r)
 	Expr *e = new_expr(kind, t);
 	e->op = t->text;
 	e->loc = l->loc;
-	e->args = arena_alloc(sizeof(Expr *) * 2);
+	e->args = ast_alloc(sizeof(Expr *) * 2);
 	e->args[0] = l;
 	e->args[1] = r;
 	e->nargs = 2;
@@ -266,7 +368,7 @@ static Expr *string_literal(Parser *p)
 		sb_putn(&b, more->text, more->len);
 	}
 	e->len = b.len;
-	e->str = arena_strndup(b.s, b.len);
+	e->str = ast_strndup(b.s, b.len);
 	free(b.s);
 	return e;
 }
@@ -292,11 +394,11 @@ static void target_components(Parser *p, Expr *e)
 		if (accept(p, "->")) {
 			if (p->t->kind != TK_IDENT)
 				fail(p, "expected field name");
-			c = arena_alloc(sizeof *c);
+			c = ast_alloc(sizeof *c);
 			c->kind = COMP_MEMBER;
 			c->name = advance(p)->text;
 		} else if (accept(p, "[")) {
-			c = arena_alloc(sizeof *c);
+			c = ast_alloc(sizeof *c);
 			if (p->t->kind == TK_NUMBER && tok_is(peek(p), "]")) {
 				c->kind = COMP_INDEX;
 				c->index = advance(p)->num;
@@ -312,7 +414,7 @@ static void target_components(Parser *p, Expr *e)
 		vec_push(&comps, c);
 	}
 	if (comps.len) {
-		e->comps = arena_alloc(sizeof(Component) * (size_t)comps.len);
+		e->comps = ast_alloc(sizeof(Component) * (size_t)comps.len);
 		for (int i = 0; i < comps.len; i++)
 			e->comps[i] = *(Component *)VEC_AT(&comps, i);
 		e->ncomps = comps.len;
@@ -343,7 +445,7 @@ static Expr *target(Parser *p)
 static Expr **one_arg(Parser *p, Expr *a)
 {
 	(void)p;
-	Expr **args = arena_alloc(sizeof(Expr *));
+	Expr **args = ast_alloc(sizeof(Expr *));
 	args[0] = a;
 	return args;
 }
@@ -410,7 +512,7 @@ static Expr *at_hist(Parser *p, Token *t)
 	}
 	if (at(p, "[")) {
 		Token *b = advance(p);
-		e->comps = arena_alloc(sizeof(Component));
+		e->comps = ast_alloc(sizeof(Component));
 		e->comps[0] = (Component){ .kind = COMP_INDEX_EXPR, .expr = expr(p), .loc = b->loc };
 		e->ncomps = 1;
 		expect(p, "]");
@@ -717,7 +819,7 @@ static Expr *ternary(Parser *p)
 	Expr *e = new_expr(E_TERNARY, t);
 	e->op = "?:";
 	e->loc = cond->loc;
-	e->args = arena_alloc(sizeof(Expr *) * 3);
+	e->args = ast_alloc(sizeof(Expr *) * 3);
 	e->args[0] = cond;
 	e->args[1] = expr(p);
 	expect(p, ":");
@@ -873,7 +975,7 @@ static void foreach_key(Parser *p, ForeachInfo *fe)
 static Stmt *foreach_stmt(Parser *p, Token *t)
 {
 	Stmt *st = new_stmt(S_FOREACH, t);
-	ForeachInfo *fe = st->fe = arena_alloc(sizeof *fe);
+	ForeachInfo *fe = st->fe = ast_alloc(sizeof *fe);
 	expect(p, "(");
 	if (is_ident(p->t) && tok_is(peek(p), "=")) {
 		Token *v = advance(p);
@@ -1032,7 +1134,7 @@ static Expr *literal(Parser *p, const char *what)
 static void global_item(Parser *p, bool is_private)
 {
 	Token *t = expect_ident(p);
-	Global *g = arena_alloc(sizeof *g);
+	Global *g = ast_alloc(sizeof *g);
 	g->name = t->text;
 	g->loc = t->loc;
 	g->file = p->f;
@@ -1079,7 +1181,7 @@ static char *component_name(Parser *p)
 	while ((p->t->kind == TK_IDENT || p->t->kind == TK_NUMBER || tok_is(p->t, "*")) &&
 	       !p->t->space_before)
 		sb_puts(&b, advance(p)->text);
-	char *name = arena_strndup(b.s, b.len);
+	char *name = ast_strndup(b.s, b.len);
 	free(b.s);
 	return name;
 }
@@ -1088,11 +1190,11 @@ static char *component_name(Parser *p)
  * component -> name [ '(' literal ')' ] */
 static ProbePoint *probe_point(Parser *p)
 {
-	ProbePoint *pp = arena_alloc(sizeof *pp);
+	ProbePoint *pp = ast_alloc(sizeof *pp);
 	pp->loc = p->t->loc;
 	Vec comps = {0};
 	do {
-		PointComp *c = arena_alloc(sizeof *c);
+		PointComp *c = ast_alloc(sizeof *c);
 		c->loc = p->t->loc;
 		c->name = component_name(p);
 		if (accept(p, "(")) {
@@ -1102,7 +1204,7 @@ static ProbePoint *probe_point(Parser *p)
 		vec_push(&comps, c);
 	} while (accept(p, "."));
 	pp->ncomps = comps.len;
-	pp->comps = arena_alloc(sizeof(PointComp) * (size_t)comps.len);
+	pp->comps = ast_alloc(sizeof(PointComp) * (size_t)comps.len);
 	for (int i = 0; i < comps.len; i++)
 		pp->comps[i] = *(PointComp *)VEC_AT(&comps, i);
 	free(comps.data);
@@ -1136,7 +1238,7 @@ static ProbePoint **point_list(Parser *p, int *n)
  *             | 'probe' point { ',' point } ( '=' | '+=' ) point { ',' point } block */
 static void probe_decl(Parser *p, Token *t, bool is_private)
 {
-	Probe *pr = arena_alloc(sizeof *pr);
+	Probe *pr = ast_alloc(sizeof *pr);
 	pr->loc = t->loc;
 	pr->file = p->f;
 	pr->is_private = is_private;
@@ -1175,7 +1277,7 @@ static void collect_pragmas(Func *fn)
 	for (const char *s = fn->embedded; (s = strstr(s, "/* pragma:"));) {
 		s += 10;
 		size_t n = strcspn(s, " \t\n*");
-		vec_push(&pragmas, arena_strndup(s, n));
+		vec_push(&pragmas, ast_strndup(s, n));
 	}
 	fn->npragmas = pragmas.len;
 	fn->pragmas = (char **)vec_to_array(&pragmas);
@@ -1185,7 +1287,7 @@ static void collect_pragmas(Func *fn)
  * param -> IDENT [ ':' type ] */
 static void function_decl(Parser *p, Token *t, bool is_private)
 {
-	Func *fn = arena_alloc(sizeof *fn);
+	Func *fn = ast_alloc(sizeof *fn);
 	Token *name = expect_ident(p);
 	fn->name = name->text;
 	fn->loc = name->loc;
@@ -1196,7 +1298,7 @@ static void function_decl(Parser *p, Token *t, bool is_private)
 	Vec params = {0};
 	if (!at(p, ")")) {
 		for (;;) {
-			Param *pa = arena_alloc(sizeof *pa);
+			Param *pa = ast_alloc(sizeof *pa);
 			Token *pt = expect_ident(p);
 			pa->name = pt->text;
 			pa->loc = pt->loc;
@@ -1210,7 +1312,7 @@ static void function_decl(Parser *p, Token *t, bool is_private)
 	}
 	expect(p, ")");
 	fn->nparams = params.len;
-	fn->params = arena_alloc(sizeof(Param) * (size_t)(params.len + 1));
+	fn->params = ast_alloc(sizeof(Param) * (size_t)(params.len + 1));
 	for (int i = 0; i < params.len; i++)
 		fn->params[i] = *(Param *)VEC_AT(&params, i);
 	free(params.data);
@@ -1244,7 +1346,7 @@ static void declaration(Parser *p)
 		advance(p);
 		check_embedded_allowed(p, t, false);
 		vec_push(&p->sc->embedded, t->text);
-		SrcLoc *loc = arena_alloc(sizeof *loc);
+		SrcLoc *loc = ast_alloc(sizeof *loc);
 		*loc = t->loc;
 		vec_push(&p->sc->embedded_locs, loc);
 		return;
@@ -1275,11 +1377,27 @@ static void release_tokens(Parser *p)
 	}
 }
 
+/* Streaming: hand the declarations parsed since the last call (one, or
+ * the items of one "global a, b", or what a broken one left) to the
+ * callback, then forget them and reuse their memory. */
+static void hand_over(Parser *p)
+{
+	if (!p->each)
+		return;
+	Script *sc = p->sc;
+	if (sc->embedded.len || sc->globals.len || sc->probes.len || sc->functions.len)
+		p->each(sc, p->each_arg);
+	sc->globals.len = sc->probes.len = sc->functions.len = 0;
+	sc->embedded.len = sc->embedded_locs.len = 0;
+	scratch_rewind(scratch);
+}
+
 /* script -> { declaration } EOF */
-static Script *parse_file(Session *s, SrcFile *f, PPStream *src, Token *toks, int errors_before)
+static Script *parse_file(Session *s, SrcFile *f, PPStream *src, Token *toks, int errors_before,
+			  ParseEachFn each, void *each_arg)
 {
 	Parser p = { .s = s, .f = f, .t = toks, .src = src, .unreleased = toks,
-		     .errors_before = errors_before };
+		     .errors_before = errors_before, .each = each, .each_arg = each_arg };
 	p.privileged = s->guru || (f && f->is_tapset);
 	p.sc = xcalloc(1, sizeof(Script));
 	p.sc->file = f;
@@ -1299,10 +1417,12 @@ static Script *parse_file(Session *s, SrcFile *f, PPStream *src, Token *toks, in
 			continue;
 		}
 		release_tokens(&p);
+		hand_over(&p);
 		start = p.t;
 		declaration(&p);
 	}
 	release_tokens(&p);
+	hand_over(&p);
 	if (src)
 		token_free(p.t);
 	return p.sc;
@@ -1310,11 +1430,12 @@ static Script *parse_file(Session *s, SrcFile *f, PPStream *src, Token *toks, in
 
 Script *parse(Session *s, SrcFile *f, Token *toks)
 {
-	return parse_file(s, f, NULL, toks, s->errors);
+	return parse_file(s, f, NULL, toks, s->errors, NULL, NULL);
 }
 
-/* Lex, preprocess and parse f, a token at a time. */
-static Script *parse_source(Session *s, SrcFile *f)
+/* Lex, preprocess and parse f, a token at a time (each: see
+ * parse_text_each). */
+static Script *parse_source(Session *s, SrcFile *f, ParseEachFn each, void *each_arg)
 {
 	int errors = s->errors;
 	p1_hold(true);
@@ -1326,21 +1447,32 @@ static Script *parse_source(Session *s, SrcFile *f)
 			lexer_saw_tokens(lx) ? " after preprocessing" : "");
 		s->errors++;
 	}
-	Script *sc = parse_file(s, f, pp, first, errors);
+	Scratch nodes = {0};
+	Scratch *outer = scratch;
+	if (each) {
+		nodes.first = nodes.cur = scratch_chunk(SCRATCH_CHUNK);
+		scratch = &nodes;
+	}
+	Script *sc = parse_file(s, f, pp, first, errors, each, each_arg);
+	if (each) {
+		scratch = outer;
+		scratch_free(&nodes);
+	}
 	pp_close(pp);
 	lexer_close(lx);
 	p1_hold(false);
 	return sc;
 }
 
-Script *parse_text(Session *s, const char *name, const char *text, bool is_tapset)
+Script *parse_text_each(Session *s, const char *name, const char *text, bool is_tapset,
+			ParseEachFn each, void *arg)
 {
 	size_t len = strlen(text);
 	SrcFile *f = session_add_file(s, name, xstrndup(text, len), len, is_tapset);
-	return parse_source(s, f);
+	return parse_source(s, f, each, arg);
 }
 
-Script *parse_path(Session *s, const char *path, bool is_tapset)
+Script *parse_path_each(Session *s, const char *path, bool is_tapset, ParseEachFn each, void *arg)
 {
 	size_t len;
 	char *text = read_file(path, &len);
@@ -1352,5 +1484,15 @@ Script *parse_path(Session *s, const char *path, bool is_tapset)
 	}
 	/* NUL bytes are allowed in files: lex() goes by the length */
 	SrcFile *f = session_add_file(s, strcmp(path, "-") == 0 ? "<input>" : path, text, len, is_tapset);
-	return parse_source(s, f);
+	return parse_source(s, f, each, arg);
+}
+
+Script *parse_text(Session *s, const char *name, const char *text, bool is_tapset)
+{
+	return parse_text_each(s, name, text, is_tapset, NULL, NULL);
+}
+
+Script *parse_path(Session *s, const char *path, bool is_tapset)
+{
+	return parse_path_each(s, path, is_tapset, NULL, NULL);
 }

@@ -396,11 +396,30 @@ Script *parse(struct Session *s, SrcFile *f, Token *toks);
 /* Convenience: read, lex, preprocess and parse text as file `name`. */
 Script *parse_text(struct Session *s, const char *name, const char *text, bool is_tapset);
 Script *parse_path(struct Session *s, const char *path, bool is_tapset);
+/* Streaming (-p1 of a large script): as parse_text / parse_path, but each
+ * top-level declaration is handed to `each` as soon as it is parsed, in a
+ * Script holding only it, and its tree is dropped afterwards (the nodes
+ * must not be kept; the token text they point to may).  Returns the
+ * (then empty) Script, whose `file` names the file. */
+typedef void (*ParseEachFn)(const Script *decls, void *arg);
+Script *parse_text_each(struct Session *s, const char *name, const char *text, bool is_tapset,
+			ParseEachFn each, void *arg);
+Script *parse_path_each(struct Session *s, const char *path, bool is_tapset, ParseEachFn each,
+			void *arg);
 
 /* -------------------------------------------------------------- unparse.c */
 
 /* Print a script as canonical stap text (the -p1 output). */
 void unparse_script(FILE *out, const Script *sc);
+/* The same text built up a few declarations at a time (parse_*_each):
+ * each kind has its own buffer so that the order stays unparse_script's
+ * (embedded blocks, globals, probes, functions). */
+typedef struct UnparseParts {
+	StrBuf embedded, globals, probes, functions;
+} UnparseParts;
+void unparse_parts_add(UnparseParts *u, const Script *decls);
+/* Append the file's header and parts to out; frees the parts. */
+void unparse_parts_finish(StrBuf *out, UnparseParts *u, const SrcFile *file);
 void unparse_expr(StrBuf *b, const Expr *e);
 void unparse_stmt(StrBuf *b, const Stmt *st, int indent);
 void unparse_point(StrBuf *b, const ProbePoint *pp);

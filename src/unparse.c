@@ -658,3 +658,34 @@ void unparse_script(FILE *out, const Script *sc)
 	fwrite(b.s, 1, b.len, out);
 	free(b.s);
 }
+
+void unparse_parts_add(UnparseParts *u, const Script *decls)
+{
+	for (int i = 0; i < decls->embedded.len; i++)
+		sb_printf(&u->embedded, "%%{%s%%}\n", (char *)VEC_AT(&decls->embedded, i));
+	for (int i = 0; i < decls->globals.len; i++)
+		put_global(&u->globals, VEC_AT(&decls->globals, i));
+	for (int i = 0; i < decls->probes.len; i++)
+		put_probe(&u->probes, VEC_AT(&decls->probes, i));
+	for (int i = 0; i < decls->functions.len; i++)
+		put_function(&u->functions, VEC_AT(&decls->functions, i));
+}
+
+static void take_part(StrBuf *out, StrBuf *part)
+{
+	if (part->len)
+		sb_putn(out, part->s, part->len);
+	free(part->s);
+	*part = (StrBuf){0};
+}
+
+void unparse_parts_finish(StrBuf *out, UnparseParts *u, const SrcFile *file)
+{
+	put_s(out, "# parse tree dump\n# file ");
+	put_s(out, file ? file->name : "<input>");
+	put_c(out, '\n');
+	take_part(out, &u->embedded);
+	take_part(out, &u->globals);
+	take_part(out, &u->probes);
+	take_part(out, &u->functions);
+}

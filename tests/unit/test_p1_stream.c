@@ -128,11 +128,147 @@ TEST(interning)
 	CHECK(t->text != t->next->text);
 }
 
+/* parse_text_each's callback: count the calls, check each holds at most
+ * one declaration kind, and print what it is given. */
+typedef struct EachLog {
+	UnparseParts parts;
+	int calls, most_probes;
+	bool mixed;
+	bool left_empty; /* the returned Script holds nothing */
+} EachLog;
+
+static void log_decls(const Script *decls, void *arg)
+{
+	EachLog *log = arg;
+	int kinds = (decls->embedded.len > 0) + (decls->globals.len > 0) + (decls->probes.len > 0) +
+		    (decls->functions.len > 0);
+	log->calls++;
+	log->mixed |= kinds != 1;
+	if (decls->probes.len > log->most_probes)
+		log->most_probes = decls->probes.len;
+	unparse_parts_add(&log->parts, decls);
+}
+
+/* -p1 text, stderr and calls of the streaming parse. */
+static char *run_streaming(const char *text, char **err, int *errors, EachLog *log)
+{
+	Session *s = new_session();
+	s->guru = true;
+	*log = (EachLog){0};
+	capture_begin();
+	Script *sc = parse_text_each(s, "<t>", text, false, log_decls, log);
+	*err = xstrdup(capture_end());
+	log->left_empty = !sc->globals.len && !sc->probes.len && !sc->functions.len && !sc->embedded.len;
+	StrBuf out = {0};
+	unparse_parts_finish(&out, &log->parts, sc->file);
+	*errors = s->errors;
+	return sb_steal(&out);
+}
+
+static char *run_whole(const char *text, char **err, int *errors)
+{
+	Session *s = new_session();
+	s->guru = true;
+	capture_begin();
+	Script *sc = parse_text(s, "<t>", text, false);
+	*err = xstrdup(capture_end());
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	unparse_script(f, sc);
+	fclose(f);
+	*errors = s->errors;
+	return out;
+}
+
+/* Streaming hands over one declaration at a time and prints what the
+ * whole tree prints: embedded blocks, globals, probes, functions, each
+ * kind in source order, whatever order the file has them in. */
+TEST(streaming_same_text)
+{
+	const char *text =
+		"function f(a) { return a + 1 }\nprobe end { println(f(1)) }\n"
+		"global x = 3, y\n%{ int c; %}\nprobe begin { x = y . \"s\" \"t\" }\n"
+		"private global z%\nfunction g:string() %{ STAP_RETURN(\"x\"); %}\n"
+		"probe a.b(1)?, c.* if (x) { foreach ([k, v] in y- limit 2) next }\n"
+		"%{ int d; %}\nprobe al = begin { } probe al2 += end { }\n";
+	char *err1, *err2;
+	int n1, n2;
+	EachLog log;
+	char *out1 = run_streaming(text, &err1, &n1, &log);
+	char *out2 = run_whole(text, &err2, &n2);
+	CHECK_STR(out1, out2);
+	CHECK_STR(err1, err2);
+	CHECK(n1 == 0 && n2 == 0);
+	CHECK(log.calls == 11); /* "global x = 3, y" is one call */
+	CHECK(!log.mixed);
+	CHECK(log.left_empty);
+	CHECK(log.most_probes == 1);
+	const char *emb = strstr(out1, "%{ int c; %}"), *glob = strstr(out1, "global x");
+	const char *probe = strstr(out1, "probe end"), *fn = strstr(out1, "function f");
+	CHECK(emb && glob && probe && fn && emb < glob && glob < probe && probe < fn);
+	free(out1);
+	free(out2);
+	free(err1);
+	free(err2);
+}
+
+/* Errors: the same reports and count as the whole-tree parse, several
+ * per file; a probe after a broken one is still handed over. */
+TEST(streaming_errors)
+{
+	const char *text = "probe a { x = }\nglobal g, = 1\nprobe b { y = 1 }\nfunction f( {}\n"
+			   "probe c { if (1) }\n";
+	char *err1, *err2;
+	int n1, n2;
+	EachLog log;
+	char *out1 = run_streaming(text, &err1, &n1, &log);
+	char *out2 = run_whole(text, &err2, &n2);
+	CHECK_STR(out1, out2);
+	CHECK_STR(err1, err2);
+	CHECK(n1 == 4 && n2 == 4);
+	CHECK(strstr(out1, "probe b {\n\ty = 1;\n}\n") != NULL);
+	free(out1);
+	free(out2);
+	free(err1);
+	free(err2);
+}
+
+/* Many large declarations: the scratch memory is reused (and grows past
+ * one chunk for a big one) without the text changing. */
+TEST(streaming_large)
+{
+	StrBuf b = {0};
+	for (int k = 0; k < 4; k++) {
+		sb_printf(&b, "probe p%d {\n", k);
+		for (int i = 0; i < 4000 * (k + 1); i++)
+			sb_printf(&b, "\tv%d = a[%d, \"s%d\"] + f(%d) . \"t\"\n", i, i, i, i);
+		sb_puts(&b, "}\nfunction f(n) { return n * 2 }\nglobal a\n");
+	}
+	char *err1, *err2;
+	int n1, n2;
+	EachLog log;
+	char *out1 = run_streaming(b.s, &err1, &n1, &log);
+	char *out2 = run_whole(b.s, &err2, &n2);
+	CHECK(strcmp(out1, out2) == 0);
+	CHECK(n1 == 0 && n2 == 0);
+	CHECK(log.calls == 12);
+	CHECK(strstr(out1, "\tv15999 = a[15999, \"s15999\"] + f(15999) . \"t\";\n") != NULL);
+	free(b.s);
+	free(out1);
+	free(out2);
+	free(err1);
+	free(err2);
+}
+
 int main(void)
 {
 	RUN(errors_in_stage_order);
 	RUN(large_script_same_tree);
 	RUN(runaway_constructs);
 	RUN(interning);
+	RUN(streaming_same_text);
+	RUN(streaming_errors);
+	RUN(streaming_large);
 	UNIT_EXIT();
 }
