@@ -638,31 +638,20 @@ static void need_btf_types(Emitter *e, const TargetAccess *ta)
 		vec_push(e->btf_needs, VEC_AT(&ta->btf_types, i));
 }
 
-/* $var->member[...]->member: the base's value, then the chain as CO-RE
- * reads written by the kernel side (elab/btf.c). */
-static char *emit_member_chain(Emitter *e, Expr *x, TargetAccess *ta, int off)
+/* Read x's member chain from the pointer value in `base`, as CO-RE reads
+ * written by the kernel side (elab/btf.c); shared by $var->... and @cast. */
+static char *emit_chain_read(Emitter *e, Expr *x, TargetAccess *ta, const char *base)
 {
-	char *base = emit_new_long(e);
-	if (ta->kind == TA_TP_ARG)
-		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (uint64_t *)K->ctx + %d); %s = (int64_t)v_; }",
-			  ta->index, base);
-	else if (ta->kind == TA_CTX_FIELD || ta->kind == TA_SYSCALL_ARG)
-		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, %d, (char *)K->ctx + %d); %s = (int64_t)v_; }",
-			  ta->size > 0 && ta->size < 8 ? ta->size : 8, off, base);
-	else {
-		emit_fail(e, x->loc, "target variable '%s' needs kernel function probes, which this build cannot read yet",
-			  x->name);
-		return xstrdup("0");
-	}
 	char **idx = xcalloc((size_t)x->ncomps + 1, sizeof *idx);
 	for (int i = 0; i < x->ncomps; i++)
 		if (x->comps[i].kind == COMP_INDEX_EXPR && x->comps[i].expr)
 			idx[i] = emit_expr(e, x->comps[i].expr);
 	char *err = NULL;
-	int err_at = 0;
+	int err_at = -1;
 	char *base_expr = xasprintf("((uint64_t)%s)", base);
 	TargetAccess *r = kernel_member_access(e->s, ta, base_expr, x->comps, x->ncomps, idx, &err, &err_at);
 	free(idx);
+	free(base_expr);
 	if (!r) {
 		SrcLoc loc = err_at >= 0 && err_at < x->ncomps ? x->comps[err_at].loc : x->loc;
 		emit_fail(e, loc, "%s", err ? err : "cannot resolve the member chain");
@@ -681,6 +670,24 @@ static char *emit_member_chain(Emitter *e, Expr *x, TargetAccess *ta, int off)
 	return t;
 }
 
+/* $var->member[...]->member: the base's value, then the chain. */
+static char *emit_member_chain(Emitter *e, Expr *x, TargetAccess *ta, int off)
+{
+	char *base = emit_new_long(e);
+	if (ta->kind == TA_TP_ARG)
+		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (uint64_t *)K->ctx + %d); %s = (int64_t)v_; }",
+			  ta->index, base);
+	else if (ta->kind == TA_CTX_FIELD || ta->kind == TA_SYSCALL_ARG)
+		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, %d, (char *)K->ctx + %d); %s = (int64_t)v_; }",
+			  ta->size > 0 && ta->size < 8 ? ta->size : 8, off, base);
+	else {
+		emit_fail(e, x->loc, "target variable '%s' needs kernel function probes, which this build cannot read yet",
+			  x->name);
+		return xstrdup("0");
+	}
+	return emit_chain_read(e, x, ta, base);
+}
+
 /* @cast(p, "type")->member...: the pointer's value, then the chain. */
 static char *emit_cast(Emitter *e, Expr *x)
 {
@@ -696,30 +703,7 @@ static char *emit_cast(Emitter *e, Expr *x)
 		emit_fail(e, x->loc, "@cast to an unknown type");
 		return xstrdup("0");
 	}
-	char **idx = xcalloc((size_t)x->ncomps + 1, sizeof *idx);
-	for (int i = 0; i < x->ncomps; i++)
-		if (x->comps[i].kind == COMP_INDEX_EXPR && x->comps[i].expr)
-			idx[i] = emit_expr(e, x->comps[i].expr);
-	char *err = NULL;
-	int err_at = -1;
-	char *base_expr = xasprintf("((uint64_t)%s)", p);
-	TargetAccess *r = kernel_member_access(e->s, ta, base_expr, x->comps, x->ncomps, idx, &err, &err_at);
-	free(idx);
-	if (!r) {
-		emit_fail(e, x->loc, "%s", err ? err : "cannot resolve the member chain");
-		free(err);
-		return xstrdup("0");
-	}
-	need_btf_types(e, r);
-	if (r->type == TY_STRING) {
-		char *str = emit_new_str(e);
-		int n = r->size > 0 && r->size < (int)e->s->limits.maxstringlen ? r->size : (int)e->s->limits.maxstringlen;
-		emit_line(e, "if (bpf_probe_read_kernel_str(%s, %d, (void *)(%s)) < 0) %s[0] = 0;", str, n, r->c_expr, str);
-		return str;
-	}
-	char *t = emit_new_long(e);
-	emit_line(e, "%s = (int64_t)(%s);", t, r->c_expr);
-	return t;
+	return emit_chain_read(e, x, ta, p);
 }
 
 static char *emit_target(Emitter *e, Expr *x)
