@@ -61,6 +61,8 @@ char *sb_steal(StrBuf *b); /* returns the string (never NULL), resets b */
 
 char *read_file(const char *path, size_t *len); /* NULL with errno set */
 uint64_t hash64(const void *data, size_t n, uint64_t seed);
+/* Levenshtein distance, for "similar:" suggestions. */
+int edit_distance(const char *a, const char *b);
 
 /* ---------------------------------------------------------------- diag.c */
 

@@ -23,7 +23,7 @@ static void warn_never_assigned(Elab *E, Vec *locals)
 		int k = 0;
 		for (int j = 0; j < locals->len; j++) {
 			Var *o = locals->data[j];
-			if (o == &ev->v || elab_edit_distance(o->name, ev->v.name) > 2 || k >= 5)
+			if (o == &ev->v || edit_distance(o->name, ev->v.name) > 2 || k >= 5)
 				continue;
 			sb_printf(&sim, "%s%s", k++ ? ", " : " (similar: ", o->name);
 		}

@@ -137,7 +137,6 @@ extern const Provider provider_begin, provider_end, provider_error, provider_nev
 int elab_config_hz(Session *s);
 
 /* Edit distance, for "(similar: ...)" suggestions. */
-int elab_edit_distance(const char *a, const char *b);
 char *elab_similar(const char *word, const char *const *cands, int n, int maxdist);
 
 /* ------------------------------------------------- for the translator

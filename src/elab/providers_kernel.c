@@ -113,31 +113,6 @@ void kernel_btf_modules(Vec *names)
 		closedir(d);
 }
 
-static int edit_distance(const char *a, const char *b)
-{
-	size_t lb = strlen(b);
-	int *row = xmalloc((lb + 1) * sizeof(int));
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (size_t i = 1; a[i - 1]; i++) {
-		int diag = row[0];
-		row[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int up = row[j];
-			int best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	int d = row[lb];
-	free(row);
-	return d;
-}
-
 typedef struct Scored {
 	int dist, order;
 	const char *name;

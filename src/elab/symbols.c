@@ -65,31 +65,6 @@ void strmap_put(StrMap *m, const char *key, void *val)
 
 /* ------------------------------------------------------------ helpers */
 
-int elab_edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	int *row = xmalloc((lb + 1) * sizeof(int));
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		int diag = row[0];
-		row[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int up = row[j];
-			int best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	int d = row[lb];
-	free(row);
-	return d;
-}
-
 typedef struct Cand {
 	const char *name;
 	int dist;
@@ -116,7 +91,7 @@ char *elab_similar(const char *word, const char *const *cands, int n, int maxdis
 		bool dup = false;
 		for (int j = 0; j < k && !dup; j++)
 			dup = strcmp(cs[j].name, cands[i]) == 0;
-		int d = dup ? 0 : elab_edit_distance(word, cands[i]);
+		int d = dup ? 0 : edit_distance(word, cands[i]);
 		if (!dup && d <= maxdist)
 			cs[k++] = (Cand){cands[i], d};
 	}

@@ -396,7 +396,7 @@ int tapset_similar_functions(Elab *E, const char *name, const char **out, int ma
 	StrMap *m = &E->tapsets->functions;
 	int n = 0;
 	for (int i = 0; i < m->cap && n < max; i++)
-		if (m->keys[i] && elab_edit_distance(name, m->keys[i]) <= 3)
+		if (m->keys[i] && edit_distance(name, m->keys[i]) <= 3)
 			out[n++] = m->keys[i];
 	return n;
 }

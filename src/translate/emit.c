@@ -153,6 +153,16 @@ static void emit_raise(Emitter *e, int id)
 	emit_line(e, "goto %s;", e->unwind);
 }
 
+/* if (COND) raise error site `id` */
+static void emit_raise_if(Emitter *e, int id, const char *cond)
+{
+	emit_line(e, "if (%s) {", cond);
+	e->fn->indent++;
+	emit_raise(e, id);
+	e->fn->indent--;
+	emit_line(e, "}");
+}
+
 static void emit_check_unwind(Emitter *e)
 {
 	emit_line(e, "if (K->error) goto %s;", e->unwind);
@@ -236,11 +246,7 @@ static char *emit_array_read(Emitter *e, Var *v, char *key)
 static void emit_overflow_check(Emitter *e, Var *v, const char *rc, SrcLoc loc)
 {
 	int id = emit_error_site(e, "Array overflow, check MAXMAPENTRIES", near_ident(v->name), loc);
-	emit_line(e, "if (%s) {", rc);
-	e->fn->indent++;
-	emit_raise(e, id);
-	e->fn->indent--;
-	emit_line(e, "}");
+	emit_raise_if(e, id, rc);
 }
 
 static void emit_array_store(Emitter *e, Var *v, char *key, char *val, SrcLoc loc)
@@ -370,11 +376,7 @@ static char *emit_binary_long(Emitter *e, const char *op, char *a, char *b, SrcL
 	char *t = emit_new_long(e);
 	if (!strcmp(op, "/") || !strcmp(op, "%")) {
 		int id = emit_error_site(e, "division by zero", near_op(op), loc);
-		emit_line(e, "if (%s == 0) {", b);
-		e->fn->indent++;
-		emit_raise(e, id);
-		e->fn->indent--;
-		emit_line(e, "}");
+		emit_raise_if(e, id, xasprintf("%s == 0", b));
 		emit_line(e, "%s = stp_s%s(%s, %s);", t, op[0] == '/' ? "div" : "mod", a, b);
 		return t;
 	}
@@ -611,11 +613,7 @@ static char *emit_stat_extract(Emitter *e, Expr *x)
 	if (op != 0) {
 		/* stap: extracting from an empty aggregate is an error */
 		int id = emit_error_site(e, "empty aggregate", near_ident(v->name), x->loc);
-		emit_line(e, "if (%s.s.count == 0) {", st);
-		e->fn->indent++;
-		emit_raise(e, id);
-		e->fn->indent--;
-		emit_line(e, "}");
+		emit_raise_if(e, id, xasprintf("%s.s.count == 0", st));
 	}
 	switch (op) {
 	case 0: emit_line(e, "%s = %s.s.count;", t, st); break;
@@ -1004,22 +1002,16 @@ static char *emit_mem_read(Emitter *e, Expr *x, const char *space, int size, boo
 	int id = emit_error_site(e, msg, near_ident(x->name), x->loc);
 	if (str) {
 		char *s = emit_new_str(e);
-		emit_line(e, "if (bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)%s) < 0) {", space, s, addr);
-		e->fn->indent++;
-		emit_raise(e, id);
-		e->fn->indent--;
-		emit_line(e, "}");
+		emit_raise_if(e, id, xasprintf("bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)%s) < 0", space, s, addr));
 		return s;
 	}
 	char *t = emit_new_long(e);
 	const char *ctype = size == 1 ? (is_signed ? "int8_t" : "uint8_t")
 			   : size == 2 ? (is_signed ? "int16_t" : "uint16_t")
 			   : size == 4 ? (is_signed ? "int32_t" : "uint32_t") : "int64_t";
-	emit_line(e, "{ %s v_ = 0; if (bpf_probe_read_%s(&v_, sizeof v_, (void *)%s) < 0) {", ctype, space, addr);
-	e->fn->indent++;
-	emit_raise(e, id);
-	e->fn->indent--;
-	emit_line(e, "} %s = (int64_t)v_; }", t);
+	emit_line(e, "{ %s v_ = 0;", ctype);
+	emit_raise_if(e, id, xasprintf("bpf_probe_read_%s(&v_, sizeof v_, (void *)%s) < 0", space, addr));
+	emit_line(e, "%s = (int64_t)v_; }", t);
 	return t;
 }
 
@@ -1315,11 +1307,7 @@ static void emit_action_check(Emitter *e, int n, SrcLoc loc)
 {
 	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'for'", loc);
 	emit_line(e, "K->actions += %d;", n < 1 ? 1 : n);
-	emit_line(e, "if (K->actions > STP_MAXACTION_HERE) {");
-	e->fn->indent++;
-	emit_raise(e, id);
-	e->fn->indent--;
-	emit_line(e, "}");
+	emit_raise_if(e, id, "K->actions > STP_MAXACTION_HERE");
 }
 
 /* Host loops are plain C loops with labels for break and continue. */
@@ -1417,11 +1405,8 @@ static void emit_loop_bpf(Emitter *e, Stmt *st)
 	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'for'", st->loc);
 	emit_line(e, "{ struct stp_loopctx lc_ = {K, F, 0}; bpf_loop(STP_MAXACTION_HERE, %s, &lc_, 0);", name);
 	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
-	emit_line(e, "  if (!lc_.done) {");
-	e->fn->indent++;
-	emit_raise(e, id);
-	e->fn->indent--;
-	emit_line(e, "  } }");
+	emit_raise_if(e, id, "!lc_.done");
+	emit_line(e, "}");
 }
 
 static void assign_foreach_vars(Emitter *e, ForeachInfo *fe, Var *arr, const char *key, const char *val)
@@ -1525,11 +1510,8 @@ static void emit_foreach_bpf(Emitter *e, Stmt *st)
 	emit_line(e, "{ struct stp_loopctx lc_ = {K, F, 0, 0, %s}; bpf_for_each_map_elem(&g_%s, %s, &lc_, 0);", lim,
 		  arr->name, name);
 	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
-	emit_line(e, "  if (lc_.done == 2) {");
-	e->fn->indent++;
-	emit_raise(e, id);
-	e->fn->indent--;
-	emit_line(e, "  } }");
+	emit_raise_if(e, id, "lc_.done == 2");
+	emit_line(e, "}");
 }
 
 static void emit_delete(Emitter *e, Stmt *st)
