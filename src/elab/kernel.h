@@ -268,6 +268,9 @@ void kernel_free_access(TargetAccess *ta);
 TargetAccess *kernel_target_from_list(Session *s, const Resolved *r, const char *name,
 				      void (*list)(Session *, const Resolved *, Vec *, Vec *));
 void kernel_btf_modules(Vec *names); /* char*: modules in /sys/kernel/btf */
+/* -l: the pp() of every point `resolve` finds for pattern, quietly. */
+void kernel_list_by_resolving(Session *s, const ProbePoint *pattern, Vec *out,
+			      int (*resolve)(Session *, const ProbePoint *, Vec *));
 /* A program as process("NAME") finds it: via $PATH, canonical; NULL if none. */
 char *kernel_find_executable(const char *name);
 extern const Provider *const kernel_side_providers[]; /* NULL-terminated, for listing */

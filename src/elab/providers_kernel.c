@@ -666,7 +666,7 @@ static TargetAccess *kernel_target(Session *s, const Resolved *r, const char *na
 	return kernel_target_from_list(s, r, name, kernel_target_list);
 }
 
-static void list_by_resolving(Session *s, const ProbePoint *pattern, Vec *out,
+void kernel_list_by_resolving(Session *s, const ProbePoint *pattern, Vec *out,
 			      int (*resolve)(Session *, const ProbePoint *, Vec *))
 {
 	ProbePoint quiet = *pattern;
@@ -680,12 +680,12 @@ static void list_by_resolving(Session *s, const ProbePoint *pattern, Vec *out,
 
 static void kernel_list(Session *s, const ProbePoint *pattern, Vec *out)
 {
-	list_by_resolving(s, pattern, out, kernel_resolve);
+	kernel_list_by_resolving(s, pattern, out, kernel_resolve);
 }
 
 static void module_list(Session *s, const ProbePoint *pattern, Vec *out)
 {
-	list_by_resolving(s, pattern, out, module_resolve);
+	kernel_list_by_resolving(s, pattern, out, module_resolve);
 }
 
 const Provider provider_kernel = {
@@ -961,7 +961,7 @@ static void perf_list(Session *s, const ProbePoint *pattern, Vec *out)
 				vec_push(out, xasprintf("perf.hw.%s", perf_hw_names[k]));
 		return;
 	}
-	list_by_resolving(s, pattern, out, perf_resolve);
+	kernel_list_by_resolving(s, pattern, out, perf_resolve);
 }
 
 const Provider provider_perf = {

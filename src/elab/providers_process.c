@@ -626,13 +626,7 @@ static TargetAccess *process_target(Session *s, const Resolved *r, const char *n
 
 static void process_list(Session *s, const ProbePoint *pattern, Vec *out)
 {
-	ProbePoint quiet = *pattern;
-	quiet.optional = true;
-	Vec rs = { 0 };
-	if (process_resolve(s, &quiet, &rs) > 0)
-		for (int i = 0; i < rs.len; i++)
-			vec_push(out, xstrdup(((Resolved *)VEC_AT(&rs, i))->pp));
-	kernel_free_resolved(&rs);
+	kernel_list_by_resolving(s, pattern, out, process_resolve);
 }
 
 const Provider provider_process = {
