@@ -109,7 +109,7 @@ int emit_literal(Emitter *e, const char *s, size_t len)
 	return e->literals->len - 1;
 }
 
-static char *literal_operand(Emitter *e, const char *s)
+char *literal_operand(Emitter *e, const char *s)
 {
 	return xasprintf("stp_lit_%d", emit_literal(e, s, strlen(s)));
 }
@@ -137,14 +137,14 @@ int emit_format(Emitter *e, const char *fmt)
 	return e->formats->len - 1;
 }
 
-static bool in_try(Emitter *e)
+bool in_try(Emitter *e)
 {
 	return e->try_depth > 0;
 }
 
 /* Raise error site `id` and leave. Inside try, the error is not reported:
  * the catch handler gets it. */
-static void emit_raise(Emitter *e, int id)
+void emit_raise(Emitter *e, int id)
 {
 	if (in_try(e))
 		emit_line(e, "K->error = %d;", id + 1);
@@ -154,7 +154,7 @@ static void emit_raise(Emitter *e, int id)
 }
 
 /* if (COND) raise error site `id` */
-static void emit_raise_if(Emitter *e, int id, const char *cond)
+void emit_raise_if(Emitter *e, int id, const char *cond)
 {
 	emit_line(e, "if (%s) {", cond);
 	e->fn->indent++;
@@ -163,17 +163,17 @@ static void emit_raise_if(Emitter *e, int id, const char *cond)
 	emit_line(e, "}");
 }
 
-static void emit_check_unwind(Emitter *e)
+void emit_check_unwind(Emitter *e)
 {
 	emit_line(e, "if (K->error) goto %s;", e->unwind);
 }
 
-static char *near_op(const char *op)
+char *near_op(const char *op)
 {
 	return xasprintf("operator '%s'", op);
 }
 
-static char *near_ident(const char *name)
+char *near_ident(const char *name)
 {
 	return xasprintf("identifier '%s'", name);
 }
@@ -575,7 +575,7 @@ static char *emit_stats_add(Emitter *e, Expr *x)
 }
 
 /* Read an aggregate into a stat temporary; returns its name. */
-static char *emit_stat_read(Emitter *e, Expr *agg, Var **var)
+char *emit_stat_read(Emitter *e, Expr *agg, Var **var)
 {
 	char *key = stat_key(e, agg, var);
 	Var *v = *var;
@@ -625,510 +625,6 @@ static char *emit_stat_extract(Emitter *e, Expr *x)
 	default: emit_fail(e, x->loc, "unknown statistics operator @%s", x->op);
 	}
 	return t;
-}
-
-/* ------------------------------------------------------ context values */
-
-/* Record what a CO-RE expression needs declared in the BPF unit. */
-static void need_btf_types(Emitter *e, const TargetAccess *ta)
-{
-	for (int i = 0; i < ta->btf_types.len; i++)
-		vec_push(e->btf_needs, VEC_AT(&ta->btf_types, i));
-}
-
-/* Read x's member chain from the pointer value in `base`, as CO-RE reads
- * written by the kernel side (elab/btf.c); shared by $var->... and @cast. */
-static char *emit_chain_read(Emitter *e, Expr *x, TargetAccess *ta, const char *base)
-{
-	char **idx = xcalloc((size_t)x->ncomps + 1, sizeof *idx);
-	for (int i = 0; i < x->ncomps; i++)
-		if (x->comps[i].kind == COMP_INDEX_EXPR && x->comps[i].expr)
-			idx[i] = emit_expr(e, x->comps[i].expr);
-	char *err = NULL;
-	int err_at = -1;
-	char *base_expr = xasprintf("((uint64_t)%s)", base);
-	TargetAccess *r = kernel_member_access(e->s, ta, base_expr, x->comps, x->ncomps, idx, &err, &err_at);
-	free(idx);
-	free(base_expr);
-	if (!r) {
-		SrcLoc loc = err_at >= 0 && err_at < x->ncomps ? x->comps[err_at].loc : x->loc;
-		emit_fail(e, loc, "%s", err ? err : "cannot resolve the member chain");
-		free(err);
-		return xstrdup("0");
-	}
-	need_btf_types(e, r);
-	if (r->type == TY_STRING) {
-		char *str = emit_new_str(e);
-		int n = r->size > 0 && r->size < (int)e->s->limits.maxstringlen ? r->size : (int)e->s->limits.maxstringlen;
-		emit_line(e, "if (bpf_probe_read_kernel_str(%s, %d, (void *)(%s)) < 0) %s[0] = 0;", str, n, r->c_expr, str);
-		return str;
-	}
-	char *t = emit_new_long(e);
-	emit_line(e, "%s = (int64_t)(%s);", t, r->c_expr);
-	return t;
-}
-
-/* $var->member[...]->member: the base's value, then the chain. */
-static char *emit_member_chain(Emitter *e, Expr *x, TargetAccess *ta, int off)
-{
-	char *base = emit_new_long(e);
-	if (ta->kind == TA_TP_ARG)
-		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (uint64_t *)K->ctx + %d); %s = (int64_t)v_; }",
-			  ta->index, base);
-	else if (ta->kind == TA_CTX_FIELD || ta->kind == TA_SYSCALL_ARG)
-		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, %d, (char *)K->ctx + %d); %s = (int64_t)v_; }",
-			  ta->size > 0 && ta->size < 8 ? ta->size : 8, off, base);
-	else {
-		emit_fail(e, x->loc, "target variable '%s' needs kernel function probes, which this build cannot read yet",
-			  x->name);
-		return xstrdup("0");
-	}
-	return emit_chain_read(e, x, ta, base);
-}
-
-/* @cast(p, "type")->member...: the pointer's value, then the chain. */
-static char *emit_cast(Emitter *e, Expr *x)
-{
-	char *p = emit_expr(e, x->args[0]);
-	if (!x->ncomps)
-		return p;
-	if (e->target != T_BPF) {
-		emit_fail(e, x->loc, "@cast reads kernel memory, in kernel-context probes only");
-		return xstrdup("0");
-	}
-	TargetAccess *ta = x->target;
-	if (!ta) {
-		emit_fail(e, x->loc, "@cast to an unknown type");
-		return xstrdup("0");
-	}
-	return emit_chain_read(e, x, ta, p);
-}
-
-static char *emit_target(Emitter *e, Expr *x)
-{
-	TargetAccess *ta = x->target;
-	if (!ta) {
-		emit_fail(e, x->loc, "target variable '%s' is not available here", x->name);
-		return xstrdup("0");
-	}
-	if (e->target != T_BPF) {
-		emit_fail(e, x->loc, "target variable '%s' used outside a kernel-context probe", x->name);
-		return xstrdup("0");
-	}
-	int off = ta->offset;
-	if (ta->kind == TA_SYSCALL_ARG)
-		off = 16 + 8 * ta->index;
-	if (ta->kind == TA_TP_ARG)
-		e->uses_tp_args = true;
-	else if (ta->kind == TA_CTX_FIELD)
-		e->uses_tp_fields = true;
-	if (x->ncomps > 0)
-		return emit_member_chain(e, x, ta, off);
-	if (ta->kind == TA_TP_ARG) {
-		/* a raw tracepoint's context is the prototype's arguments, u64 each */
-		char *t = emit_new_long(e);
-		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (uint64_t *)K->ctx + %d); %s = (int64_t)v_; }",
-			  ta->index, t);
-		return t;
-	}
-	if (ta->kind == TA_C_EXPR) {
-		char *t = emit_new_long(e);
-		emit_line(e, "%s = (int64_t)(%s);", t, ta->c_expr);
-		return t;
-	}
-	if (ta->kind != TA_CTX_FIELD && ta->kind != TA_SYSCALL_ARG) {
-		emit_fail(e, x->loc, "target variable '%s' needs kernel function probes, which this build cannot read yet",
-			  x->name);
-		return xstrdup("0");
-	}
-	if (ta->type == TY_STRING) {
-		char *s = emit_new_str(e);
-		switch (ta->strkind) {
-		case TA_STR_ARRAY:
-			emit_line(e, "if (bpf_probe_read_kernel_str(%s, %d, (char *)K->ctx + %d) < 0) %s[0] = 0;", s,
-				  ta->size < 1 || ta->size > 4096 ? 1 : ta->size, off, s);
-			emit_line(e, "%s[STP_STRLEN - 1] = 0;", s);
-			break;
-		case TA_STR_DATA_LOC:
-			emit_line(e, "{ uint32_t l_ = 0; bpf_probe_read_kernel(&l_, 4, (char *)K->ctx + %d);", off);
-			emit_line(e, "  if (bpf_probe_read_kernel_str(%s, STP_STRLEN, (char *)K->ctx + (l_ & 0xffff)) < 0) %s[0] = 0; }",
-				  s, s);
-			break;
-		case TA_STR_UPTR:
-		case TA_STR_KPTR:
-			emit_line(e, "{ uint64_t p_ = 0; bpf_probe_read_kernel(&p_, 8, (char *)K->ctx + %d);", off);
-			emit_line(e, "  if (bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)p_) < 0) %s[0] = 0; }",
-				  ta->strkind == TA_STR_UPTR ? "user" : "kernel", s, s);
-			break;
-		default:
-			emit_line(e, "%s[0] = 0;", s);
-		}
-		return s;
-	}
-	char *t = emit_new_long(e);
-	int size = ta->kind == TA_SYSCALL_ARG ? 8 : ta->size;
-	const char *ctype;
-	switch (size) {
-	case 1: ctype = ta->is_signed ? "int8_t" : "uint8_t"; break;
-	case 2: ctype = ta->is_signed ? "int16_t" : "uint16_t"; break;
-	case 4: ctype = ta->is_signed ? "int32_t" : "uint32_t"; break;
-	default: ctype = "int64_t"; break;
-	}
-	emit_line(e, "{ %s v_ = 0; bpf_probe_read_kernel(&v_, sizeof v_, (char *)K->ctx + %d); %s = (int64_t)v_; }",
-		  ctype, off, t);
-	return t;
-}
-
-/* ------------------------------------------------------------- output */
-
-/* Conversion for print-family arguments. */
-static const char *print_conv(Expr *x)
-{
-	return x->type == TY_STRING ? "%s" : "%d";
-}
-
-/* Append "%" escaped for use in a format. */
-static void append_literal_fmt(StrBuf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '%')
-			sb_putc(b, '%');
-		sb_putc(b, *s);
-	}
-}
-
-/* Rewrite a stap format for bpf_snprintf(): every argument is 64 bits
- * ("%d" -> "%lld").  The kernel helper knows flags "-+ 0", a width, and
- * d i u x X c s; anything else is refused here, at translation time. */
-static char *bpf_format(Emitter *e, const char *fmt, SrcLoc loc, int *nconv)
-{
-	StrBuf b = {0};
-	*nconv = 0;
-	for (const char *p = fmt; *p; p++) {
-		if (*p != '%') {
-			sb_putc(&b, *p);
-			continue;
-		}
-		if (p[1] == '%') {
-			sb_puts(&b, "%%");
-			p++;
-			continue;
-		}
-		const char *start = p++;
-		while (*p == '-' || *p == '+' || *p == ' ' || *p == '0')
-			p++;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		size_t spec = (size_t)(p - start);
-		while (*p == 'l' || *p == 'h')
-			p++;
-		const char *len = NULL;
-		switch (*p) {
-		case 'd': case 'i': len = "lld"; break;
-		case 'u': len = "llu"; break;
-		case 'x': len = "llx"; break;
-		case 'X': len = "llX"; break;
-		case 'c': len = "c"; break;
-		case 's': len = "s"; break;
-		default: break;
-		}
-		if (!len) {
-			emit_fail(e, loc, "sprintf conversion '%.*s' is not available in kernel-context probes "
-					  "(they support flags -+ 0, a width, and %%d %%i %%u %%x %%X %%c %%s)",
-				  (int)(p - start + (*p ? 1 : 0)), start);
-			free(b.s);
-			return NULL;
-		}
-		sb_putn(&b, start, spec);
-		sb_puts(&b, len);
-		(*nconv)++;
-		if (!*p)
-			break;
-	}
-	return sb_steal(&b);
-}
-
-static void emit_bpf_sprintf(Emitter *e, int fmt_id, Expr **args, int nargs, int from, char **vals, char *dst)
-{
-	int nconv;
-	char *fmt = bpf_format(e, VEC_AT(e->formats, fmt_id), args[from ? from - 1 : 0]->loc, &nconv);
-	if (!fmt)
-		return;
-	if (nargs - from > 12) {
-		emit_fail(e, args[0]->loc, "sprintf in kernel-context probes takes at most 12 arguments");
-		return;
-	}
-	int lit = emit_literal(e, fmt, strlen(fmt));
-	emit_line(e, "{ __u64 d_[%d] = {0};", nargs - from > 0 ? nargs - from : 1);
-	for (int i = from; i < nargs; i++)
-		emit_line(e, "  d_[%d] = (__u64)%s;", i - from, vals[i]);
-	emit_line(e, "  if (bpf_snprintf(%s, STP_STRLEN, stp_lit_%d, d_, %d) < 0) %s[0] = 0; }", dst, lit,
-		  8 * (nargs - from), dst);
-	free(fmt);
-}
-
-/* Pack args[from..] and send/print them with format fmt_id. */
-static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, int from, char *sprintf_dst)
-{
-	char **vals = xcalloc((size_t)nargs + 1, sizeof *vals);
-	for (int i = from; i < nargs; i++)
-		vals[i] = emit_expr(e, args[i]);
-	if (e->target == T_BPF) {
-		if (sprintf_dst) {
-			emit_bpf_sprintf(e, fmt_id, args, nargs, from, vals, sprintf_dst);
-			free(vals);
-			return;
-		}
-		emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); if (r_) { uint32_t o_ = sizeof(struct stp_rec_hdr);");
-		for (int i = from; i < nargs; i++) {
-			if (args[i]->type == TY_STRING)
-				emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", vals[i]);
-			else
-				emit_line(e, "  o_ = stp_rec_long(r_, o_, %s);", vals[i]);
-		}
-		emit_line(e, "  stp_rec_send(K, r_, STP_REC_PRINTF, %d, o_); } }", fmt_id);
-	} else {
-		emit_line(e, "{ unsigned char r_[%d]; uint32_t o_ = 0;", (nargs - from) * 8 + (nargs - from) * 2 + 8 +
-									 (nargs - from) * (int)e->s->limits.maxstringlen);
-		for (int i = from; i < nargs; i++) {
-			if (args[i]->type == TY_STRING)
-				emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", vals[i]);
-			else
-				emit_line(e, "  o_ = stp_rec_long(r_, o_, %s);", vals[i]);
-		}
-		if (sprintf_dst)
-			emit_line(e, "  stp_rt_sprintf(K, %s, STP_STRLEN, %d, r_, o_); }", sprintf_dst, fmt_id);
-		else
-			emit_line(e, "  stp_rt_printf(K, %d, r_, o_); }", fmt_id);
-	}
-	free(vals);
-}
-
-static int synth_format(Emitter *e, Expr **args, int nargs, const char *sep, const char *end)
-{
-	StrBuf b = {0};
-	for (int i = 0; i < nargs; i++) {
-		if (i && sep)
-			append_literal_fmt(&b, sep);
-		sb_puts(&b, print_conv(args[i]));
-	}
-	if (end)
-		sb_puts(&b, end);
-	char *fmt = sb_steal(&b);
-	int id = emit_format(e, fmt);
-	free(fmt);
-	return id;
-}
-
-static void emit_hist_print(Emitter *e, Expr *h)
-{
-	Var *v = NULL;
-	if (e->target == T_BPF) {
-		emit_fail(e, h->loc, "printing a histogram in a kernel-context probe is not supported; print it in an end or timer probe");
-		return;
-	}
-	char *st = emit_stat_read(e, h->args[0], &v);
-	if (!st) {
-		emit_fail(e, h->loc, "@%s needs a statistics variable", h->op);
-		return;
-	}
-	emit_line(e, "stp_rt_hist_print(K, %d, &%s.s);", global_id(e->p, v), st);
-}
-
-static char *emit_print_family(Emitter *e, Expr *x)
-{
-	const char *n = x->name;
-	bool ln = !strcmp(n, "println") || !strcmp(n, "printdln");
-	if (!strcmp(n, "printf") || !strcmp(n, "sprintf")) {
-		Expr *f = x->args[0];
-		if (f->kind != E_STR) {
-			emit_fail(e, f->loc, "the format of %s must be a literal string", n);
-			return xstrdup("0");
-		}
-		int id = emit_format(e, f->str);
-		if (n[0] == 's') {
-			char *s = emit_new_str(e);
-			emit_print_record(e, id, x->args, x->nargs, 1, s);
-			return s;
-		}
-		emit_print_record(e, id, x->args, x->nargs, 1, NULL);
-		return xstrdup("0");
-	}
-	if (!strcmp(n, "print") && x->nargs == 1 && x->args[0]->kind == E_HIST) {
-		emit_hist_print(e, x->args[0]);
-		return xstrdup("0");
-	}
-	if (!strcmp(n, "sprint")) {
-		char *s = emit_new_str(e);
-		emit_print_record(e, synth_format(e, x->args, x->nargs, NULL, NULL), x->args, x->nargs, 0, s);
-		return s;
-	}
-	if (!strcmp(n, "printd") || !strcmp(n, "printdln")) {
-		Expr *d = x->args[0];
-		if (d->kind != E_STR) {
-			emit_fail(e, d->loc, "the delimiter of %s must be a literal string", n);
-			return xstrdup("0");
-		}
-		int id = synth_format(e, x->args + 1, x->nargs - 1, d->str, ln ? "\n" : NULL);
-		emit_print_record(e, id, x->args, x->nargs, 1, NULL);
-		return xstrdup("0");
-	}
-	/* print, println */
-	int id = synth_format(e, x->args, x->nargs, NULL, ln ? "\n" : NULL);
-	emit_print_record(e, id, x->args, x->nargs, 0, NULL);
-	return xstrdup("0");
-}
-
-/* ----------------------------------------------------------- built-ins */
-
-static char *long_call(Emitter *e, const char *fmt, const char *arg)
-{
-	char *t = emit_new_long(e);
-	char *call = xasprintf(fmt, arg ? arg : "");
-	emit_line(e, "%s = %s;", t, call);
-	free(call);
-	return t;
-}
-
-/* kernel_long(addr) and friends: a fault is a runtime error. */
-static char *emit_mem_read(Emitter *e, Expr *x, const char *space, int size, bool is_signed, bool str)
-{
-	char *addr = emit_expr(e, x->args[0]);
-	if (e->target != T_BPF) {
-		emit_fail(e, x->loc, "%s() reads memory in kernel-context probes only", x->name);
-		return xstrdup("0");
-	}
-	char *msg = xasprintf("%s %s copy fault", space, str ? "string" : "data");
-	int id = emit_error_site(e, msg, near_ident(x->name), x->loc);
-	if (str) {
-		char *s = emit_new_str(e);
-		emit_raise_if(e, id, xasprintf("bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)%s) < 0", space, s, addr));
-		return s;
-	}
-	char *t = emit_new_long(e);
-	const char *ctype = size == 1 ? (is_signed ? "int8_t" : "uint8_t")
-			   : size == 2 ? (is_signed ? "int16_t" : "uint16_t")
-			   : size == 4 ? (is_signed ? "int32_t" : "uint32_t") : "int64_t";
-	emit_line(e, "{ %s v_ = 0;", ctype);
-	emit_raise_if(e, id, xasprintf("bpf_probe_read_%s(&v_, sizeof v_, (void *)%s) < 0", space, addr));
-	emit_line(e, "%s = (int64_t)v_; }", t);
-	return t;
-}
-
-static char *emit_builtin(Emitter *e, Expr *x)
-{
-	const char *n = x->name;
-	if (!strcmp(n, "printf") || !strcmp(n, "sprintf") || !strcmp(n, "print") || !strcmp(n, "println") ||
-	    !strcmp(n, "printd") || !strcmp(n, "printdln") || !strcmp(n, "sprint"))
-		return emit_print_family(e, x);
-	if (!strcmp(n, "exit")) {
-		emit_line(e, "stp_exit(K);");
-		return xstrdup("0");
-	}
-	if (!strcmp(n, "error")) {
-		char *msg = emit_expr(e, x->args[0]);
-		int id = emit_error_site(e, "", "", (SrcLoc){0});
-		if (e->target == T_HOST && !in_try(e)) {
-			emit_line(e, "stp_rt_error(K, %d, %s); if (!K->error) K->error = %d;", id, msg, id + 1);
-		} else if (e->target == T_BPF && !in_try(e)) {
-			emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); __sync_fetch_and_add(&stp_g.st.errors, 1);");
-			emit_line(e, "  if (r_) { uint32_t o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), %s, 0);", msg);
-			emit_line(e, "  stp_rec_send(K, r_, STP_REC_ERROR, %d, o_); } K->error = %d; }", id, id + 1);
-		} else {
-			emit_line(e, "stp_str_copy(F->errmsg, %s); K->error = %d;", msg, id + 1);
-		}
-		emit_line(e, "goto %s;", e->unwind);
-		return xstrdup("0");
-	}
-	if (!strcmp(n, "pid")) return long_call(e, "stp_pid()", NULL);
-	if (!strcmp(n, "tid")) return long_call(e, "stp_tid()", NULL);
-	if (!strcmp(n, "ppid")) return long_call(e, "stp_ppid()", NULL);
-	if (!strcmp(n, "uid")) return long_call(e, "stp_uid()", NULL);
-	if (!strcmp(n, "gid")) return long_call(e, "stp_gid()", NULL);
-	if (!strcmp(n, "euid")) return long_call(e, "stp_euid()", NULL);
-	if (!strcmp(n, "egid")) return long_call(e, "stp_egid()", NULL);
-	if (!strcmp(n, "cpu")) return long_call(e, "stp_cpu()", NULL);
-	if (!strcmp(n, "target"))
-		return long_call(e, e->target == T_BPF ? "stp_g.st.target_pid" : "stp_rt_target(K)", NULL);
-	if (!strcmp(n, "gettimeofday_ns")) return long_call(e, "stp_realtime_ns()", NULL);
-	if (!strcmp(n, "gettimeofday_us")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000)", NULL);
-	if (!strcmp(n, "gettimeofday_ms")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000000)", NULL);
-	if (!strcmp(n, "gettimeofday_s")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000000000)", NULL);
-	if (!strcmp(n, "local_clock_ns") || !strcmp(n, "cpu_clock_ns"))
-		return long_call(e, "stp_local_clock_ns()", NULL);
-	if (!strcmp(n, "local_clock_us") || !strcmp(n, "cpu_clock_us"))
-		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000)", NULL);
-	if (!strcmp(n, "local_clock_ms") || !strcmp(n, "cpu_clock_ms"))
-		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000000)", NULL);
-	if (!strcmp(n, "local_clock_s") || !strcmp(n, "cpu_clock_s"))
-		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000000000)", NULL);
-	if (!strcmp(n, "jiffies")) return long_call(e, "stp_jiffies()", NULL);
-	if (!strcmp(n, "execname")) {
-		char *s = emit_new_str(e);
-		emit_line(e, "stp_execname(%s);", s);
-		return s;
-	}
-	if (!strcmp(n, "pp") || !strcmp(n, "probefunc") || !strcmp(n, "probemod")) {
-		char *s = emit_new_str(e);
-		if (!strcmp(n, "pp"))
-			emit_line(e, e->target == T_BPF ? "stp_str_copy(%s, K->pp);" : "stp_str_copy(%s, K->pp);", s);
-		else
-			emit_line(e, "%s[0] = 0;", s);
-		return s;
-	}
-	if (!strcmp(n, "strlen")) {
-		char *a = emit_expr(e, x->args[0]);
-		return long_call(e, "stp_str_len(%s)", a);
-	}
-	if (!strcmp(n, "kernel_long")) return emit_mem_read(e, x, "kernel", 8, true, false);
-	if (!strcmp(n, "kernel_int")) return emit_mem_read(e, x, "kernel", 4, true, false);
-	if (!strcmp(n, "kernel_short")) return emit_mem_read(e, x, "kernel", 2, true, false);
-	if (!strcmp(n, "kernel_char")) return emit_mem_read(e, x, "kernel", 1, true, false);
-	if (!strcmp(n, "kernel_string")) return emit_mem_read(e, x, "kernel", 0, false, true);
-	if (!strcmp(n, "user_long")) return emit_mem_read(e, x, "user", 8, true, false);
-	if (!strcmp(n, "user_int")) return emit_mem_read(e, x, "user", 4, true, false);
-	if (!strcmp(n, "user_short")) return emit_mem_read(e, x, "user", 2, true, false);
-	if (!strcmp(n, "user_char")) return emit_mem_read(e, x, "user", 1, true, false);
-	if (!strcmp(n, "user_string")) return emit_mem_read(e, x, "user", 0, false, true);
-
-	/* Host-only string functions, implemented in stp_host.h. */
-	if (e->target == T_HOST) {
-		char **a = xcalloc((size_t)x->nargs + 1, sizeof *a);
-		for (int i = 0; i < x->nargs; i++)
-			a[i] = emit_expr(e, x->args[i]);
-		char *r = NULL;
-		if (!strcmp(n, "substr") && x->nargs == 3) {
-			r = emit_new_str(e);
-			emit_line(e, "stp_substr(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
-		} else if (!strcmp(n, "isinstr")) {
-			r = long_call(e, "stp_isinstr(%s)", xasprintf("%s, %s", a[0], a[1]));
-		} else if (!strcmp(n, "strtol") && x->nargs == 2) {
-			r = long_call(e, "stp_strtol(%s)", xasprintf("%s, %s", a[0], a[1]));
-		} else if (!strcmp(n, "str_replace")) {
-			r = emit_new_str(e);
-			emit_line(e, "stp_str_replace(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
-		} else if (!strcmp(n, "isdigit")) {
-			r = long_call(e, "stp_isdigit(%s)", a[0]);
-		} else if (!strcmp(n, "stringat")) {
-			r = long_call(e, "stp_stringat(%s)", xasprintf("%s, %s", a[0], a[1]));
-		} else if (!strcmp(n, "text_str")) {
-			r = emit_new_str(e);
-			emit_line(e, "stp_text_str(%s, %s);", r, a[0]);
-		} else if (!strcmp(n, "ctime")) {
-			r = emit_new_str(e);
-			emit_line(e, "stp_ctime(%s, %s);", r, x->nargs ? a[0] : "stp_sdiv(stp_realtime_ns(), 1000000000)");
-		} else if (!strcmp(n, "randint")) {
-			r = long_call(e, "stp_randint(%s)", a[0]);
-		} else if (!strcmp(n, "abs")) {
-			r = long_call(e, "stp_abs(%s)", a[0]);
-		}
-		free(a);
-		if (r)
-			return r;
-	}
-	emit_fail(e, x->loc, "function %s() is not available in %s probes", n,
-		  e->target == T_BPF ? "kernel-context" : "user-space");
-	return x->type == TY_STRING ? literal_operand(e, "") : xstrdup("0");
 }
 
 /* --------------------------------------------------- script functions */
@@ -1222,7 +718,7 @@ char *emit_expr(Emitter *e, Expr *x)
 		return emit_array_read(e, v, key);
 	}
 	case E_TARGET:
-		return emit_target(e, x);
+		return emit_target_var(e, x);
 	case E_CALL:
 		return emit_call(e, x);
 	case E_UNARY: {

@@ -16,9 +16,13 @@
  *   K               the hit context (stp_kctx_t)
  *   stp_lit_N       string literal, padded to STP_STRBUF bytes
  *
- *   emit.c   expressions and statements
- *   unit.c   the two translation units: globals, maps, frames, probes,
- *            the module descriptor
+ *   emit.c        expressions and statements
+ *   targetvars.c  $vars, member chains and @cast (kernel context)
+ *   print.c       print, printf, sprintf and friends
+ *   builtins.c    the runtime's native functions (context, time, memory,
+ *                 strings)
+ *   unit.c        the two translation units: globals, maps, frames,
+ *                 probes, the module descriptor
  */
 #ifndef TRANSLATE_H
 #define TRANSLATE_H
@@ -79,7 +83,7 @@ typedef struct Emitter {
 	int dispatch_used[2];   /* raw_syscalls sys_enter / sys_exit dispatch programs emitted */
 	Vec *btf_needs;         /* (intptr_t) KBTF_NEED_* of CO-RE member chains */
 	bool uses_tp_args;      /* current probe reads TP_PROTO arguments: raw_tp */
-	bool uses_tp_fields;    /* current probe reads tracepoint record fields */  /* raw_syscalls sys_enter / sys_exit dispatchers emitted */
+	bool uses_tp_fields;    /* current probe reads tracepoint record fields */
 	bool failed;
 } Emitter;
 
@@ -96,6 +100,25 @@ int emit_format(Emitter *e, const char *fmt);
 void emit_fail(Emitter *e, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *c_string_literal(const char *s, size_t len);
 const char *var_c_name(Emitter *e, Var *v); /* "G->g_x" / "F->l_x" */
+char *literal_operand(Emitter *e, const char *s); /* "stp_lit_N" */
+bool in_try(Emitter *e);
+/* Raise error site `id` (stap's message) and leave by e->unwind. */
+void emit_raise(Emitter *e, int id);
+void emit_raise_if(Emitter *e, int id, const char *cond);
+void emit_check_unwind(Emitter *e);
+char *near_op(const char *op);        /* "operator '/'" */
+char *near_ident(const char *name);   /* "identifier 'x'" */
+char *emit_stat_read(Emitter *e, Expr *agg, Var **var);
+
+/* targetvars.c */
+char *emit_target_var(Emitter *e, Expr *x);
+char *emit_cast(Emitter *e, Expr *x);
+
+/* print.c */
+char *emit_print_family(Emitter *e, Expr *x);
+
+/* builtins.c */
+char *emit_builtin(Emitter *e, Expr *x);
 
 /* unit.c helpers used by emit.c */
 char *global_key_type(Var *v);   /* "struct stp_key_3" */

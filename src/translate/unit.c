@@ -906,7 +906,7 @@ static bool *functions_needed(Program *p, Context ctx, int nfuncs)
 	return need;
 }
 
-static void emit_target(Emitter *e, Unit *u, Program *p, Context ctx)
+void emit_target(Emitter *e, Unit *u, Program *p, Context ctx)
 {
 	bool *need = functions_needed(p, ctx, p->functions.len);
 	for (int i = 0; i < p->functions.len; i++) {

@@ -1,0 +1,158 @@
+/* builtins.c - the runtime's native functions (elab/builtins.c lists
+ * them) as C for each target: context, time, memory reads, strings.
+ */
+#include "translate.h"
+#include "elab/kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+static char *long_call(Emitter *e, const char *fmt, const char *arg)
+{
+	char *t = emit_new_long(e);
+	char *call = xasprintf(fmt, arg ? arg : "");
+	emit_line(e, "%s = %s;", t, call);
+	free(call);
+	return t;
+}
+
+/* kernel_long(addr) and friends: a fault is a runtime error. */
+static char *emit_mem_read(Emitter *e, Expr *x, const char *space, int size, bool is_signed, bool str)
+{
+	char *addr = emit_expr(e, x->args[0]);
+	if (e->target != T_BPF) {
+		emit_fail(e, x->loc, "%s() reads memory in kernel-context probes only", x->name);
+		return xstrdup("0");
+	}
+	char *msg = xasprintf("%s %s copy fault", space, str ? "string" : "data");
+	int id = emit_error_site(e, msg, near_ident(x->name), x->loc);
+	if (str) {
+		char *s = emit_new_str(e);
+		emit_raise_if(e, id, xasprintf("bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)%s) < 0", space, s, addr));
+		return s;
+	}
+	char *t = emit_new_long(e);
+	const char *ctype = size == 1 ? (is_signed ? "int8_t" : "uint8_t")
+			   : size == 2 ? (is_signed ? "int16_t" : "uint16_t")
+			   : size == 4 ? (is_signed ? "int32_t" : "uint32_t") : "int64_t";
+	emit_line(e, "{ %s v_ = 0;", ctype);
+	emit_raise_if(e, id, xasprintf("bpf_probe_read_%s(&v_, sizeof v_, (void *)%s) < 0", space, addr));
+	emit_line(e, "%s = (int64_t)v_; }", t);
+	return t;
+}
+
+char *emit_builtin(Emitter *e, Expr *x)
+{
+	const char *n = x->name;
+	if (!strcmp(n, "printf") || !strcmp(n, "sprintf") || !strcmp(n, "print") || !strcmp(n, "println") ||
+	    !strcmp(n, "printd") || !strcmp(n, "printdln") || !strcmp(n, "sprint"))
+		return emit_print_family(e, x);
+	if (!strcmp(n, "exit")) {
+		emit_line(e, "stp_exit(K);");
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "error")) {
+		char *msg = emit_expr(e, x->args[0]);
+		int id = emit_error_site(e, "", "", (SrcLoc){0});
+		if (e->target == T_HOST && !in_try(e)) {
+			emit_line(e, "stp_rt_error(K, %d, %s); if (!K->error) K->error = %d;", id, msg, id + 1);
+		} else if (e->target == T_BPF && !in_try(e)) {
+			emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); __sync_fetch_and_add(&stp_g.st.errors, 1);");
+			emit_line(e, "  if (r_) { uint32_t o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), %s, 0);", msg);
+			emit_line(e, "  stp_rec_send(K, r_, STP_REC_ERROR, %d, o_); } K->error = %d; }", id, id + 1);
+		} else {
+			emit_line(e, "stp_str_copy(F->errmsg, %s); K->error = %d;", msg, id + 1);
+		}
+		emit_line(e, "goto %s;", e->unwind);
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "pid")) return long_call(e, "stp_pid()", NULL);
+	if (!strcmp(n, "tid")) return long_call(e, "stp_tid()", NULL);
+	if (!strcmp(n, "ppid")) return long_call(e, "stp_ppid()", NULL);
+	if (!strcmp(n, "uid")) return long_call(e, "stp_uid()", NULL);
+	if (!strcmp(n, "gid")) return long_call(e, "stp_gid()", NULL);
+	if (!strcmp(n, "euid")) return long_call(e, "stp_euid()", NULL);
+	if (!strcmp(n, "egid")) return long_call(e, "stp_egid()", NULL);
+	if (!strcmp(n, "cpu")) return long_call(e, "stp_cpu()", NULL);
+	if (!strcmp(n, "target"))
+		return long_call(e, e->target == T_BPF ? "stp_g.st.target_pid" : "stp_rt_target(K)", NULL);
+	if (!strcmp(n, "gettimeofday_ns")) return long_call(e, "stp_realtime_ns()", NULL);
+	if (!strcmp(n, "gettimeofday_us")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000)", NULL);
+	if (!strcmp(n, "gettimeofday_ms")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000000)", NULL);
+	if (!strcmp(n, "gettimeofday_s")) return long_call(e, "stp_sdiv(stp_realtime_ns(), 1000000000)", NULL);
+	if (!strcmp(n, "local_clock_ns") || !strcmp(n, "cpu_clock_ns"))
+		return long_call(e, "stp_local_clock_ns()", NULL);
+	if (!strcmp(n, "local_clock_us") || !strcmp(n, "cpu_clock_us"))
+		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000)", NULL);
+	if (!strcmp(n, "local_clock_ms") || !strcmp(n, "cpu_clock_ms"))
+		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000000)", NULL);
+	if (!strcmp(n, "local_clock_s") || !strcmp(n, "cpu_clock_s"))
+		return long_call(e, "stp_sdiv(stp_local_clock_ns(), 1000000000)", NULL);
+	if (!strcmp(n, "jiffies")) return long_call(e, "stp_jiffies()", NULL);
+	if (!strcmp(n, "execname")) {
+		char *s = emit_new_str(e);
+		emit_line(e, "stp_execname(%s);", s);
+		return s;
+	}
+	if (!strcmp(n, "pp") || !strcmp(n, "probefunc") || !strcmp(n, "probemod")) {
+		char *s = emit_new_str(e);
+		if (!strcmp(n, "pp"))
+			emit_line(e, e->target == T_BPF ? "stp_str_copy(%s, K->pp);" : "stp_str_copy(%s, K->pp);", s);
+		else
+			emit_line(e, "%s[0] = 0;", s);
+		return s;
+	}
+	if (!strcmp(n, "strlen")) {
+		char *a = emit_expr(e, x->args[0]);
+		return long_call(e, "stp_str_len(%s)", a);
+	}
+	if (!strcmp(n, "kernel_long")) return emit_mem_read(e, x, "kernel", 8, true, false);
+	if (!strcmp(n, "kernel_int")) return emit_mem_read(e, x, "kernel", 4, true, false);
+	if (!strcmp(n, "kernel_short")) return emit_mem_read(e, x, "kernel", 2, true, false);
+	if (!strcmp(n, "kernel_char")) return emit_mem_read(e, x, "kernel", 1, true, false);
+	if (!strcmp(n, "kernel_string")) return emit_mem_read(e, x, "kernel", 0, false, true);
+	if (!strcmp(n, "user_long")) return emit_mem_read(e, x, "user", 8, true, false);
+	if (!strcmp(n, "user_int")) return emit_mem_read(e, x, "user", 4, true, false);
+	if (!strcmp(n, "user_short")) return emit_mem_read(e, x, "user", 2, true, false);
+	if (!strcmp(n, "user_char")) return emit_mem_read(e, x, "user", 1, true, false);
+	if (!strcmp(n, "user_string")) return emit_mem_read(e, x, "user", 0, false, true);
+
+	/* Host-only string functions, implemented in stp_host.h. */
+	if (e->target == T_HOST) {
+		char **a = xcalloc((size_t)x->nargs + 1, sizeof *a);
+		for (int i = 0; i < x->nargs; i++)
+			a[i] = emit_expr(e, x->args[i]);
+		char *r = NULL;
+		if (!strcmp(n, "substr") && x->nargs == 3) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_substr(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
+		} else if (!strcmp(n, "isinstr")) {
+			r = long_call(e, "stp_isinstr(%s)", xasprintf("%s, %s", a[0], a[1]));
+		} else if (!strcmp(n, "strtol") && x->nargs == 2) {
+			r = long_call(e, "stp_strtol(%s)", xasprintf("%s, %s", a[0], a[1]));
+		} else if (!strcmp(n, "str_replace")) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_str_replace(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
+		} else if (!strcmp(n, "isdigit")) {
+			r = long_call(e, "stp_isdigit(%s)", a[0]);
+		} else if (!strcmp(n, "stringat")) {
+			r = long_call(e, "stp_stringat(%s)", xasprintf("%s, %s", a[0], a[1]));
+		} else if (!strcmp(n, "text_str")) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_text_str(%s, %s);", r, a[0]);
+		} else if (!strcmp(n, "ctime")) {
+			r = emit_new_str(e);
+			emit_line(e, "stp_ctime(%s, %s);", r, x->nargs ? a[0] : "stp_sdiv(stp_realtime_ns(), 1000000000)");
+		} else if (!strcmp(n, "randint")) {
+			r = long_call(e, "stp_randint(%s)", a[0]);
+		} else if (!strcmp(n, "abs")) {
+			r = long_call(e, "stp_abs(%s)", a[0]);
+		}
+		free(a);
+		if (r)
+			return r;
+	}
+	emit_fail(e, x->loc, "function %s() is not available in %s probes", n,
+		  e->target == T_BPF ? "kernel-context" : "user-space");
+	return x->type == TY_STRING ? literal_operand(e, "") : xstrdup("0");
+}
+
