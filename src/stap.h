@@ -314,6 +314,17 @@ typedef struct Stmt {
 	struct Var *var_catch;  /* pass 2 */
 } Stmt;
 
+/* A read-only walk over a tree (src/ast.c): `stmt` sees each statement
+ * before its parts, `expr` each expression after its operands; either may
+ * be NULL, and returning true stops the walk (the walk returns true). */
+typedef struct AstWalk {
+	bool (*stmt)(Stmt *st, void *arg);
+	bool (*expr)(Expr *x, void *arg);
+	void *arg;
+} AstWalk;
+bool ast_walk_stmt(Stmt *st, const AstWalk *w);
+bool ast_walk_expr(Expr *x, const AstWalk *w);
+
 /* A component of a probe point: name or name(arg). */
 typedef struct PointComp {
 	char *name;          /* may hold wildcards * and ** */

@@ -362,33 +362,15 @@ static int expand_point(Walk *w, const ProbePoint *pt, Path *path, bool optional
 
 /* ------------------------------------------------------------ grouping */
 
-static bool body_reads_targets_expr(const Expr *e)
+static bool reads_target(Expr *e, void *arg)
 {
-	if (!e)
-		return false;
-	if (e->kind == E_TARGET || e->kind == E_DEFINED || e->kind == E_ENTRY)
-		return true;
-	for (int i = 0; i < e->nargs; i++)
-		if (body_reads_targets_expr(e->args[i]))
-			return true;
-	for (int i = 0; i < e->ncomps; i++)
-		if (body_reads_targets_expr(e->comps[i].expr))
-			return true;
-	return false;
+	(void)arg;
+	return e->kind == E_TARGET || e->kind == E_DEFINED || e->kind == E_ENTRY;
 }
 
-static bool body_reads_targets(const Stmt *st)
+static bool body_reads_targets(Stmt *st)
 {
-	if (!st)
-		return false;
-	for (int i = 0; i < st->nbody; i++)
-		if (body_reads_targets(st->body[i]))
-			return true;
-	if (st->fe && (body_reads_targets_expr(st->fe->limit)))
-		return true;
-	return body_reads_targets_expr(st->expr) || body_reads_targets_expr(st->incr) ||
-	       body_reads_targets(st->init) || body_reads_targets(st->then) ||
-	       body_reads_targets(st->els);
+	return ast_walk_stmt(st, &(AstWalk){.expr = reads_target});
 }
 
 static Context point_context(const Resolved *r)

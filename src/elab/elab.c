@@ -75,15 +75,13 @@ static bool builtin_is_pure(const char *name)
 	return false;
 }
 
-static bool has_side_effects(const Expr *e);
 static bool stmt_has_global_effects(const Stmt *st);
 
 /* A script function is pure when its body writes no global and calls
  * nothing impure; recursion is assumed pure while being decided. */
 static bool func_is_pure(Func *f)
 {
-	/* f->used doubles as "being decided" is not available: use a small
-	 * stack of functions in progress */
+	/* the functions being decided, innermost last */
 	static Func *stack[64];
 	static int depth;
 	for (int i = 0; i < depth; i++)
@@ -104,81 +102,43 @@ static bool call_is_pure(const Expr *e)
 	return e->name && builtin_is_pure(e->name);
 }
 
-/* An expression's effects beyond locals of its own function. */
-static bool expr_has_global_effects(const Expr *e)
+/* Whether evaluating node e (its operands aside) changes anything.  With
+ * *globals_only, writes to locals of its own function do not count (a
+ * function that writes only its locals is still pure to its callers). */
+static bool effect_node(Expr *e, void *globals_only)
 {
-	if (!e)
-		return false;
 	switch (e->kind) {
 	case E_CALL:
-		if (!call_is_pure(e))
-			return true;
-		break;
+		return !call_is_pure(e);
 	case E_ASSIGN:
 	case E_INCDEC:
-		if (!e->args[0]->var || e->args[0]->var->scope == VAR_GLOBAL || e->args[0]->kind != E_SYM)
-			return true;
-		break;
+		return !*(bool *)globals_only || !e->args[0]->var || e->args[0]->var->scope == VAR_GLOBAL ||
+		       e->args[0]->kind != E_SYM;
 	case E_STATS_ADD:
 	case E_EMBEDDED:
 		return true;
 	default:
-		break;
+		return false;
 	}
-	for (int i = 0; i < e->nargs; i++)
-		if (expr_has_global_effects(e->args[i]))
-			return true;
-	for (int i = 0; i < e->ncomps; i++)
-		if (expr_has_global_effects(e->comps[i].expr))
-			return true;
-	return false;
+}
+
+static bool stmt_effect_node(Stmt *st, void *arg)
+{
+	(void)arg;
+	return st->kind == S_NEXT || st->kind == S_DELETE || st->kind == S_EMBEDDED ||
+	       st->kind == S_FOREACH; /* conservative */
 }
 
 static bool stmt_has_global_effects(const Stmt *st)
 {
-	if (!st)
-		return false;
-	switch (st->kind) {
-	case S_NEXT:
-	case S_DELETE:
-	case S_EMBEDDED:
-	case S_FOREACH: /* conservative */
-		return true;
-	default:
-		break;
-	}
-	for (int i = 0; i < st->nbody; i++)
-		if (stmt_has_global_effects(st->body[i]))
-			return true;
-	return expr_has_global_effects(st->expr) || expr_has_global_effects(st->incr) ||
-	       stmt_has_global_effects(st->init) || stmt_has_global_effects(st->then) ||
-	       stmt_has_global_effects(st->els);
+	bool globals_only = true;
+	return ast_walk_stmt((Stmt *)st, &(AstWalk){stmt_effect_node, effect_node, &globals_only});
 }
 
 static bool has_side_effects(const Expr *e)
 {
-	if (!e)
-		return false;
-	switch (e->kind) {
-	case E_CALL:
-		if (call_is_pure(e))
-			break;
-		return true;
-	case E_ASSIGN:
-	case E_INCDEC:
-	case E_STATS_ADD:
-	case E_EMBEDDED:
-		return true;
-	default:
-		break;
-	}
-	for (int i = 0; i < e->nargs; i++)
-		if (has_side_effects(e->args[i]))
-			return true;
-	for (int i = 0; i < e->ncomps; i++)
-		if (has_side_effects(e->comps[i].expr))
-			return true;
-	return false;
+	bool globals_only = false;
+	return ast_walk_expr((Expr *)e, &(AstWalk){.expr = effect_node, .arg = &globals_only});
 }
 
 static void make_null(Stmt *st)
@@ -293,29 +253,16 @@ static bool stmt_is_empty(const Stmt *st)
 }
 
 /* Which variables a body still mentions, after elision. */
-static void mark_vars_expr(const Expr *e, Vec *seen)
+static bool mark_vars_node(Expr *e, void *seen)
 {
-	if (!e)
-		return;
 	if (e->var)
 		vec_push(seen, e->var);
-	for (int i = 0; i < e->nargs; i++)
-		mark_vars_expr(e->args[i], seen);
-	for (int i = 0; i < e->ncomps; i++)
-		mark_vars_expr(e->comps[i].expr, seen);
+	return false;
 }
 
-static void mark_vars_stmt(const Stmt *st, Vec *seen)
+/* Loop and catch variables are bound by the statement, not an expression. */
+static bool mark_bound_vars(Stmt *st, void *seen)
 {
-	if (!st)
-		return;
-	for (int i = 0; i < st->nbody; i++)
-		mark_vars_stmt(st->body[i], seen);
-	mark_vars_expr(st->expr, seen);
-	mark_vars_expr(st->incr, seen);
-	mark_vars_stmt(st->init, seen);
-	mark_vars_stmt(st->then, seen);
-	mark_vars_stmt(st->els, seen);
 	if (st->var_catch)
 		vec_push(seen, st->var_catch);
 	if (st->fe) {
@@ -324,9 +271,8 @@ static void mark_vars_stmt(const Stmt *st, Vec *seen)
 				vec_push(seen, st->fe->key_vars[i]);
 		if (st->fe->value_var)
 			vec_push(seen, st->fe->value_var);
-		mark_vars_expr(st->fe->array_expr, seen);
-		mark_vars_expr(st->fe->limit, seen);
 	}
+	return false;
 }
 
 static bool vec_has(const Vec *v, const void *p)
@@ -340,7 +286,7 @@ static bool vec_has(const Vec *v, const void *p)
 static void drop_unmentioned_locals(Vec *locals, const Stmt *body)
 {
 	Vec seen = {0};
-	mark_vars_stmt(body, &seen);
+	ast_walk_stmt((Stmt *)body, &(AstWalk){mark_bound_vars, mark_vars_node, &seen});
 	int k = 0;
 	for (int i = 0; i < locals->len; i++) {
 		Var *v = locals->data[i];

@@ -267,37 +267,17 @@ void elab_targets(Elab *E, DerivedProbe *dp)
 	}
 }
 
-static void casts_expr(TargetWalk *tw, Expr *e)
+static bool cast_node(Expr *e, void *arg)
 {
-	if (!e)
-		return;
-	for (int i = 0; i < e->nargs; i++)
-		casts_expr(tw, e->args[i]);
-	for (int i = 0; i < e->ncomps; i++)
-		casts_expr(tw, e->comps[i].expr);
 	if (e->kind == E_CAST && !e->target)
-		cast_target(tw, e);
-}
-
-static void casts_stmt(TargetWalk *tw, Stmt *st)
-{
-	if (!st)
-		return;
-	for (int i = 0; i < st->nbody; i++)
-		casts_stmt(tw, st->body[i]);
-	casts_expr(tw, st->expr);
-	casts_expr(tw, st->incr);
-	casts_stmt(tw, st->init);
-	casts_stmt(tw, st->then);
-	casts_stmt(tw, st->els);
-	if (st->fe)
-		casts_expr(tw, st->fe->limit);
+		cast_target(arg, e);
+	return false;
 }
 
 void elab_function_casts(Elab *E, Func *f)
 {
 	TargetWalk tw = {E, NULL};
-	casts_stmt(&tw, f->body);
+	ast_walk_stmt(f->body, &(AstWalk){.expr = cast_node, .arg = &tw});
 }
 
 /* ============================================================ types */
@@ -847,46 +827,35 @@ static const char *ctx_name(Context c)
 	return c == CTX_USER ? "user-space probes (begin, end, error, timer)" : "kernel probes";
 }
 
-static void check_ctx_stmt(Elab *E, Stmt *st, Context ctx);
+typedef struct CtxCheck {
+	Elab *E;
+	Context ctx;
+} CtxCheck;
 
-static void check_ctx_expr(Elab *E, Expr *e, Context ctx)
+/* A built-in unavailable in the context, here or in a function called
+ * from here (each function checked once per context). */
+static bool check_ctx_node(Expr *e, void *arg)
 {
-	if (!e)
-		return;
-	for (int i = 0; i < e->nargs; i++)
-		check_ctx_expr(E, e->args[i], ctx);
-	if (e->kind == E_CALL && e->builtin && !(e->builtin->contexts & (1u << ctx)) &&
-	    elab_report_once(E, e))
-		diag_error(E->s, e->loc, "semantic error", "function '%s' is not available in %s: %s",
-			   e->name, ctx_name(ctx), elab_describe(e));
+	CtxCheck *cc = arg;
+	if (e->kind == E_CALL && e->builtin && !(e->builtin->contexts & (1u << cc->ctx)) &&
+	    elab_report_once(cc->E, e))
+		diag_error(cc->E->s, e->loc, "semantic error", "function '%s' is not available in %s: %s",
+			   e->name, ctx_name(cc->ctx), elab_describe(e));
 	if (e->kind == E_CALL && e->func) {
-		ElabFunc *ef = elab_func_info(E, e->func);
-		if (!ef->ctx_checked[ctx]) {
-			ef->ctx_checked[ctx] = true;
-			check_ctx_stmt(E, e->func->body, ctx);
+		ElabFunc *ef = elab_func_info(cc->E, e->func);
+		if (!ef->ctx_checked[cc->ctx]) {
+			ef->ctx_checked[cc->ctx] = true;
+			ast_walk_stmt(e->func->body, &(AstWalk){.expr = check_ctx_node, .arg = cc});
 		}
 	}
-}
-
-static void check_ctx_stmt(Elab *E, Stmt *st, Context ctx)
-{
-	if (!st)
-		return;
-	for (int i = 0; i < st->nbody; i++)
-		check_ctx_stmt(E, st->body[i], ctx);
-	check_ctx_expr(E, st->expr, ctx);
-	check_ctx_expr(E, st->incr, ctx);
-	check_ctx_stmt(E, st->init, ctx);
-	check_ctx_stmt(E, st->then, ctx);
-	check_ctx_stmt(E, st->els, ctx);
-	if (st->fe)
-		check_ctx_expr(E, st->fe->limit, ctx);
+	return false;
 }
 
 void elab_check_contexts(Elab *E)
 {
 	for (int i = 0; i < E->prog->probes.len; i++) {
 		DerivedProbe *dp = E->prog->probes.data[i];
-		check_ctx_stmt(E, dp->body, dp->ctx);
+		CtxCheck cc = {E, dp->ctx};
+		ast_walk_stmt(dp->body, &(AstWalk){.expr = check_ctx_node, .arg = &cc});
 	}
 }

@@ -87,46 +87,30 @@ static intptr_t *narrow_slot(Var *v)
 	return (intptr_t *)&narrow_masks.data[narrow_masks.len - 1];
 }
 
-static void narrow_scan_expr(const Expr *x);
-static void narrow_scan_stmt(const Stmt *st)
+/* A string index that is not a narrow key clears its position's bit. */
+static bool narrow_scan_node(Expr *x, void *arg)
 {
-	if (!st)
-		return;
-	for (int i = 0; i < st->nbody; i++)
-		narrow_scan_stmt(st->body[i]);
-	narrow_scan_expr(st->expr);
-	narrow_scan_expr(st->incr);
-	narrow_scan_stmt(st->init);
-	narrow_scan_stmt(st->then);
-	narrow_scan_stmt(st->els);
-	if (st->fe)
-		narrow_scan_expr(st->fe->limit);
-}
-
-static void narrow_scan_expr(const Expr *x)
-{
-	if (!x)
-		return;
+	(void)arg;
 	if ((x->kind == E_INDEX || x->kind == E_IN) && x->var) {
 		intptr_t *m = narrow_slot(x->var);
 		for (int i = 0; i < x->nargs && i < MAX_INDEXES; i++)
 			if (!narrow_key_expr(x->args[i]))
 				*m &= ~((intptr_t)1 << i);
 	}
-	for (int i = 0; i < x->nargs; i++)
-		narrow_scan_expr(x->args[i]);
+	return false;
 }
 
 static void narrow_scan(Program *p)
 {
+	const AstWalk scan = {.expr = narrow_scan_node};
 	narrow_vars.len = narrow_masks.len = 0;
 	for (int i = 0; i < p->probes.len; i++) {
 		DerivedProbe *dp = VEC_AT(&p->probes, i);
-		narrow_scan_stmt(dp->body);
-		narrow_scan_expr(dp->cond);
+		ast_walk_stmt(dp->body, &scan);
+		ast_walk_expr(dp->cond, &scan);
 	}
 	for (int i = 0; i < p->functions.len; i++)
-		narrow_scan_stmt(((Func *)VEC_AT(&p->functions, i))->body);
+		ast_walk_stmt(((Func *)VEC_AT(&p->functions, i))->body, &scan);
 }
 
 int key_width(Var *v, int k)
@@ -854,56 +838,38 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 
 /* Which script functions each target needs: those reachable from its
  * handlers. */
-static void mark_calls_expr(Expr *x, bool *need, Vec *work);
-static void mark_calls_stmt(Stmt *st, bool *need, Vec *work)
-{
-	if (!st)
-		return;
-	for (int i = 0; i < st->nbody; i++)
-		mark_calls_stmt(st->body[i], need, work);
-	if (st->expr)
-		mark_calls_expr(st->expr, need, work);
-	if (st->incr)
-		mark_calls_expr(st->incr, need, work);
-	mark_calls_stmt(st->init, need, work);
-	mark_calls_stmt(st->then, need, work);
-	mark_calls_stmt(st->els, need, work);
-	if (st->fe && st->fe->limit)
-		mark_calls_expr(st->fe->limit, need, work);
-}
+typedef struct CallMarks {
+	bool *need;  /* by function id */
+	Vec work;    /* Func* whose bodies are still to scan */
+} CallMarks;
 
-static void mark_calls_expr(Expr *x, bool *need, Vec *work)
+static bool mark_call(Expr *x, void *arg)
 {
-	if (!x)
-		return;
-	if (x->kind == E_CALL && x->func && !need[x->func->id]) {
-		need[x->func->id] = true;
-		vec_push(work, x->func);
+	CallMarks *cm = arg;
+	if (x->kind == E_CALL && x->func && !cm->need[x->func->id]) {
+		cm->need[x->func->id] = true;
+		vec_push(&cm->work, x->func);
 	}
-	for (int i = 0; i < x->nargs; i++)
-		mark_calls_expr(x->args[i], need, work);
-	for (int i = 0; i < x->ncomps; i++)
-		if (x->comps[i].expr)
-			mark_calls_expr(x->comps[i].expr, need, work);
+	return false;
 }
 
 static bool *functions_needed(Program *p, Context ctx, int nfuncs)
 {
-	bool *need = xcalloc((size_t)nfuncs + 1, 1);
-	Vec work = {0};
+	CallMarks cm = {.need = xcalloc((size_t)nfuncs + 1, 1)};
+	const AstWalk walk = {.expr = mark_call, .arg = &cm};
 	for (int i = 0; i < p->probes.len; i++) {
 		DerivedProbe *dp = VEC_AT(&p->probes, i);
 		if (dp->ctx != ctx)
 			continue;
-		mark_calls_stmt(dp->body, need, &work);
-		mark_calls_expr(dp->cond, need, &work);
+		ast_walk_stmt(dp->body, &walk);
+		ast_walk_expr(dp->cond, &walk);
 	}
-	while (work.len) {
-		Func *f = work.data[--work.len];
-		mark_calls_stmt(f->body, need, &work);
+	while (cm.work.len) {
+		Func *f = cm.work.data[--cm.work.len];
+		ast_walk_stmt(f->body, &walk);
 	}
-	free(work.data);
-	return need;
+	free(cm.work.data);
+	return cm.need;
 }
 
 void emit_target(Emitter *e, Unit *u, Program *p, Context ctx)
