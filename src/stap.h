@@ -57,6 +57,7 @@ void sb_putc(StrBuf *b, char c);
 void sb_puts(StrBuf *b, const char *s);
 void sb_putn(StrBuf *b, const char *s, size_t n);
 void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(StrBuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 char *sb_steal(StrBuf *b); /* returns the string (never NULL), resets b */
 
 char *read_file(const char *path, size_t *len); /* NULL with errno set */

@@ -22,15 +22,9 @@ void emit_line(Emitter *e, const char *fmt, ...)
 		sb_putc(b, '\t');
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	sb_vprintf(b, fmt, ap);
 	va_end(ap);
-	char *tmp = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb_puts(b, tmp);
 	sb_putc(b, '\n');
-	free(tmp);
 }
 
 void emit_fail(Emitter *e, SrcLoc loc, const char *fmt, ...)
