@@ -118,33 +118,114 @@ int rt_bpf_open(struct stp_session *s)
 	return 0;
 }
 
-/* True when the object holds fentry/fexit programs: the kernel may refuse
- * to load those (this one does), which fails the whole object. */
-static const char *tracing_program(struct stp_session *s)
+/* ------------------------------------------------- function probes */
+
+/* Each kernel.function point comes as two programs with one handler:
+ * fentry/fexit (the cheaper, and the only way where kprobes are off) and
+ * kprobe/kretprobe (where the kernel refuses trampolines, as with some
+ * lockdown or CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS off).  Which one
+ * is decided once, by trying the smallest program of each kind, and only
+ * that kind is loaded: the other would fail the whole object.
+ * STAPNG_KFUNC=fentry|kprobe forces a mechanism (for tests and for
+ * working around a kernel that accepts but misbehaves). */
+
+static int has_function_probes(struct stp_session *s)
 {
-	struct bpf_program *p;
-	bpf_object__for_each_program(p, s->obj) {
-		if (bpf_program__type(p) == BPF_PROG_TYPE_TRACING && bpf_program__autoload(p))
-			return bpf_program__name(p);
-	}
+	for (int i = 0; i < s->mod->nprobes; i++)
+		if (s->mod->probes[i].kind == STP_PROBE_KPROBE)
+			return 1;
+	return 0;
+}
+
+static const char *kfunc_mech_name(int mech)
+{
+	return mech == STP_KFUNC_FENTRY ? "fentry/fexit" : mech == STP_KFUNC_KPROBE ? "kprobes" : "none";
+}
+
+static void choose_kfunc_mech(struct stp_session *s, char *fentry_why, char *kprobe_why, size_t n)
+{
+	const char *force = getenv("STAPNG_KFUNC");
+	int want_fentry = !force || !*force || !strcmp(force, "fentry");
+	int want_kprobe = !force || !*force || !strcmp(force, "kprobe");
+	snprintf(fentry_why, n, "not tried (STAPNG_KFUNC=%s)", force ? force : "");
+	snprintf(kprobe_why, n, "not tried (STAPNG_KFUNC=%s)", force ? force : "");
+	s->kfunc_mech = STP_KFUNC_NONE;
+	if (want_fentry && rt_fentry_usable(NULL, fentry_why, n) == 0)
+		s->kfunc_mech = STP_KFUNC_FENTRY;
+	else if (want_kprobe && rt_kprobes_usable(kprobe_why, n) == 0)
+		s->kfunc_mech = STP_KFUNC_KPROBE;
+}
+
+static void set_autoload(struct stp_session *s, const char *name, int on)
+{
+	struct bpf_program *p = name ? bpf_object__find_program_by_name(s->obj, name) : NULL;
+	if (p)
+		bpf_program__set_autoload(p, on);
+}
+
+/* The kretprobe form cannot read arguments at return (the registers
+ * are gone): a kprobe named PROG_entry saves them at entry. */
+static char *entry_prog_name(const char *kprobe_prog)
+{
+	size_t n = strlen(kprobe_prog) + sizeof "_entry";
+	char *name = malloc(n);
+	if (name)
+		snprintf(name, n, "%s_entry", kprobe_prog);
+	return name;
+}
+
+/* The program a kernel.function point attaches with the chosen mechanism
+ * (an address has only the kprobe form), or NULL. */
+static const char *kfunc_prog(struct stp_session *s, const struct stp_probe_desc *p)
+{
+	if (s->kfunc_mech == STP_KFUNC_KPROBE)
+		return p->bpf_prog_kprobe;
+	if (s->kfunc_mech == STP_KFUNC_FENTRY && p->function)
+		return p->bpf_prog;
 	return NULL;
+}
+
+/* Load only the chosen kind; a point the kernel cannot serve fails the
+ * session with the missing features named, unless it is optional. */
+static int prepare_function_probes(struct stp_session *s)
+{
+	if (!has_function_probes(s))
+		return 0;
+	char fentry_why[256], kprobe_why[256];
+	choose_kfunc_mech(s, fentry_why, kprobe_why, sizeof fentry_why);
+	if (s->opt.verbose)
+		fprintf(stderr, "staprun: kernel.function probes attach by %s (fentry: %s; kprobes: %s)\n",
+			kfunc_mech_name(s->kfunc_mech), fentry_why, kprobe_why);
+	for (int i = 0; i < s->mod->nprobes; i++) {
+		const struct stp_probe_desc *p = &s->mod->probes[i];
+		if (p->kind != STP_PROBE_KPROBE)
+			continue;
+		const char *chosen = kfunc_prog(s, p);
+		if (p->function)
+			set_autoload(s, p->bpf_prog, chosen == p->bpf_prog);
+		set_autoload(s, p->bpf_prog_kprobe, chosen == p->bpf_prog_kprobe);
+		char *entry = p->bpf_prog_kprobe ? entry_prog_name(p->bpf_prog_kprobe) : NULL;
+		set_autoload(s, entry, chosen == p->bpf_prog_kprobe);
+		free(entry);
+		if (chosen || p->optional)
+			continue;
+		fprintf(stderr, "ERROR: %s needs %s, which this kernel lacks (fentry: %s; kprobes: %s)\n", p->pp,
+			p->function ? "fentry or kprobes" : "kprobes", fentry_why, kprobe_why);
+		return -1;
+	}
+	return 0;
 }
 
 int rt_bpf_load(struct stp_session *s)
 {
 	if (s->obj) {
+		if (prepare_function_probes(s))
+			return -1;
 		int err = bpf_object__load(s->obj);
 		if (err) {
-			const char *fentry = tracing_program(s);
-			if (fentry)
-				fprintf(stderr,
-					"ERROR: the kernel refused to load fentry/fexit program %s (%s): "
-					"kernel.function probes need fentry/fexit or kprobes, which this kernel does not offer\n",
-					fentry, strerror(-err));
-			else
-				fprintf(stderr, "ERROR: the kernel refused the BPF programs of %s: %s%s\n",
-					s->opt.module_path, strerror(-err),
-					s->opt.verbose ? "" : " (run with -v for the verifier's log)");
+			fprintf(stderr, "ERROR: the kernel refused the BPF programs of %s: %s%s\n",
+				s->opt.module_path, strerror(-err),
+				s->opt.verbose ? "" : " (run with -v for the verifier's log)");
 			return -1;
 		}
 		if (map_globals(s))
@@ -292,19 +373,30 @@ static int attach_perf(struct stp_session *s, const struct stp_probe_desc *p, st
 	return 0;
 }
 
-static struct bpf_link *attach_kprobe(const struct stp_probe_desc *p, struct bpf_program *prog, const char **why)
+/* A kernel.function point by the chosen mechanism: the fentry/fexit
+ * program finds its function from its section; a kprobe attaches by name
+ * (or by address for kernel.statement(ADDR)), and a kretprobe also
+ * attaches its entry half, which saves the arguments. */
+static int attach_function(struct stp_session *s, const struct stp_probe_desc *p, struct bpf_program *prog)
 {
-	struct bpf_link *link;
 	if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) {
-		link = bpf_program__attach_trace(prog);
-		*why = "the kernel refused fentry/fexit";
-	} else {
-		link = bpf_program__attach_kprobe(prog, p->is_return, p->function);
-		*why = access("/sys/kernel/tracing/kprobe_events", F_OK) == 0
-			       ? "kprobe attach failed"
-			       : "this kernel has no kprobes (CONFIG_KPROBES) and refuses fentry/fexit";
+		struct bpf_link *link = bpf_program__attach_trace(prog);
+		return link ? add_link(s, link) : (errno ? -errno : -EINVAL);
 	}
-	return link;
+	char *entry_name = p->is_return ? entry_prog_name(bpf_program__name(prog)) : NULL;
+	struct bpf_program *entry = entry_name ? bpf_object__find_program_by_name(s->obj, entry_name) : NULL;
+	free(entry_name);
+	if (entry) {
+		LIBBPF_OPTS(bpf_kprobe_opts, eo, .offset = p->function ? 0 : (size_t)p->offset);
+		struct bpf_link *link = bpf_program__attach_kprobe_opts(entry, p->function, &eo);
+		if (!link)
+			return errno ? -errno : -EINVAL;
+		if (add_link(s, link))
+			return -ENOMEM;
+	}
+	LIBBPF_OPTS(bpf_kprobe_opts, o, .retprobe = p->is_return, .offset = p->function ? 0 : (size_t)p->offset);
+	struct bpf_link *link = bpf_program__attach_kprobe_opts(prog, p->function, &o);
+	return link ? add_link(s, link) : (errno ? -errno : -EINVAL);
 }
 
 static struct bpf_link *attach_uprobe(struct stp_session *s, const struct stp_probe_desc *p, struct bpf_program *prog)
@@ -338,8 +430,8 @@ static int attach_one(struct stp_session *s, const struct stp_probe_desc *p, str
 	case STP_PROBE_PROFILE:
 		return attach_perf(s, p, prog);
 	case STP_PROBE_KPROBE:
-		link = attach_kprobe(p, prog, why);
-		break;
+		*why = kfunc_mech_name(s->kfunc_mech);
+		return attach_function(s, p, prog);
 	case STP_PROBE_UPROBE:
 		link = attach_uprobe(s, p, prog);
 		break;
@@ -361,7 +453,15 @@ int rt_attach_all(struct stp_session *s)
 		const struct stp_probe_desc *p = &s->mod->probes[i];
 		if (!p->bpf_prog)
 			continue;
-		struct bpf_program *prog = s->obj ? bpf_object__find_program_by_name(s->obj, p->bpf_prog) : NULL;
+		const char *name = p->kind == STP_PROBE_KPROBE ? kfunc_prog(s, p) : p->bpf_prog;
+		if (!name) {
+			/* an optional function probe this kernel cannot serve */
+			s->skipped_optional++;
+			if (s->opt.verbose)
+				fprintf(stderr, "staprun: skipped optional probe %s: no fentry or kprobes\n", p->pp);
+			continue;
+		}
+		struct bpf_program *prog = s->obj ? bpf_object__find_program_by_name(s->obj, name) : NULL;
 		const char *why = NULL;
 		int err = prog ? attach_one(s, p, prog, &why) : -ENOENT;
 		if (!err) {
@@ -375,7 +475,7 @@ int rt_attach_all(struct stp_session *s)
 			continue;
 		}
 		if (!prog)
-			fprintf(stderr, "ERROR: probe %s: the module has no BPF program '%s'\n", p->pp, p->bpf_prog);
+			fprintf(stderr, "ERROR: probe %s: the module has no BPF program '%s'\n", p->pp, name);
 		else
 			fprintf(stderr, "ERROR: cannot attach probe %s: %s%s%s\n", p->pp, why ? why : "",
 				why ? ": " : "", strerror(-err));

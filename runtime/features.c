@@ -105,16 +105,33 @@ static void check_tracepoints(void)
 	line("syscalls", 1, per_syscall ? "raw_syscalls and per-syscall tracepoints" : "raw_syscalls tracepoints");
 }
 
-static void check_kprobes(void)
+/* Whether kprobes can be attached: 0, or an errno with the reason in why. */
+int rt_kprobes_usable(char *why, size_t n)
 {
 	long type = read_number("/sys/bus/event_source/devices/kprobe/type");
 	if (type < 0) {
-		line("kprobes", 0, "the kernel has no kprobe event source (CONFIG_KPROBES off)");
-		return;
+		snprintf(why, n, "not configured");
+		return ENOENT;
 	}
 	struct perf_event_attr a = { .type = (uint32_t)type, .sample_period = 1 };
 	a.config1 = (uint64_t)(uintptr_t)"ksys_read"; /* kprobe_func */
-	report_perf("kprobes", BPF_PROG_TYPE_KPROBE, &a, "kprobe on ksys_read");
+	const char *step = "";
+	int err = try_perf_attach(BPF_PROG_TYPE_KPROBE, &a, &step);
+	if (err)
+		snprintf(why, n, "%s%s", strcmp(step, "attaching") ? "" : "attaching: ", strerror(err));
+	else
+		snprintf(why, n, "attached");
+	return err;
+}
+
+static void check_kprobes(void)
+{
+	char why[256];
+	int err = rt_kprobes_usable(why, sizeof why);
+	char text[400];
+	snprintf(text, sizeof text, err == ENOENT ? "%s: no kprobe event source (CONFIG_KPROBES off)"
+						  : "kprobe on ksys_read: %s", why);
+	line("kprobes", !err, text);
 }
 
 /* The file offset of this function in staprun, for a harmless uprobe. */
@@ -158,29 +175,43 @@ static void check_perf(void)
 	report_perf("perf", BPF_PROG_TYPE_PERF_EVENT, &a, "software cpu-clock event");
 }
 
-static void check_fentry(struct btf *vmlinux)
+/* Whether fentry programs load and attach (tried on ksys_read): 0, or an
+ * errno with the reason in why.  vmlinux may be NULL: it is loaded here. */
+int rt_fentry_usable(struct btf *vmlinux, char *why, size_t n)
 {
-	int id = vmlinux ? btf__find_by_name_kind(vmlinux, "ksys_read", BTF_KIND_FUNC) : -1;
+	struct btf *own = vmlinux ? NULL : btf__load_vmlinux_btf();
+	struct btf *b = vmlinux ? vmlinux : own;
+	int id = b ? btf__find_by_name_kind(b, "ksys_read", BTF_KIND_FUNC) : -1;
+	btf__free(own);
 	if (id < 0) {
-		line("fentry", 0, "no BTF for ksys_read");
-		return;
+		snprintf(why, n, "no BTF for ksys_read");
+		return ENOENT;
 	}
 	int prog = load(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, (uint32_t)id);
-	char why[256];
 	if (prog < 0) {
-		snprintf(why, sizeof(why), "fentry on ksys_read: loading failed: %s", strerror(errno));
-		line("fentry", 0, why);
-		return;
+		int err = errno;
+		snprintf(why, n, "%s", strerror(err));
+		return err;
 	}
 	int link = bpf_link_create(prog, 0, BPF_TRACE_FENTRY, NULL);
-	if (link < 0)
-		snprintf(why, sizeof(why), "fentry on ksys_read: attaching failed: %s", strerror(errno));
+	int err = link < 0 ? errno : 0;
+	if (err)
+		snprintf(why, n, "attaching: %s", strerror(err));
 	else
-		snprintf(why, sizeof(why), "fentry on ksys_read: attached");
-	line("fentry", link >= 0, why);
+		snprintf(why, n, "attached");
 	if (link >= 0)
 		close(link);
 	close(prog);
+	return err;
+}
+
+static void check_fentry(struct btf *vmlinux)
+{
+	char why[256];
+	int err = rt_fentry_usable(vmlinux, why, sizeof why);
+	char text[400];
+	snprintf(text, sizeof text, "fentry on ksys_read: %s", why);
+	line("fentry", !err, text);
 }
 
 static void check_lockdown(void)

@@ -70,6 +70,7 @@ struct stp_session {
 	int nperf_fds;
 	struct ring_buffer *rb;
 	int attached, skipped_optional;
+	int kfunc_mech;          /* STP_KFUNC_*: how kernel.function probes attach */
 
 	/* host side */
 	struct stp_ctx ctx;
@@ -83,6 +84,14 @@ struct stp_session {
 	int stop;                /* exit() called or a signal came */
 	int error_stop;          /* ended by too many errors */
 	int exit_status;
+};
+
+/* How kernel.function probes attach on this kernel (bpfload.c decides
+ * once per session, before loading). */
+enum stp_kfunc_mech {
+	STP_KFUNC_NONE = 0,
+	STP_KFUNC_FENTRY,   /* fentry/fexit trampolines */
+	STP_KFUNC_KPROBE,   /* kprobe/kretprobe */
 };
 
 /* The one session of this process (host handlers reach it via ctx->rt). */
@@ -137,6 +146,11 @@ void rt_privilege_drop(void);
 
 /* features.c: staprun --features */
 int rt_features_report(void);
+/* 0 when the kernel lets staprun attach that kind of program, else an
+ * errno and the reason in why (also used to choose for kernel.function). */
+struct btf;
+int rt_fentry_usable(struct btf *vmlinux, char *why, size_t n);
+int rt_kprobes_usable(char *why, size_t n);
 
 /* maps.c */
 int rt_maps_create_missing(struct stp_session *s);

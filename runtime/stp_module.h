@@ -37,7 +37,7 @@ typedef uint16_t stp_u16;
 typedef uint8_t stp_u8;
 #endif
 
-#define STP_ABI_VERSION 1
+#define STP_ABI_VERSION 2
 #define STP_MAX_INDEXES 9
 
 /* ------------------------------------------------------------ values */
@@ -193,6 +193,10 @@ struct stp_probe_desc {
 	uint64_t offset;
 	int is_return;
 	int optional;              /* probe point was written with '?' */
+	/* kernel.function points carry two programs with the same handler:
+	 * bpf_prog attaches by fentry/fexit, bpf_prog_kprobe by
+	 * kprobe/kretprobe; staprun loads the kind the kernel accepts. */
+	const char *bpf_prog_kprobe;
 };
 
 struct stp_key_desc {

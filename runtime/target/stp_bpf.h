@@ -51,6 +51,13 @@ struct stp_kctx {
 	const char *pp;      /* pp() of the point that fired */
 	int64_t error;       /* nonzero: unwind (>0 error site + 1, -1 next) */
 	int64_t actions;     /* statements executed, against MAXACTION */
+	/* Function probes (kernel.function, process(...).function): the
+	 * program wrapper copies the raw argument words (0..5) into an array
+	 * on its stack and points args at it; return probes also set retval.
+	 * $args read these, whatever the attachment (fentry ctx, pt_regs,
+	 * USDT), so handler bodies do not depend on the program type. */
+	const uint64_t *args;
+	int64_t retval;
 };
 
 /* What a loop or foreach callback needs from the handler it runs in. */
@@ -219,6 +226,22 @@ static __always_inline void stp_stat_add(struct stp_stat *s, int64_t v, int hist
 			s->buckets[b & 1023]++;
 	}
 }
+
+/* ------------------------------------------------- function arguments */
+
+/* x86_64 struct pt_regs in 8-byte words (kprobe and uprobe context): the
+ * SysV argument registers di si dx cx r8 r9, and ax for the return value.
+ * Constant offsets: the verifier allows only those into a context. */
+static __always_inline void stp_regs_args(const uint64_t *regs, uint64_t *a)
+{
+	a[0] = regs[14];
+	a[1] = regs[13];
+	a[2] = regs[12];
+	a[3] = regs[11];
+	a[4] = regs[9];
+	a[5] = regs[8];
+}
+#define stp_regs_ret(regs) ((int64_t)((const uint64_t *)(regs))[10])
 
 /* --------------------------------------------------------- context */
 

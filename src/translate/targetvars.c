@@ -45,11 +45,35 @@ static char *emit_chain_read(Emitter *e, Expr *x, TargetAccess *ta, const char *
 	return t;
 }
 
+/* The C type a value of `size` bytes is truncated to before it widens
+ * to a long: stap gives an int argument's -1 as -1, an unsigned one's as
+ * 4294967295. */
+static const char *sized_c_type(int size, bool is_signed)
+{
+	switch (size) {
+	case 1: return is_signed ? "int8_t" : "uint8_t";
+	case 2: return is_signed ? "int16_t" : "uint16_t";
+	case 4: return is_signed ? "int32_t" : "uint32_t";
+	default: return "int64_t";
+	}
+}
+
+/* A function probe's argument or return value: the words the program
+ * wrapper put in K->args / K->retval (unit.c), whatever the attachment. */
+static char *func_value(const TargetAccess *ta)
+{
+	if (ta->kind == TA_FUNC_RET)
+		return xasprintf("(%s)K->retval", sized_c_type(ta->size, ta->is_signed));
+	return xasprintf("(%s)K->args[%d]", sized_c_type(ta->size, ta->is_signed), ta->index & 7);
+}
+
 /* $var->member[...]->member: the base's value, then the chain. */
 static char *emit_member_chain(Emitter *e, Expr *x, TargetAccess *ta, int off)
 {
 	char *base = emit_new_long(e);
-	if (ta->kind == TA_TP_ARG)
+	if (ta->kind == TA_FUNC_ARG || ta->kind == TA_FUNC_RET)
+		emit_line(e, "%s = (int64_t)%s;", base, func_value(ta));
+	else if (ta->kind == TA_TP_ARG)
 		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (uint64_t *)K->ctx + %d); %s = (int64_t)v_; }",
 			  ta->index, base);
 	else if (ta->kind == TA_CTX_FIELD || ta->kind == TA_SYSCALL_ARG)
@@ -108,6 +132,11 @@ char *emit_target_var(Emitter *e, Expr *x)
 			  ta->index, t);
 		return t;
 	}
+	if (ta->kind == TA_FUNC_ARG || ta->kind == TA_FUNC_RET) {
+		char *t = emit_new_long(e);
+		emit_line(e, "%s = (int64_t)%s;", t, func_value(ta));
+		return t;
+	}
 	if (ta->kind == TA_C_EXPR) {
 		char *t = emit_new_long(e);
 		emit_line(e, "%s = (int64_t)(%s);", t, ta->c_expr);
@@ -144,13 +173,7 @@ char *emit_target_var(Emitter *e, Expr *x)
 	}
 	char *t = emit_new_long(e);
 	int size = ta->kind == TA_SYSCALL_ARG ? 8 : ta->size;
-	const char *ctype;
-	switch (size) {
-	case 1: ctype = ta->is_signed ? "int8_t" : "uint8_t"; break;
-	case 2: ctype = ta->is_signed ? "int16_t" : "uint16_t"; break;
-	case 4: ctype = ta->is_signed ? "int32_t" : "uint32_t"; break;
-	default: ctype = "int64_t"; break;
-	}
+	const char *ctype = sized_c_type(size, ta->is_signed);
 	emit_line(e, "{ %s v_ = 0; bpf_probe_read_kernel(&v_, sizeof v_, (char *)K->ctx + %d); %s = (int64_t)v_; }",
 		  ctype, off, t);
 	return t;

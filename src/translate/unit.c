@@ -270,6 +270,7 @@ typedef struct Unit {
 	StrBuf code;        /* functions and handlers */
 	Vec frame_types;    /* char*: every frame struct (BPF: members of stp_frames) */
 	int nfuncs;         /* script functions (BPF: stp_frames entries 1..) */
+	int nkretprobes;    /* kretprobe forms emitted (their entry halves' keys) */
 } Unit;
 
 /* All kernel-side frames live in one per-CPU array (a program may use at
@@ -416,8 +417,6 @@ static char *bpf_section(DerivedProbe *dp, Resolved *r)
 	case PK_PERF:
 	case PK_PROFILE:
 		return xstrdup("perf_event");
-	case PK_KPROBE:
-		return xasprintf("%s/%s", r->is_return ? "kretprobe" : "kprobe", r->function ? r->function : "");
 	case PK_UPROBE:
 	case PK_USDT:
 		return xstrdup(r->is_return ? "uretprobe" : "uprobe");
@@ -548,12 +547,105 @@ static void emit_process_filter(Emitter *e, StrBuf *b, const Resolved *r)
 		sb_puts(b, "\tif (stp_pid() != stp_tid())\n\t\treturn 0;\n");
 }
 
+/* ------------------------------------------------- function probes */
+
+/* How many argument words a kernel function takes (its BTF prototype):
+ * an fentry program may read only those from its context.  At most 6,
+ * the words K->args holds. */
+static int kernel_function_nargs(Session *s, const Resolved *r)
+{
+	KernelBtf *kb = r->function ? kbtf_get(s, r->module, NULL) : NULL;
+	int32_t id = kb ? kbtf_func_id(kb, r->function) : -1;
+	KParam *params;
+	int n = id >= 0 ? kbtf_func_params(kb, id, &params) : -1;
+	if (n < 0)
+		return 0;
+	kbtf_free_params(params, n);
+	return n > 6 ? 6 : n;
+}
+
+/* At return the argument registers are gone: a kretprobe point comes
+ * with an entry half (stp_prog_D_I_kp_entry, attached by staprun with
+ * it) that saves them per thread, and the return half takes them back.
+ * A recursive call overwrites its caller's saved words (the inner
+ * return deletes them), as one slot per thread and point holds. */
+static void emit_kretprobe_entry(Unit *u, DerivedProbe *dp, int i, int pp_lit)
+{
+	Resolved *r = dp->points[i];
+	StrBuf *b = &u->code;
+	if (u->nkretprobes++ == 0)
+		sb_puts(&u->maps, "struct stp_saved_args { uint64_t w[6]; };\n"
+				  "struct {\n\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 16384);\n"
+				  "\t__type(key, __u64);\n\t__type(value, struct stp_saved_args);\n"
+				  "} stp_entry_args SEC(\".maps\");\n\n");
+	int slot = u->nkretprobes;
+	sb_printf(b, "SEC(\"kprobe/%s\")\nint stp_prog_%d_%d_kp_entry(void *ctx)\n{\n", r->function ? r->function : "",
+		  dp->id, i);
+	sb_puts(b, "\tstruct stp_saved_args a_ = {0};\n\tstp_regs_args(ctx, a_.w);\n");
+	sb_printf(b, "\t__u64 key_ = (bpf_get_current_pid_tgid() << 32) | %d;\n", slot);
+	sb_puts(b, "\tbpf_map_update_elem(&stp_entry_args, &key_, &a_, BPF_ANY);\n\treturn 0;\n}\n\n");
+	sb_printf(b, "SEC(\"kretprobe/%s\")\nint stp_prog_%d_%d_kp(void *ctx)\n{\n", r->function ? r->function : "",
+		  dp->id, i);
+	sb_printf(b, "\t__u64 key_ = (bpf_get_current_pid_tgid() << 32) | %d;\n", slot);
+	sb_puts(b, "\tstruct stp_saved_args *saved_ = bpf_map_lookup_elem(&stp_entry_args, &key_);\n");
+	sb_puts(b, "\tuint64_t a_[6] = {0};\n\tif (saved_) {\n");
+	sb_puts(b, "\t\tfor (int j = 0; j < 6; j++)\n\t\t\ta_[j] = saved_->w[j];\n");
+	sb_puts(b, "\t\tbpf_map_delete_elem(&stp_entry_args, &key_);\n\t}\n");
+	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .args = a_, .retval = stp_regs_ret(ctx)};\n",
+		  pp_lit);
+	sb_printf(b, "\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
+}
+
+/* A kernel.function point gets two programs calling the same handler:
+ * fentry/fexit (stp_prog_D_I), whose context is the arguments as u64
+ * words followed by the return value, and kprobe/kretprobe
+ * (stp_prog_D_I_kp) on pt_regs.  staprun loads the one the running
+ * kernel accepts.  A raw address (kernel.statement(0x...)) has only the
+ * kprobe form. */
+static void emit_function_programs(Emitter *e, Unit *u, DerivedProbe *dp, int i)
+{
+	Resolved *r = dp->points[i];
+	int pp_lit = emit_literal(e, r->pp, strlen(r->pp));
+	StrBuf *b = &u->code;
+	const char *run = "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n";
+	if (r->function) {
+		int nargs = kernel_function_nargs(e->s, r);
+		sb_printf(b, "SEC(\"%s/%s\")\nint stp_prog_%d_%d(unsigned long long *ctx)\n{\n",
+			  r->is_return ? "fexit" : "fentry", r->function, dp->id, i);
+		sb_puts(b, run);
+		sb_puts(b, "\tuint64_t a_[6] = {0};\n");
+		for (int k = 0; k < nargs; k++)
+			sb_printf(b, "\ta_[%d] = ctx[%d];\n", k, k);
+		sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .args = a_", pp_lit);
+		if (r->is_return)
+			sb_printf(b, ", .retval = (int64_t)ctx[%d]", nargs);
+		sb_printf(b, "};\n\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
+	}
+	if (r->is_return) {
+		emit_kretprobe_entry(u, dp, i, pp_lit);
+		return;
+	}
+	sb_printf(b, "SEC(\"kprobe/%s\")\nint stp_prog_%d_%d_kp(void *ctx)\n{\n", r->function ? r->function : "",
+		  dp->id, i);
+	sb_puts(b, run);
+	sb_puts(b, "\tuint64_t a_[6] = {0};\n\tstp_regs_args(ctx, a_);\n");
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .args = a_", pp_lit);
+	if (r->is_return)
+		sb_puts(b, ", .retval = stp_regs_ret(ctx)");
+	sb_printf(b, "};\n\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
+}
+
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 {
 	for (int i = 0; i < dp->npoints; i++) {
 		Resolved *r = dp->points[i];
 		if (dispatched_in(dp, r))
 			continue;
+		if (r->kind == PK_KPROBE) {
+			emit_function_programs(e, u, dp, i);
+			continue;
+		}
 		char *sec = bpf_section(dp, r);
 		if (!sec) {
 			emit_fail(e, dp->loc, "probe point %s cannot run in the kernel", r->pp);
@@ -694,7 +786,9 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 				continue;
 			char *pp = cstr_or_null(r->pp);
 			sb_printf(b, "\t{ .kind = %s, .pp = %s", probe_kind_name(r->kind), pp);
-			if (dp->ctx == CTX_KERNEL)
+			if (r->kind == PK_KPROBE && !r->function)
+				sb_printf(b, ", .bpf_prog = \"stp_prog_%d_%d_kp\"", dp->id, j);
+			else if (dp->ctx == CTX_KERNEL)
 				sb_printf(b, ", .bpf_prog = \"stp_prog_%d_%d\"", dp->id, j);
 			else
 				sb_printf(b, ", .handler = stp_probe_%d", dp->id);
@@ -714,6 +808,8 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 				sb_printf(b, ", .perf_type = %u, .perf_config = %lluULL, .sample_period = %lluULL",
 					  r->perf_type, (unsigned long long)r->perf_config,
 					  (unsigned long long)r->sample_period);
+			if (r->kind == PK_KPROBE)
+				sb_printf(b, ", .bpf_prog_kprobe = \"stp_prog_%d_%d_kp\"", dp->id, j);
 			if (r->function)
 				sb_printf(b, ", .function = %s", cstr_or_null(r->function));
 			if (r->path)
