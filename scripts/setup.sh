@@ -5,6 +5,9 @@ set -e
 pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libdw-dev pkg-config"
 # Peers and tools for tests and benchmarks.
 pkgs="$pkgs bpftrace bpftool iproute2 procps passwd util-linux libclang-rt-14-dev"
+# The qemu group of tests (tests/qemu: kernel.function probes on a Debian
+# kernel booted under qemu) needs these; STAPNG_QEMU_TESTS=no leaves it out.
+[ "${STAPNG_QEMU_TESTS:-yes}" = no ] || pkgs="$pkgs qemu-system-x86 busybox-static"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

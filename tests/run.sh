@@ -10,7 +10,7 @@
 #   # exit: N            expected exit status (default 0)
 #   # trigger: CMD       run CMD repeatedly while stap runs (event generator)
 #   # timeout: SECONDS   (default 30)
-#   # needs: root|bpftrace|tracefs   skip (counted as passed? no: reported) when absent
+#   # needs: root|bpftrace|tracefs|no-kfunc   skip (counted as passed? no: reported) when absent
 #   # roundtrip: no      leave out of the -p1 round trip
 set -u
 cd "$(dirname "$0")/.."
@@ -52,6 +52,7 @@ have() {
 	root) [ "$(id -u)" = 0 ] ;;
 	bpftrace) command -v bpftrace >/dev/null ;;
 	tracefs) [ -e /sys/kernel/tracing/events ] ;;
+	no-kfunc) ! "$PWD/$B/staprun" --features 2>/dev/null | grep -qE "^(kprobes|fentry)	yes" ;;
 	*) return 0 ;;
 	esac
 }
@@ -127,6 +128,20 @@ if [ -x tests/session/run.sh ]; then
 		SKIP\ *) skip=$((skip + 1)); echo "$line" ;;
 		esac
 	done < <(STAP="$STAP" STAPRUN="$PWD/$B/staprun" tests/session/run.sh 2>&1)
+fi
+
+# --- kernel.function probes on a Debian kernel under qemu, which has what
+#     this machine's kernel lacks (tests/qemu/run.sh; STAPNG_QEMU_TESTS=no skips)
+if [ -x tests/qemu/run.sh ] && [ "${STAPNG_QEMU_TESTS:-yes}" != no ]; then
+	while IFS= read -r line; do
+		case "$line" in
+		PASS\ *) ok "${line#PASS }" ;;
+		FAIL\ *) bad "${line#FAIL }" ;;
+		SKIP\ *) skip=$((skip + 1)); echo "$line" ;;
+		esac
+	done < <(STAP="$STAP" STAPRUN="$PWD/$B/staprun" tests/qemu/run.sh 2>&1)
+elif [ -x tests/qemu/run.sh ]; then
+	skip=$((skip + 1)); echo "SKIP qemu (STAPNG_QEMU_TESTS=no)"
 fi
 
 # --- fuzz the front end for a bounded time
