@@ -392,6 +392,7 @@ Program *elaborate(Session *s, Vec *user_scripts)
 		return NULL;
 
 	Program *p = E->prog;
+	elab_entry_probes(E);
 	for (int i = 0; i < p->probes.len; i++)
 		elab_targets(E, p->probes.data[i]);
 	for (int i = 0; i < p->probes.len; i++)

@@ -121,6 +121,10 @@ char *point_text(const ProbePoint *pt, bool with_suffixes);
 Stmt *ast_clone_stmt(const Stmt *st);
 Expr *ast_clone_expr(const Expr *e);
 
+/* entry.c: @entry(expr) in return probes becomes a companion entry probe
+ * saving expr per thread (runs after step 2, before target variables) */
+void elab_entry_probes(Elab *E);
+
 /* types.c */
 void elab_targets(Elab *E, DerivedProbe *dp);
 void elab_function_casts(Elab *E, Func *f); /* @cast in function bodies */
