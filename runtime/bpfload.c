@@ -13,6 +13,7 @@
 #include "rt.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -216,10 +217,52 @@ static int prepare_function_probes(struct stp_session *s)
 	return 0;
 }
 
+/* ---------------------------------------------------- kernel symbols */
+
+/* @var("name") reads a kernel global through a typeless __ksym extern,
+ * which libbpf resolves from /proc/kallsyms at load.  A kernel built
+ * without CONFIG_KALLSYMS_ALL lists no data symbols: say so by name
+ * rather than let the whole load fail with ESRCH. */
+static int kallsyms_has(const char *name)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512];
+	size_t n = strlen(name);
+	int found = 0;
+	while (f && !found && fgets(line, sizeof line, f)) {
+		char *sym = strchr(line, ' ');
+		sym = sym ? strchr(sym + 1, ' ') : NULL;
+		if (sym && strncmp(sym + 1, name, n) == 0 && (sym[n + 1] == '\n' || sym[n + 1] == '\t'))
+			found = 1;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int check_kernel_symbols(struct stp_session *s)
+{
+	const struct btf *btf = bpf_object__btf(s->obj);
+	int sec = btf ? btf__find_by_name_kind(btf, ".ksyms", BTF_KIND_DATASEC) : -1;
+	if (sec < 0)
+		return 0;
+	const struct btf_type *t = btf__type_by_id(btf, (uint32_t)sec);
+	const struct btf_var_secinfo *v = btf_var_secinfos(t);
+	for (int i = 0; i < btf_vlen(t); i++, v++) {
+		const char *name = btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off);
+		if (kallsyms_has(name))
+			continue;
+		fprintf(stderr, "ERROR: @var(\"%s\"): the kernel's symbol table (/proc/kallsyms) has no '%s'%s\n",
+			name, name, " (data symbols need CONFIG_KALLSYMS_ALL)");
+		return -1;
+	}
+	return 0;
+}
+
 int rt_bpf_load(struct stp_session *s)
 {
 	if (s->obj) {
-		if (prepare_function_probes(s))
+		if (prepare_function_probes(s) || check_kernel_symbols(s))
 			return -1;
 		int err = bpf_object__load(s->obj);
 		if (err) {

@@ -758,6 +758,7 @@ char *emit_expr(Emitter *e, Expr *x)
 	case E_CAST:
 		return emit_cast(e, x);
 	case E_VAR_AT:
+		return emit_var_at(e, x);
 	case E_ENTRY:
 	case E_EMBEDDED:
 		emit_fail(e, x->loc, "%s is not supported by this translator yet",

@@ -179,3 +179,46 @@ char *emit_target_var(Emitter *e, Expr *x)
 	return t;
 }
 
+
+/* @var("name[@file]"[, "module"]): a kernel global, by its address as the
+ * running kernel's symbol table gives it (a typeless __ksym extern, which
+ * libbpf resolves from kallsyms at load time, so the module is not tied
+ * to one kernel's addresses).  BTF describes only per-CPU variables, not
+ * ordinary globals, so the value is read as one 8-byte word (jiffies,
+ * counters, pointers) and member chains, which need the variable's type,
+ * are refused.  The @file part names a source file, which only DWARF
+ * could check: it is accepted and not checked. */
+char *emit_var_at(Emitter *e, Expr *x)
+{
+	if (e->target != T_BPF) {
+		emit_fail(e, x->loc, "@var reads kernel memory, in kernel-context probes only");
+		return xstrdup("0");
+	}
+	const char *spec = x->str ? x->str : "";
+	const char *at = strchr(spec, '@');
+	char *name = at ? xstrndup(spec, (size_t)(at - spec)) : xstrdup(spec);
+	bool ok = *name != 0;
+	for (const char *c = name; *c; c++)
+		ok = ok && (*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			    (c != name && *c >= '0' && *c <= '9'));
+	if (!ok) {
+		emit_fail(e, x->loc, "@var(\"%s\"): not a kernel symbol name", spec);
+		free(name);
+		return xstrdup("0");
+	}
+	if (x->ncomps > 0) {
+		emit_fail(e, x->comps[0].loc,
+			  "@var(\"%s\")->...: members need the variable's type, and this kernel's BTF "
+			  "describes only per-CPU variables (read the address with a pointer global "
+			  "and @cast, or use a probe's $variables)", name);
+		free(name);
+		return xstrdup("0");
+	}
+	/* one declaration per symbol; redeclaring an extern is also valid C */
+	sb_printf(e->callbacks, "extern const void %s __ksym;\n", name);
+	char *t = emit_new_long(e);
+	emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (const void *)&%s); %s = (int64_t)v_; }",
+		  name, t);
+	free(name);
+	return t;
+}

@@ -113,6 +113,7 @@ char *emit_stat_read(Emitter *e, Expr *agg, Var **var);
 /* targetvars.c */
 char *emit_target_var(Emitter *e, Expr *x);
 char *emit_cast(Emitter *e, Expr *x);
+char *emit_var_at(Emitter *e, Expr *x);
 
 /* print.c */
 char *emit_print_family(Emitter *e, Expr *x);
