@@ -3,6 +3,8 @@
 # Debian 12, as root.  Idempotent: a second run installs nothing.
 set -e
 pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libdw-dev pkg-config"
+# sys/sdt.h, for the USDT test programs
+pkgs="$pkgs systemtap-sdt-dev"
 # Peers and tools for tests and benchmarks.
 pkgs="$pkgs bpftrace bpftool iproute2 procps passwd util-linux libclang-rt-14-dev"
 # The qemu group of tests (tests/qemu: kernel.function probes on a Debian

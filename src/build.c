@@ -101,7 +101,8 @@ static void hash_file_stat(uint64_t *h, const char *path)
 	struct stat st;
 	if (stat(path, &st) == 0) {
 		*h = hash64(&st.st_size, sizeof st.st_size, *h);
-		*h = hash64(&st.st_mtime, sizeof st.st_mtime, *h);
+		*h = hash64(&st.st_mtim, sizeof st.st_mtim, *h); /* to the nanosecond: tests rebuild programs quickly */
+		*h = hash64(&st.st_ino, sizeof st.st_ino, *h);
 	}
 }
 
@@ -131,7 +132,18 @@ uint64_t build_cache_key(Session *s, const Program *p)
 	char *rt = xasprintf("%s/stp_module.h", runtime_dir());
 	hash_file_stat(&h, rt);
 	free(rt);
-	(void)p;
+	/* Where probes attach: user binaries change under the same script
+	 * (a rebuilt program moves its functions, marks and variables). */
+	for (int i = 0; p && i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		for (int j = 0; j < dp->npoints; j++) {
+			const Resolved *r = dp->points[j];
+			hash_str(&h, r->pp);
+			h = hash64(&r->offset, sizeof r->offset, h);
+			if (r->kind == PK_UPROBE || r->kind == PK_USDT)
+				hash_file_stat(&h, r->path);
+		}
+	}
 	return h;
 }
 

@@ -12,6 +12,9 @@
 #   # timeout: SECONDS   (default 30)
 #   # needs: root|bpftrace|tracefs|no-kfunc   skip (counted as passed? no: reported) when absent
 #   # roundtrip: no      leave out of the -p1 round trip
+#   # build: CMD         run CMD first, in the test's directory, with $T a fresh
+#                        directory for what it builds (a test program: `# build:
+#                        cc -g -o $T/prog prog.c`); stap's options may use $T
 set -u
 cd "$(dirname "$0")/.."
 B=${STAP_BUILD:-build}
@@ -70,6 +73,12 @@ while IFS= read -r stp; do
 	for n in $needs; do have "$n" || missing="$missing $n"; done
 	if [ -n "$missing" ]; then
 		skip=$((skip + 1)); echo "SKIP $name (needs$missing)"; continue
+	fi
+	build=$(directive build "$stp")
+	T=$tmp/build
+	rm -rf "$T"; mkdir -p "$T"
+	if [ -n "$build" ] && ! (cd "$(dirname "$stp")" && eval "$build") >"$tmp/build.log" 2>&1; then
+		bad "script $name" "build failed: $(head -5 "$tmp/build.log")"; continue
 	fi
 	(cd "$(dirname "$stp")" && eval "exec timeout --preserve-status -s INT -k 5 $tmo \"$STAP\" $opts \"$(basename "$stp")\"") \
 		>"$tmp/out" 2>"$tmp/err" &

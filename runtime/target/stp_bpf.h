@@ -20,6 +20,8 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <linux/ptrace.h>     /* struct pt_regs of uprobe/kprobe/USDT programs */
+#include <bpf/bpf_tracing.h>
 
 typedef __s64 int64_t;
 typedef __u64 uint64_t;
@@ -58,6 +60,8 @@ struct stp_kctx {
 	 * USDT), so handler bodies do not depend on the program type. */
 	const uint64_t *args;
 	int64_t retval;
+	const char *func;    /* probefunc(): the probed function, or 0 */
+	struct pt_regs *regs; /* uprobe/kprobe/USDT: the registers at the hit, else 0 */
 };
 
 /* What a loop or foreach callback needs from the handler it runs in. */
@@ -319,6 +323,68 @@ static __always_inline int64_t stp_cred_field(int which)
 }
 #define stp_euid() stp_cred_field(0)
 #define stp_egid() stp_cred_field(1)
+
+/* ------------------------------------------------------- registers */
+
+/* The registers are read with bpf_probe_read_kernel rather than through
+ * the pointer: K reaches handlers (subprograms) through the stack, where
+ * the verifier no longer knows K->regs is the program's context. */
+static __always_inline int stp_reg_read(stp_kctx_t *K, int off, uint64_t *v)
+{
+	*v = 0;
+	if (!K->regs || off < 0 || off + 8 > (int)sizeof(struct pt_regs))
+		return -1;
+	return bpf_probe_read_kernel(v, 8, (char *)K->regs + off) < 0 ? -1 : 0;
+}
+
+/* Argument n (from 1) of the function a probe stopped at the entry of, by
+ * the x86_64 calling convention: six registers, then the stack above the
+ * return address.  0 or -1 when it cannot be read. */
+static __always_inline int stp_reg_arg(stp_kctx_t *K, int64_t n, uint64_t *v)
+{
+	int off;
+	switch (n) {
+	case 1: off = offsetof(struct pt_regs, rdi); break;
+	case 2: off = offsetof(struct pt_regs, rsi); break;
+	case 3: off = offsetof(struct pt_regs, rdx); break;
+	case 4: off = offsetof(struct pt_regs, rcx); break;
+	case 5: off = offsetof(struct pt_regs, r8); break;
+	case 6: off = offsetof(struct pt_regs, r9); break;
+	default: off = -1;
+	}
+	*v = 0;
+	if (n < 1 || !K->regs)
+		return -1;
+	if (off >= 0)
+		return stp_reg_read(K, off, v);
+	uint64_t sp = 0, cs = 0;
+	if (stp_reg_read(K, offsetof(struct pt_regs, rsp), &sp) || stp_reg_read(K, offsetof(struct pt_regs, cs), &cs))
+		return -1;
+	void *at = (void *)(sp + 8 * (n - 6));
+	long err = (cs & 3) ? bpf_probe_read_user(v, 8, at) : bpf_probe_read_kernel(v, 8, at);
+	return err < 0 ? -1 : 0;
+}
+
+struct task_struct;
+/* uaddr(): where the current task is in user space: the probe's own
+ * registers when it stopped in user mode, else those the task entered the
+ * kernel with. */
+static __always_inline int64_t stp_uaddr(stp_kctx_t *K)
+{
+	uint64_t cs = 0, ip = 0;
+	if (!stp_reg_read(K, offsetof(struct pt_regs, cs), &cs) && (cs & 3) &&
+	    !stp_reg_read(K, offsetof(struct pt_regs, rip), &ip))
+		return ip;
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
+	if (!r || bpf_probe_read_kernel(&ip, 8, &r->rip) < 0)
+		return 0;
+	return ip;
+}
+
+/* Reads of a user program's memory for DWARF variables: a fault gives 0,
+ * as the kernel side's STP_KREAD does. */
+#define STP_UREAD(T, addr) ({ T _stp_v = (T)0; bpf_probe_read_user(&_stp_v, sizeof _stp_v, (const void *)(uint64_t)(addr)); _stp_v; })
+#define STP_UREG(K, name) ({ uint64_t _stp_r = 0; stp_reg_read((K), offsetof(struct pt_regs, name), &_stp_r); _stp_r; })
 
 #define stp_realtime_ns() ((int64_t)bpf_ktime_get_ns() + stp_g.st.realtime_offset_ns)
 #define stp_local_clock_ns() ((int64_t)bpf_ktime_get_ns())

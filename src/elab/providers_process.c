@@ -455,6 +455,12 @@ static int process_mark(Session *s, const ProbePoint *pt, const Target *t, int i
 		/* stap writes marks with "__" where the source has "-" */
 		if (!kernel_glob(prov_glob, note->provider) || !kernel_glob(name_glob, note->name))
 			continue;
+		/* libbpf attaches every site of provider:name at once */
+		bool seen = false;
+		for (int j = 0; j < k && !seen; j++)
+			seen = !strcmp(e->notes[j].provider, note->provider) && !strcmp(e->notes[j].name, note->name);
+		if (seen)
+			continue;
 		char *q = kernel_quote(note->name);
 		char *sfx = xasprintf(".mark(%s)", q);
 		free(q);
@@ -522,11 +528,46 @@ static int process_at(Session *s, const ProbePoint *pt, const Target *t, Vec *ou
 	return -1;
 }
 
+static int process_at_path(Session *s, const ProbePoint *pt, const char *path, Vec *out)
+{
+	char *q = kernel_quote(path);
+	Target t = { .path = (char *)path, .pp = xasprintf("process(%s)", q) };
+	free(q);
+	int n = process_at(s, pt, &t, out);
+	free(t.pp);
+	return n;
+}
+
+/* process.function(...) and the others that need a binary, written
+ * without one: stap takes the program of the -c command. */
+static char *target_command_binary(Session *s, const ProbePoint *pt)
+{
+	static const char *const need_path[] = { "function", "statement", "mark" };
+	if (!s->target_cmd || pt->ncomps < 2)
+		return NULL;
+	bool needs = false;
+	for (size_t i = 0; i < sizeof need_path / sizeof need_path[0]; i++)
+		needs |= strcmp(pt->comps[1].name, need_path[i]) == 0;
+	if (!needs)
+		return NULL;
+	const char *cmd = s->target_cmd + strspn(s->target_cmd, " \t");
+	char *word = xstrndup(cmd, strcspn(cmd, " \t"));
+	char *path = kernel_find_executable(word);
+	free(word);
+	return path;
+}
+
 static int process_resolve(Session *s, const ProbePoint *pt, Vec *out)
 {
 	const PointComp *c = &pt->comps[0];
 	int64_t pid;
 	if (!c->arg) {
+		char *cmd = target_command_binary(s, pt);
+		if (cmd) {
+			int n = process_at_path(s, pt, cmd, out);
+			free(cmd);
+			return n;
+		}
 		Target t = { .pp = "process" };
 		return process_at(s, pt, &t, out);
 	}
@@ -556,12 +597,8 @@ static int process_resolve(Session *s, const ProbePoint *pt, Vec *out)
 	}
 	int total = 0;
 	for (int i = 0; i < paths.len && total >= 0; i++) {
-		char *q = kernel_quote(VEC_AT(&paths, i));
-		Target t = { .path = VEC_AT(&paths, i), .pp = xasprintf("process(%s)", q) };
-		free(q);
-		int n = process_at(s, pt, &t, out);
+		int n = process_at_path(s, pt, VEC_AT(&paths, i), out);
 		total = n < 0 ? -1 : total + n;
-		free(t.pp);
 	}
 	for (int i = 0; i < paths.len; i++)
 		free(VEC_AT(&paths, i));
@@ -602,8 +639,9 @@ static void process_target_list(Session *s, const Resolved *r, Vec *names, Vec *
 		break;
 	}
 	case PK_SYSCALL:
+		/* sys_exit's record has the return value where sys_enter's has args[0] */
 		if (r->is_return)
-			push_long(names, accesses, "return", TA_FUNC_RET, 0);
+			push_long(names, accesses, "return", TA_SYSCALL_ARG, 0);
 		push_long(names, accesses, "syscall", TA_SYSCALL_ARG, -1);
 		for (int i = 0; i < 6; i++) {
 			snprintf(name, sizeof name, "arg%d", i + 1);
@@ -619,8 +657,21 @@ static void process_target_list(Session *s, const Resolved *r, Vec *names, Vec *
 	}
 }
 
+/* $$name and $$provider of a mark: the parts of its point, as strings. */
+static TargetAccess *mark_part(const Resolved *r, const char *name)
+{
+	const char *text = !strcmp(name, "$name") ? r->mark : !strcmp(name, "$provider") ? r->sdt_provider : NULL;
+	if (!text)
+		return NULL;
+	TargetAccess *ta = kernel_new_access(TA_C_EXPR, TY_STRING, "string");
+	ta->c_expr = kernel_quote(text);
+	return ta;
+}
+
 static TargetAccess *process_target(Session *s, const Resolved *r, const char *name)
 {
+	if (r->kind == PK_USDT && name[0] == '$')
+		return mark_part(r, name);
 	return kernel_target_from_list(s, r, name, process_target_list);
 }
 

@@ -40,8 +40,131 @@ static char *emit_mem_read(Emitter *e, Expr *x, const char *space, int size, boo
 	return t;
 }
 
+/* ---- registers and arguments of function probes
+ *
+ * The program wrapper (unit.c) puts the registers in K->regs for the
+ * probe types whose context is struct pt_regs; elsewhere K->regs is 0 and
+ * these raise stap's errors. */
+
+typedef struct ArgReader {
+	const char *name;
+	int size;
+	bool is_signed;
+} ArgReader;
+
+static const ArgReader arg_readers[] = {
+	{"int_arg", 4, true},       {"s32_arg", 4, true},     {"uint_arg", 4, false},
+	{"u32_arg", 4, false},      {"long_arg", 8, true},    {"ulong_arg", 8, false},
+	{"longlong_arg", 8, true},  {"ulonglong_arg", 8, false}, {"s64_arg", 8, true},
+	{"u64_arg", 8, false},      {"pointer_arg", 8, false},
+};
+
+static const ArgReader *arg_reader(const char *name)
+{
+	for (size_t i = 0; i < sizeof arg_readers / sizeof arg_readers[0]; i++)
+		if (!strcmp(arg_readers[i].name, name))
+			return &arg_readers[i];
+	return NULL;
+}
+
+static bool needs_bpf(Emitter *e, Expr *x)
+{
+	if (e->target == T_BPF)
+		return true;
+	emit_fail(e, x->loc, "%s() reads registers, in kernel-context probes only", x->name);
+	return false;
+}
+
+/* int_arg(n) and friends: argument n by the calling convention. */
+static char *emit_arg_read(Emitter *e, Expr *x, const ArgReader *ar)
+{
+	char *n = emit_expr(e, x->args[0]);
+	if (!needs_bpf(e, x))
+		return xstrdup("0");
+	int no_regs = emit_error_site(e, "cannot access function args in this context", near_ident(x->name), x->loc);
+	char *msg = x->args[0]->kind == E_NUM ? xasprintf("cannot access arg(%lld)", (long long)x->args[0]->num)
+					      : xstrdup("cannot access the argument");
+	int bad = emit_error_site(e, msg, near_ident(x->name), x->loc);
+	free(msg);
+	char *t = emit_new_long(e);
+	emit_raise_if(e, no_regs, "!K->regs");
+	emit_line(e, "{ uint64_t v_ = 0;");
+	emit_raise_if(e, bad, xasprintf("stp_reg_arg(K, %s, &v_)", n));
+	if (ar->size == 4)
+		emit_line(e, "%s = (int64_t)(%s)v_; }", t, ar->is_signed ? "int32_t" : "uint32_t");
+	else
+		emit_line(e, "%s = (int64_t)v_; }", t);
+	return t;
+}
+
+/* register() names: the pt_regs member and whether it is 32 bits wide. */
+static const struct {
+	const char *name, *member;
+	bool narrow;
+} register_names[] = {
+	{"rax", "rax"}, {"ax", "rax"}, {"rbx", "rbx"}, {"bx", "rbx"}, {"rcx", "rcx"}, {"cx", "rcx"},
+	{"rdx", "rdx"}, {"dx", "rdx"}, {"rsi", "rsi"}, {"si", "rsi"}, {"rdi", "rdi"}, {"di", "rdi"},
+	{"rbp", "rbp"}, {"bp", "rbp"}, {"rsp", "rsp"}, {"sp", "rsp"}, {"rip", "rip"}, {"ip", "rip"},
+	{"r8", "r8"}, {"r9", "r9"}, {"r10", "r10"}, {"r11", "r11"}, {"r12", "r12"}, {"r13", "r13"},
+	{"r14", "r14"}, {"r15", "r15"}, {"orig_rax", "orig_rax"},
+	{"eax", "rax", true}, {"ebx", "rbx", true}, {"ecx", "rcx", true}, {"edx", "rdx", true},
+	{"esi", "rsi", true}, {"edi", "rdi", true}, {"ebp", "rbp", true}, {"esp", "rsp", true},
+	{"eip", "rip", true}, {"orig_eax", "orig_rax", true}, {"flags", "eflags", true},
+	{"eflags", "eflags", true}, {"xcs", "cs"}, {"cs", "cs"}, {"xss", "ss"}, {"ss", "ss"},
+};
+
+/* register("name"), u_register("name"), returnval(). */
+static char *emit_register_read(Emitter *e, Expr *x, const char *name, bool is_signed)
+{
+	if (!needs_bpf(e, x))
+		return xstrdup("0");
+	int k = -1;
+	for (size_t i = 0; name && i < sizeof register_names / sizeof register_names[0] && k < 0; i++)
+		if (!strcmp(register_names[i].name, name))
+			k = (int)i;
+	if (k < 0) {
+		if (name)
+			emit_fail(e, x->loc, "Unknown register: %s", name);
+		else
+			emit_fail(e, x->loc, "%s() needs the register's name as a literal string", x->name);
+		return xstrdup("0");
+	}
+	int id = emit_error_site(e, "No registers available in this context", near_ident(x->name), x->loc);
+	char *t = emit_new_long(e);
+	emit_line(e, "{ uint64_t v_ = 0;");
+	emit_raise_if(e, id, xasprintf("stp_reg_read(K, offsetof(struct pt_regs, %s), &v_)", register_names[k].member));
+	if (register_names[k].narrow)
+		emit_line(e, "%s = (int64_t)(%s)v_; }", t, is_signed ? "int32_t" : "uint32_t");
+	else
+		emit_line(e, "%s = (int64_t)v_; }", t);
+	return t;
+}
+
+static char *emit_register_builtin(Emitter *e, Expr *x)
+{
+	const char *n = x->name;
+	const ArgReader *ar = arg_reader(n);
+	if (ar)
+		return emit_arg_read(e, x, ar);
+	if (!strcmp(n, "returnval"))
+		return emit_register_read(e, x, "rax", true);
+	if (!strcmp(n, "register") || !strcmp(n, "u_register")) {
+		Expr *a = x->args[0];
+		return emit_register_read(e, x, a->kind == E_STR ? a->str : NULL, !strcmp(n, "register"));
+	}
+	if (!strcmp(n, "uaddr")) {
+		if (!needs_bpf(e, x))
+			return xstrdup("0");
+		return long_call(e, "stp_uaddr(K)", NULL);
+	}
+	return NULL;
+}
+
 char *emit_builtin(Emitter *e, Expr *x)
 {
+	char *reg = emit_register_builtin(e, x);
+	if (reg)
+		return reg;
 	const char *n = x->name;
 	if (!strcmp(n, "printf") || !strcmp(n, "sprintf") || !strcmp(n, "print") || !strcmp(n, "println") ||
 	    !strcmp(n, "printd") || !strcmp(n, "printdln") || !strcmp(n, "sprint"))
@@ -97,6 +220,8 @@ char *emit_builtin(Emitter *e, Expr *x)
 		char *s = emit_new_str(e);
 		if (!strcmp(n, "pp"))
 			emit_line(e, e->target == T_BPF ? "stp_str_copy(%s, K->pp);" : "stp_str_copy(%s, K->pp);", s);
+		else if (!strcmp(n, "probefunc") && e->target == T_BPF)
+			emit_line(e, "stp_str_copy(%s, K->func);", s);
 		else
 			emit_line(e, "%s[0] = 0;", s);
 		return s;

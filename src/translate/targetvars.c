@@ -64,7 +64,7 @@ static char *func_value(const TargetAccess *ta)
 {
 	if (ta->kind == TA_FUNC_RET)
 		return xasprintf("(%s)K->retval", sized_c_type(ta->size, ta->is_signed));
-	return xasprintf("(%s)K->args[%d]", sized_c_type(ta->size, ta->is_signed), ta->index & 7);
+	return xasprintf("(%s)K->args[%d]", sized_c_type(ta->size, ta->is_signed), ta->index & 15); /* USDT: up to 12 */
 }
 
 /* $var->member[...]->member: the base's value, then the chain. */
@@ -136,6 +136,12 @@ char *emit_target_var(Emitter *e, Expr *x)
 		char *t = emit_new_long(e);
 		emit_line(e, "%s = (int64_t)%s;", t, func_value(ta));
 		return t;
+	}
+	if (ta->kind == TA_C_EXPR && ta->type == TY_STRING) {
+		/* c_expr is the address of a NUL-terminated string */
+		char *s = emit_new_str(e);
+		emit_line(e, "stp_str_copy(%s, %s);", s, ta->c_expr);
+		return s;
 	}
 	if (ta->kind == TA_C_EXPR) {
 		char *t = emit_new_long(e);

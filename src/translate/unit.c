@@ -418,8 +418,9 @@ static char *bpf_section(DerivedProbe *dp, Resolved *r)
 	case PK_PROFILE:
 		return xstrdup("perf_event");
 	case PK_UPROBE:
-	case PK_USDT:
 		return xstrdup(r->is_return ? "uretprobe" : "uprobe");
+	case PK_USDT:
+		return xstrdup("usdt");
 	case PK_PROCESS:
 		return xasprintf("tp/sched/%s", r->is_return ? "sched_process_exit" : "sched_process_exec");
 	default:
@@ -592,7 +593,7 @@ static void emit_kretprobe_entry(Unit *u, DerivedProbe *dp, int i, int pp_lit)
 	sb_puts(b, "\t\tfor (int j = 0; j < 6; j++)\n\t\t\ta_[j] = saved_->w[j];\n");
 	sb_puts(b, "\t\tbpf_map_delete_elem(&stp_entry_args, &key_);\n\t}\n");
 	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
-	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .args = a_, .retval = stp_regs_ret(ctx)};\n",
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .regs = ctx, .args = a_, .retval = stp_regs_ret(ctx)};\n",
 		  pp_lit);
 	sb_printf(b, "\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
 }
@@ -630,10 +631,41 @@ static void emit_function_programs(Emitter *e, Unit *u, DerivedProbe *dp, int i)
 		  dp->id, i);
 	sb_puts(b, run);
 	sb_puts(b, "\tuint64_t a_[6] = {0};\n\tstp_regs_args(ctx, a_);\n");
-	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .args = a_", pp_lit);
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .regs = ctx, .args = a_", pp_lit);
 	if (r->is_return)
 		sb_puts(b, ", .retval = stp_regs_ret(ctx)");
 	sb_printf(b, "};\n\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
+}
+
+/* uprobe, uretprobe and USDT programs (context: struct pt_regs) give
+ * their handler the registers, the argument words and the return value
+ * (stp_kctx in stp_bpf.h), so that $vars, int_arg() and register() read
+ * the same fields whatever the probe type.  Writes the
+ * declarations the context needs to `b` and returns the initializers to
+ * add to the context ("" for other programs). */
+static char *emit_regs_context(Emitter *e, StrBuf *b, const Resolved *r)
+{
+	if (r->kind != PK_UPROBE && r->kind != PK_USDT)
+		return xstrdup("");
+	sb_puts(b, "\tstruct pt_regs *regs_ = ctx;\n");
+	if (r->kind == PK_USDT) {
+		/* libbpf located each argument from the note (usdt.bpf.h) */
+		sb_puts(b, "\tuint64_t args_[BPF_USDT_MAX_ARG_CNT] = {0};\n"
+			   "\tint nargs_ = bpf_usdt_arg_cnt(regs_);\n"
+			   "\tfor (int i_ = 0; i_ < BPF_USDT_MAX_ARG_CNT && i_ < nargs_; i_++) {\n"
+			   "\t\tlong v_ = 0;\n\t\tbpf_usdt_arg(regs_, i_, &v_);\n\t\targs_[i_] = v_;\n\t}\n");
+	} else {
+		/* the x86_64 calling convention (libbpf 1.1 has no PT_REGS_PARM6) */
+		sb_puts(b, "\tuint64_t args_[6] = {regs_->rdi, regs_->rsi, regs_->rdx, regs_->rcx, regs_->r8, regs_->r9};\n");
+	}
+	char *func = xstrdup("");
+	if (r->function) {
+		free(func);
+		func = xasprintf(", .func = stp_lit_%d", emit_literal(e, r->function, strlen(r->function)));
+	}
+	char *init = xasprintf(", .regs = regs_, .args = args_, .retval = (int64_t)regs_->rax%s", func);
+	free(func);
+	return init;
 }
 
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
@@ -659,10 +691,23 @@ static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 			sb_printf(&u->code, "\tif (nr_ != %d)\n\t\treturn 0;\n", r->syscall_nr);
 		}
 		emit_process_filter(e, &u->code, r);
-		sb_printf(&u->code, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d};\n", pp_lit);
+		char *regs = emit_regs_context(e, &u->code, r);
+		sb_printf(&u->code, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d%s};\n", pp_lit, regs);
+		free(regs);
 		sb_printf(&u->code, "\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
 		free(sec);
 	}
+}
+
+static bool has_usdt_probes(Program *p)
+{
+	for (int i = 0; i < p->probes.len; i++) {
+		DerivedProbe *dp = VEC_AT(&p->probes, i);
+		for (int j = 0; j < dp->npoints; j++)
+			if (dp->ctx == CTX_KERNEL && dp->points[j]->kind == PK_USDT)
+				return true;
+	}
+	return false;
 }
 
 /* ------------------------------------------------------------ BPF maps */
@@ -801,6 +846,9 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 			if (r->kind == PK_SYSCALL)
 				sb_printf(b, ", .tp_system = \"raw_syscalls\", .tp_event = \"%s\"",
 					  r->is_return ? "sys_exit" : "sys_enter");
+			if (r->kind == PK_USDT) /* the note's provider and name, for libbpf */
+				sb_printf(b, ", .tp_system = %s, .tp_event = %s", cstr_or_null(r->sdt_provider),
+					  cstr_or_null(r->mark));
 			if (r->kind == PK_PROCESS)
 				sb_printf(b, ", .tp_system = \"sched\", .tp_event = \"%s\"",
 					  r->is_return ? "sched_process_exit" : "sched_process_exec");
@@ -1061,6 +1109,8 @@ int translate(Session *s, Program *p, Translation *out)
 	emit_common(&b, s, p, recmax, msgs.len);
 	sb_puts(&b, "#define STP_MAXACTION_HERE STP_MAXACTION\n");
 	sb_puts(&b, "#include \"stp_bpf.h\"\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n");
+	if (has_usdt_probes(p))
+		sb_puts(&b, "#include <stdbool.h>\n#include <bpf/usdt.bpf.h>\n");
 	emit_types(&b, p);
 	if (btf_needs.len) {
 		/* only the kernel structs and members the script reads (CO-RE) */
