@@ -135,7 +135,9 @@ static uint32_t hash_text(const char *s, size_t n)
 static void intern_grow(void)
 {
 	size_t cap = intern_cap ? intern_cap * 2 : 4096;
-	InternSlot *slots = xcalloc(cap, sizeof *slots);
+	/* from the arena (its huge pages): the old tables are not given back,
+	 * together they are smaller than the last */
+	InternSlot *slots = arena_alloc(cap * sizeof *slots);
 	for (size_t i = 0; i < intern_cap; i++) {
 		InternSlot *old = &intern_slots[i];
 		if (!old->text)
@@ -145,7 +147,6 @@ static void intern_grow(void)
 			j = (j + 1) & (cap - 1);
 		slots[j] = *old;
 	}
-	free(intern_slots);
 	intern_slots = slots;
 	intern_cap = cap;
 }
@@ -239,7 +240,6 @@ void arena_release_all(void)
 		arena_top = prev;
 	}
 	token_free_list = NULL;
-	free(intern_slots);
 	intern_slots = NULL;
 	intern_cap = intern_count = 0;
 }

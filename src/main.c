@@ -281,9 +281,13 @@ static char *clock_report(const PassClock *c, bool with_memory)
 
 static Vec user_scripts; /* Script* */
 /* -p1 prints each declaration as soon as it is parsed and keeps no tree
- * (a large script's tree would cost more than its parsing); the text
- * waits here until every file parsed without error. */
-static StrBuf p1_text;
+ * (a large script's tree would cost more than its parsing); the text of
+ * each script waits here until every file parsed without error. */
+typedef struct P1Text {
+	UnparseParts parts;
+	const SrcFile *file;
+} P1Text;
+static Vec p1_texts; /* P1Text* */
 
 static void p1_print_decls(const Script *decls, void *parts)
 {
@@ -293,10 +297,11 @@ static void p1_print_decls(const Script *decls, void *parts)
 static void parse_user_script(Session *s, const char *path, const char *text)
 {
 	if (s->last_pass == 1) {
-		UnparseParts parts = {0};
-		Script *sc = text ? parse_text_each(s, "<input>", text, false, p1_print_decls, &parts)
-				  : parse_path_each(s, path, false, p1_print_decls, &parts);
-		unparse_parts_finish(&p1_text, &parts, sc->file);
+		P1Text *out = xcalloc(1, sizeof *out);
+		Script *sc = text ? parse_text_each(s, "<input>", text, false, p1_print_decls, &out->parts)
+				  : parse_path_each(s, path, false, p1_print_decls, &out->parts);
+		out->file = sc->file;
+		vec_push(&p1_texts, out);
 		return;
 	}
 	Script *sc = text ? parse_text(s, "<input>", text, false) : parse_path(s, path, false);
@@ -554,8 +559,10 @@ int main(int argc, char **argv)
 	if (pass1(s, script_path, script_text, &extra))
 		return 1;
 	if (s->last_pass == 1) {
-		if (p1_text.len)
-			fwrite(p1_text.s, 1, p1_text.len, stdout);
+		for (int i = 0; i < p1_texts.len; i++) {
+			P1Text *out = VEC_AT(&p1_texts, i);
+			unparse_parts_write(stdout, &out->parts, out->file);
+		}
 		return 0;
 	}
 

@@ -84,8 +84,9 @@ typedef struct Scratch {
 
 static Scratch *scratch; /* set while a streaming parse runs */
 
-/* Chunks are zeroed when made and when rewound, so that allocation is
- * only a bump of `used`. */
+/* Allocation clears what it hands out (a node's size is known where it
+ * is made, so the clearing is a few inline stores), and rewinding is
+ * only a reset of `used`. */
 static ScratchChunk *scratch_chunk(size_t need)
 {
 	size_t size = need > SCRATCH_CHUNK ? need : SCRATCH_CHUNK;
@@ -108,7 +109,7 @@ static __attribute__((noinline)) void *scratch_alloc_next(Scratch *sc, size_t n)
 	}
 	char *mem = (char *)c->data + c->used;
 	c->used += n;
-	return mem;
+	return memset(mem, 0, n);
 }
 
 static inline void *scratch_alloc(Scratch *sc, size_t n)
@@ -119,15 +120,13 @@ static inline void *scratch_alloc(Scratch *sc, size_t n)
 		return scratch_alloc_next(sc, n);
 	char *mem = (char *)c->data + c->used;
 	c->used += n;
-	return mem;
+	return memset(mem, 0, n);
 }
 
 static void scratch_rewind(Scratch *sc)
 {
-	for (ScratchChunk *c = sc->first; c && c != sc->cur->next; c = c->next) {
-		memset(c->data, 0, c->used);
+	for (ScratchChunk *c = sc->first; c && c != sc->cur->next; c = c->next)
 		c->used = 0;
-	}
 	sc->cur = sc->first;
 }
 
@@ -1475,7 +1474,9 @@ Script *parse_text_each(Session *s, const char *name, const char *text, bool is_
 Script *parse_path_each(Session *s, const char *path, bool is_tapset, ParseEachFn each, void *arg)
 {
 	size_t len;
-	char *text = read_file(path, &len);
+	/* into the arena: a big script lands in a few huge pages, not in
+	 * a thousand page faults */
+	char *text = read_file_with(path, &len, arena_alloc);
 	if (!text) {
 		fprintf(stderr, "Input file '%s' is missing.\n", path);
 		s->errors++;

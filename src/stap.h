@@ -61,6 +61,8 @@ void sb_vprintf(StrBuf *b, const char *fmt, va_list ap) __attribute__((format(pr
 char *sb_steal(StrBuf *b); /* returns the string (never NULL), resets b */
 
 char *read_file(const char *path, size_t *len); /* NULL with errno set */
+/* The same into memory from alloc (xmalloc, arena_alloc), NUL-terminated. */
+char *read_file_with(const char *path, size_t *len, void *(*alloc)(size_t));
 uint64_t hash64(const void *data, size_t n, uint64_t seed);
 /* Levenshtein distance, for "similar:" suggestions. */
 int edit_distance(const char *a, const char *b);
@@ -434,6 +436,8 @@ typedef struct UnparseParts {
 void unparse_parts_add(UnparseParts *u, const Script *decls);
 /* Append the file's header and parts to out; frees the parts. */
 void unparse_parts_finish(StrBuf *out, UnparseParts *u, const SrcFile *file);
+/* The same, written to out. */
+void unparse_parts_write(FILE *out, UnparseParts *u, const SrcFile *file);
 void unparse_expr(StrBuf *b, const Expr *e);
 void unparse_stmt(StrBuf *b, const Stmt *st, int indent);
 void unparse_point(StrBuf *b, const ProbePoint *pp);

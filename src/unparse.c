@@ -671,6 +671,13 @@ void unparse_parts_add(UnparseParts *u, const Script *decls)
 		put_function(&u->functions, VEC_AT(&decls->functions, i));
 }
 
+static void put_header(StrBuf *out, const SrcFile *file)
+{
+	put_s(out, "# parse tree dump\n# file ");
+	put_s(out, file ? file->name : "<input>");
+	put_c(out, '\n');
+}
+
 static void take_part(StrBuf *out, StrBuf *part)
 {
 	if (part->len)
@@ -681,11 +688,30 @@ static void take_part(StrBuf *out, StrBuf *part)
 
 void unparse_parts_finish(StrBuf *out, UnparseParts *u, const SrcFile *file)
 {
-	put_s(out, "# parse tree dump\n# file ");
-	put_s(out, file ? file->name : "<input>");
-	put_c(out, '\n');
+	put_header(out, file);
 	take_part(out, &u->embedded);
 	take_part(out, &u->globals);
 	take_part(out, &u->probes);
 	take_part(out, &u->functions);
+}
+
+static void write_part(FILE *out, StrBuf *part)
+{
+	if (part->len)
+		fwrite(part->s, 1, part->len, out);
+	free(part->s);
+	*part = (StrBuf){0};
+}
+
+/* As unparse_parts_finish, straight to a file: a large script's text is
+ * not copied once more. */
+void unparse_parts_write(FILE *out, UnparseParts *u, const SrcFile *file)
+{
+	StrBuf head = {0};
+	put_header(&head, file);
+	write_part(out, &head);
+	write_part(out, &u->embedded);
+	write_part(out, &u->globals);
+	write_part(out, &u->probes);
+	write_part(out, &u->functions);
 }

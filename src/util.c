@@ -2,6 +2,9 @@
 #include "stap.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,27 +129,92 @@ char *sb_steal(StrBuf *b)
 	return s;
 }
 
-char *read_file(const char *path, size_t *len)
+/* A regular file is read in one go into a buffer of its size (scripts
+ * of megabytes are read on every -p1); pipes and stdin in chunks. */
+static char *read_regular(int fd, size_t size, size_t *len, void *(*alloc)(size_t))
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
-		return NULL;
+	char *text = alloc(size + 1);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, text + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (alloc == xmalloc)
+				free(text);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	text[got] = '\0';
+	*len = got;
+	return text;
+}
+
+static char *read_stream(FILE *f, size_t *len)
+{
 	StrBuf b = {0};
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
 		sb_putn(&b, chunk, n);
-	int err = ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (err) {
+	if (ferror(f)) {
 		free(b.s);
 		errno = EIO;
 		return NULL;
 	}
-	if (len)
-		*len = b.len;
+	*len = b.len;
 	return sb_steal(&b);
+}
+
+static char *read_stream_into(FILE *f, size_t *len, void *(*alloc)(size_t))
+{
+	char *text = read_stream(f, len);
+	if (!text || alloc == xmalloc)
+		return text;
+	char *copy = alloc(*len + 1);
+	memcpy(copy, text, *len + 1);
+	free(text);
+	return copy;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	return read_file_with(path, len, xmalloc);
+}
+
+char *read_file_with(const char *path, size_t *len, void *(*alloc)(size_t))
+{
+	size_t n = 0;
+	char *text;
+	if (strcmp(path, "-") == 0) {
+		text = read_stream_into(stdin, &n, alloc);
+	} else {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+			/* a file that grows while read is cut at its size then */
+			text = read_regular(fd, (size_t)st.st_size, &n, alloc);
+		} else {
+			FILE *f = fdopen(fd, "rb");
+			if (!f) {
+				close(fd);
+				return NULL;
+			}
+			text = read_stream_into(f, &n, alloc);
+			fclose(f);
+			fd = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (text && len)
+		*len = n;
+	return text;
 }
 
 /* FNV-1a, 64 bit: for cache keys and hash tables, not for security. */
