@@ -154,12 +154,16 @@ static void intern_grow(void)
 /* The slot of s (hash h), made if new. */
 static InternSlot *intern_slot_hashed(const char *s, size_t n, uint32_t h)
 {
-	if (2 * (intern_count + 1) > intern_cap)
+	if (!intern_slots)
 		intern_grow();
 	size_t i = h & (intern_cap - 1);
 	for (;; i = (i + 1) & (intern_cap - 1)) {
 		InternSlot *slot = &intern_slots[i];
 		if (!slot->text) {
+			if (2 * (intern_count + 1) > intern_cap) {
+				intern_grow();
+				return intern_slot_hashed(s, n, h);
+			}
 			slot->text = arena_strndup(s, n);
 			slot->hash = h;
 			slot->len = (uint32_t)n;
@@ -203,7 +207,7 @@ static Token *token_free_list;
 #endif
 
 /* A token whose every field the caller sets. */
-static Token *token_alloc(void)
+static inline Token *token_alloc(void)
 {
 	Token *t = token_free_list;
 	if (!t)
@@ -483,43 +487,43 @@ static void newline(Lexer *lx, const char *after)
 }
 
 /* Skip blanks and comments; a comment counts as a space.  '#' starts a
- * comment except in $# and @# (handled by the caller before we get here). */
+ * comment except in $# and @# (handled by the caller before we get here).
+ * The text ends with a NUL (see SrcFile), which no test here accepts, so
+ * the loop needs no bounds test of its own; a NUL in the middle of the
+ * text is lexed as junk. */
 static void skip_space(Lexer *lx)
 {
 	const char *p = lx->p;
 	const char *end = lx->end;
+	bool space = lx->space;
 	for (;;) {
-		if (p >= end)
-			break;
 		char c = *p;
 		int cls = class_of(c);
-		if (cls == C_NEWLINE) {
-			newline(lx, ++p);
-			lx->space = true;
-		} else if (cls == C_BLANK) {
+		if (cls == C_BLANK) {
 			p++;
-			lx->space = true;
-		} else if (cls != C_OTHER) {
+		} else if (cls == C_NEWLINE) {
+			newline(lx, ++p);
+		} else if (cls != C_OTHER || p >= end) {
 			break;
-		} else if (c == '#' || (c == '/' && p + 1 < end && p[1] == '/')) {
+		} else if (c == '#' || (c == '/' && p[1] == '/')) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			p = nl ? nl : end;
-			lx->space = true;
-		} else if (c == '/' && p + 1 < end && p[1] == '*') {
+		} else if (c == '/' && p[1] == '*') {
 			/* an unterminated comment runs to the end, as in stap */
 			p += 2;
-			while (p < end && !(p[0] == '*' && p + 1 < end && p[1] == '/')) {
+			while (p < end && !(p[0] == '*' && p[1] == '/')) {
 				if (*p == '\n')
 					newline(lx, p + 1);
 				p++;
 			}
 			p = p < end ? p + 2 : p;
-			lx->space = true;
 		} else {
 			break;
 		}
+		space = true;
 	}
 	lx->p = p;
+	lx->space = space;
 }
 
 static bool is_ident_start(char c)
@@ -537,9 +541,10 @@ static bool is_digit(char c)
 	return class_of(c) == C_DIGIT;
 }
 
+/* (The NUL after the text stops it.) */
 static const char *scan_ident(const Lexer *lx, const char *p)
 {
-	while (p < lx->end && is_ident_char(*p))
+	while (is_ident_char(*p))
 		p++;
 	return p;
 }
@@ -795,8 +800,9 @@ static Token *lex_one(Lexer *lx)
 		/* scan and hash in one go (as hash_text) */
 		uint32_t h = 2166136261u;
 		const char *e = p;
-		while (e < lx->end && is_ident_char(*e))
+		do
 			h = (h ^ (unsigned char)*e++) * 16777619u;
+		while (is_ident_char(*e));
 		InternSlot *name = intern_slot_hashed(p, (size_t)(e - p), h);
 		Token *t = new_token(lx, TK_IDENT, p, name->text, (size_t)(e - p));
 		t->is_keyword = name->keyword;

@@ -51,6 +51,7 @@
 
 typedef struct Macro {
 	char *name;
+	const char *at_name; /* "@NAME", interned: found by pointer, as @ tokens are interned */
 	char **params;
 	int nparams;
 	Token *body;        /* a NULL-terminated list */
@@ -165,12 +166,13 @@ static Token *raw_next(PPStream *ps)
 
 /* --------------------------------------------------------------- macros */
 
-static Macro *find_macro(Session *s, SrcFile *file, const char *name)
+/* The macro that @NAME (at_name, interned) calls in file. */
+static Macro *find_macro(Session *s, SrcFile *file, const char *at_name)
 {
 	Macro *found = NULL;
 	for (int i = 0; i < s->macros.len; i++) {
 		Macro *m = VEC_AT(&s->macros, i);
-		if (strcmp(m->name, name) != 0)
+		if (m->at_name != at_name)
 			continue;
 		if (m->file == file)
 			return m;
@@ -219,6 +221,9 @@ static void define_macro(PPStream *ps)
 	}
 	Macro *m = arena_alloc(sizeof *m);
 	m->name = name->text;
+	char *at_name = xasprintf("@%s", name->text);
+	m->at_name = intern(at_name, strlen(at_name));
+	free(at_name);
 	m->where = keep_token(name);
 	m->file = pp->library ? NULL : pp->file;
 	drop_token(ps, name);
@@ -263,7 +268,7 @@ static void define_macro(PPStream *ps)
 		return;
 	}
 	drop_token(ps, p);
-	Macro *old = find_macro(s, m->file, m->name);
+	Macro *old = find_macro(s, m->file, m->at_name);
 	if (old && old->file == m->file) {
 		p1_error_at(s, m->where, m->where->loc, NULL,
 			    "attempt to redefine macro '@%s' in the same file", m->name);
@@ -509,7 +514,7 @@ static Token *macro_next(PPStream *ps)
 			define_macro(ps);
 			continue;
 		}
-		const Macro *m = find_macro(s, pp->file, t->text + 1);
+		const Macro *m = find_macro(s, pp->file, t->text);
 		if (!m)
 			return t;
 		Token *instead;

@@ -72,7 +72,7 @@ int edit_distance(const char *a, const char *b);
 /* A source file (script, tapset, -e text, stdin). Text is NUL-terminated. */
 typedef struct SrcFile {
 	char *name;      /* as shown in messages: path, "<input>" for -e */
-	char *text;
+	char *text;      /* text[len] is a NUL: the lexer's end marker */
 	size_t len;
 	bool is_tapset;  /* from the tapset library, not the user */
 	int index;       /* position in Session.files */

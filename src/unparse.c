@@ -69,6 +69,14 @@ static inline void put_s(StrBuf *b, const char *s)
 	put_n(b, s, strlen(s));
 }
 
+/* %{ code %} */
+static void put_embedded(StrBuf *b, const char *code)
+{
+	put_s(b, "%{");
+	put_s(b, code);
+	put_s(b, "%}");
+}
+
 static void put_num(StrBuf *b, int64_t v)
 {
 	char buf[24], *p = buf + sizeof buf;
@@ -315,7 +323,7 @@ static void put_expr_bare(StrBuf *b, const Expr *e)
 		put_s(b, e->name);
 		break;
 	case E_EMBEDDED:
-		sb_printf(b, "%%{%s%%}", e->str);
+		put_embedded(b, e->str);
 		break;
 	}
 }
@@ -514,13 +522,17 @@ void unparse_stmt(StrBuf *b, const Stmt *st, int indent)
 		put_s(b, "try ");
 		put_block(b, st->then, indent);
 		put_s(b, " catch ");
-		if (st->catch_var)
-			sb_printf(b, "(%s) ", st->catch_var);
+		if (st->catch_var) {
+			put_c(b, '(');
+			put_s(b, st->catch_var);
+			put_s(b, ") ");
+		}
 		put_block(b, st->els, indent);
 		put_c(b, '\n');
 		break;
 	case S_EMBEDDED:
-		sb_printf(b, "%%{%s%%}\n", st->code);
+		put_embedded(b, st->code);
+		put_c(b, '\n');
 		break;
 	case S_NULL:
 		put_s(b, ";\n");
@@ -598,8 +610,10 @@ static void put_probe(StrBuf *b, const Probe *pr)
 static void put_typed(StrBuf *b, const char *name, Type t)
 {
 	put_s(b, name);
-	if (t == TY_LONG || t == TY_STRING)
-		sb_printf(b, ":%s", type_name(t));
+	if (t == TY_LONG || t == TY_STRING) {
+		put_c(b, ':');
+		put_s(b, type_name(t));
+	}
 }
 
 static void put_function(StrBuf *b, const Func *fn)
@@ -614,7 +628,7 @@ static void put_function(StrBuf *b, const Func *fn)
 	}
 	put_s(b, ") ");
 	if (fn->embedded)
-		sb_printf(b, "%%{%s%%}", fn->embedded);
+		put_embedded(b, fn->embedded);
 	else
 		put_block(b, fn->body, 0);
 	put_c(b, '\n');
@@ -639,8 +653,10 @@ void unparse_script(FILE *out, const Script *sc)
 	put_s(&b, "# parse tree dump\n# file ");
 	put_s(&b, sc->file ? sc->file->name : "<input>");
 	put_c(&b, '\n');
-	for (int i = 0; i < sc->embedded.len; i++)
-		sb_printf(&b, "%%{%s%%}\n", (char *)VEC_AT(&sc->embedded, i));
+	for (int i = 0; i < sc->embedded.len; i++) {
+		put_embedded(&b, VEC_AT(&sc->embedded, i));
+		put_c(&b, '\n');
+	}
 	for (int i = 0; i < sc->globals.len; i++) {
 		put_global(&b, VEC_AT(&sc->globals, i));
 		flush_some(out, &b);
@@ -661,8 +677,10 @@ void unparse_script(FILE *out, const Script *sc)
 
 void unparse_parts_add(UnparseParts *u, const Script *decls)
 {
-	for (int i = 0; i < decls->embedded.len; i++)
-		sb_printf(&u->embedded, "%%{%s%%}\n", (char *)VEC_AT(&decls->embedded, i));
+	for (int i = 0; i < decls->embedded.len; i++) {
+		put_embedded(&u->embedded, VEC_AT(&decls->embedded, i));
+		put_c(&u->embedded, '\n');
+	}
 	for (int i = 0; i < decls->globals.len; i++)
 		put_global(&u->globals, VEC_AT(&decls->globals, i));
 	for (int i = 0; i < decls->probes.len; i++)
