@@ -8,6 +8,11 @@
  *   semantic error: unresolved function foo: identifier 'foo' at <input>:1:19
  *           source: probe begin { x = foo(1) }
  *                                     ^
+ *
+ * As stap, a semantic error or warning whose location is in the same file
+ * as the last one shown says ":LINE:COL" without the file's name, and a
+ * message already shown once is not shown again (unless -v): the number
+ * of such repeats is printed at the end of the run.
  */
 #include "stap.h"
 
@@ -53,32 +58,74 @@ static void print_source(const SrcLoc *loc, int label_width)
 	free(b.s);
 }
 
-static void print_where(const SrcLoc *loc)
+/* " at FILE:LINE:COL"; with `short_form`, FILE is left out when it is
+ * the file of the last location so shown. */
+static void print_where(struct Session *s, const SrcLoc *loc, bool short_form)
 {
-	if (loc->file)
-		fprintf(stderr, " at %s:%d:%d", loc->file->name, loc->line, loc->col);
+	if (!loc->file)
+		return;
+	bool same = short_form && s && s->diag_last_file == loc->file;
+	fprintf(stderr, " at %s:%d:%d", same ? "" : loc->file->name, loc->line, loc->col);
+	if (short_form && s)
+		s->diag_last_file = loc->file;
+}
+
+bool diag_first_time(struct Session *s, const char *kind, const char *msg)
+{
+	if (!s || s->verbose)
+		return true;
+	char *key = xasprintf("%s: %s", kind, msg);
+	for (int i = 0; i < s->diag_shown.len; i++) {
+		if (strcmp(VEC_AT(&s->diag_shown, i), key) == 0) {
+			free(key);
+			if (strcmp(kind, "WARNING") == 0)
+				s->suppressed_warnings++;
+			else
+				s->suppressed_errors++;
+			return false;
+		}
+	}
+	vec_push(&s->diag_shown, key);
+	return true;
+}
+
+void diag_print_suppressed(struct Session *s)
+{
+	if (s->suppressed_warnings)
+		fprintf(stderr, "Number of similar warning messages suppressed: %d.\n", s->suppressed_warnings);
+	if (s->suppressed_errors)
+		fprintf(stderr, "Number of similar error messages suppressed: %d.\n", s->suppressed_errors);
+	if (s->suppressed_warnings || s->suppressed_errors)
+		fprintf(stderr, "Rerun with -v to see them.\n");
 }
 
 static void report(struct Session *s, SrcLoc loc, const char *kind, const char *saw,
 		   const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", kind);
-	vfprintf(stderr, fmt, ap);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	if (!diag_first_time(s, kind, msg ? msg : fmt)) {
+		free(msg);
+		return;
+	}
+	fprintf(stderr, "%s: %s", kind, msg ? msg : fmt);
+	free(msg);
 	if (saw) {
-		/* parse layout: labels right-aligned in 12 columns, as stap */
+		/* parse layout: labels right-aligned in 12 columns, as stap;
+		 * parse errors always name the file */
 		fprintf(stderr, "\n%*s %s", 12, "saw:", saw);
-		print_where(&loc);
+		print_where(s, &loc, false);
 		fputc('\n', stderr);
 		print_source(&loc, 12);
 	} else {
-		print_where(&loc);
+		print_where(s, &loc, true);
 		fputc('\n', stderr);
 		print_source(&loc, (int)strlen(kind) + 1);
 	}
 	/* errors are followed by a blank line, warnings are not (as stap) */
 	if (strcmp(kind, "WARNING") != 0)
 		fputc('\n', stderr);
-	(void)s;
 }
 
 void diag_error(struct Session *s, SrcLoc loc, const char *kind, const char *fmt, ...)

@@ -374,6 +374,12 @@ static void p1_report(Session *s, const char *label, const Token *t, SrcLoc loc,
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
+	if (s)
+		s->errors++;
+	if (!diag_first_time(s, "parse error", msg ? msg : fmt)) {
+		free(msg);
+		return;
+	}
 	sb_printf(&out, "parse error: %s\n", msg ? msg : fmt);
 	free(msg);
 	if (!desc)
@@ -403,8 +409,6 @@ static void p1_report(Session *s, const char *label, const Token *t, SrcLoc loc,
 		fwrite(out.s, 1, out.len, stderr);
 	}
 	free(out.s);
-	if (s)
-		s->errors++;
 }
 
 void p1_error_saw(Session *s, const Token *t, const char *fmt, ...)

@@ -33,7 +33,8 @@ static void usage(FILE *out)
 		"\n"
 		"Passes and output:\n"
 		"  -p NUM        stop after pass NUM (1 parse, 2 elaborate, 3 translate, 4 build, 5 run)\n"
-		"  -v            more verbose; repeat for more (pass times and sizes)\n"
+		"  -v            more verbose; repeat for more (pass times and sizes,\n"
+		"                every repeat of an error or warning)\n"
 		"  -k            keep the temporary directory\n"
 		"  -o FILE       send the script's output to FILE\n"
 		"  -S SIZE[,N]   with -o: switch to FILE.1, FILE.2 ... every SIZE MB, keep N files\n"
@@ -427,10 +428,8 @@ static int pass5(Session *s, const char *module)
 
 /* ------------------------------------------------------------ main */
 
-int main(int argc, char **argv)
+static int run_passes(Session *s, int argc, char **argv)
 {
-	Session sess, *s = &sess;
-	session_init(s);
 	const char *script_text = NULL;
 	Vec extra = {0};
 	const char *list_pattern = NULL;
@@ -643,5 +642,14 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		fprintf(stderr, "Pass 5: run failed.  [man error::pass5]\n");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	Session s;
+	session_init(&s);
+	int rc = run_passes(&s, argc, argv);
+	diag_print_suppressed(&s);
 	return rc;
 }

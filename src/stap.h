@@ -99,6 +99,11 @@ void diag_warning(struct Session *s, SrcLoc loc, const char *fmt, ...)
 void diag_fatal(struct Session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The text of line `line` of file f, without newline (static buffer). */
 const char *diag_source_line(const SrcFile *f, int line);
+/* stap shows a message once: false (and the repeat counted) when `kind:
+ * msg` was shown before, unless -v. */
+bool diag_first_time(struct Session *s, const char *kind, const char *msg);
+/* At the end of the run: "Number of similar ... messages suppressed". */
+void diag_print_suppressed(struct Session *s);
 
 /* ----------------------------------------------------------------- lex.c */
 
@@ -650,6 +655,12 @@ typedef struct Session {
 	void *kernel_facts;       /* elab/kernel.h: BTF, tracefs, syscalls, loaded lazily */
 	int errors;
 	int warnings;
+	/* diag.c: the messages shown (each is shown once, as stap does) and
+	 * the repeats not shown; the file of the last location shown (a
+	 * location in the same file is shown without the file's name) */
+	Vec diag_shown;           /* char*: "kind: message" */
+	int suppressed_errors, suppressed_warnings;
+	const SrcFile *diag_last_file;
 	bool stop_after_errors;
 	const char *prog;         /* "stap" */
 } Session;

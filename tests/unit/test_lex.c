@@ -84,6 +84,7 @@ TEST(numbers_and_limits)
 TEST(number_errors_have_positions)
 {
 	Session *s = new_session();
+	s->verbose = 1; /* every repeat shown */
 	capture_begin();
 	lex_string(s, "x = 1\n  y = 99999999999999999999 + 08");
 	const char *err = capture_end();
@@ -91,6 +92,41 @@ TEST(number_errors_have_positions)
 	CHECK(strstr(err, "parse error: number invalid or out of range\n"
 			  "        saw: number '99999999999999999999' at <t>:2:7\n") != NULL);
 	CHECK(strstr(err, "saw: number '08' at <t>:2:30") != NULL);
+}
+
+/* As stap: a message is shown once, later repeats (wherever they are)
+ * only counted, and the count printed at the end; -v shows them all. */
+TEST(repeats_shown_once)
+{
+	Session *s = new_session();
+	capture_begin();
+	lex_string(s, "x = 0x + 08 + 0x");
+	diag_print_suppressed(s);
+	const char *err = capture_end();
+	CHECK(s->errors == 3);
+	CHECK(s->suppressed_errors == 2);
+	CHECK(strstr(err, "saw: number '0x' at <t>:1:5\n") != NULL);
+	CHECK(strstr(err, "saw: number '08'") == NULL);
+	CHECK(strstr(err, "Number of similar error messages suppressed: 2.\nRerun with -v to see them.\n") != NULL);
+}
+
+/* A semantic error or warning in the file of the one before it leaves
+ * the file's name out of its location; a parse error always names it. */
+TEST(later_locations_without_file_name)
+{
+	Session *s = new_session();
+	SrcFile *f = session_add_file(s, "a.stp", xstrdup("probe begin {}\n"), 15, false);
+	SrcFile *g = session_add_file(s, "b.stp", xstrdup("probe end {}\n"), 13, false);
+	capture_begin();
+	diag_error(s, (SrcLoc){ f, 1, 1 }, "semantic error", "one");
+	diag_warning(s, (SrcLoc){ f, 1, 7 }, "two");
+	diag_error(s, (SrcLoc){ g, 1, 1 }, "semantic error", "three");
+	diag_parse_error(s, (SrcLoc){ g, 1, 7 }, "identifier 'end'", "four");
+	const char *err = capture_end();
+	CHECK(strstr(err, "semantic error: one at a.stp:1:1\n") != NULL);
+	CHECK(strstr(err, "WARNING: two at :1:7\n") != NULL);
+	CHECK(strstr(err, "semantic error: three at b.stp:1:1\n") != NULL);
+	CHECK(strstr(err, "saw: identifier 'end' at b.stp:1:7\n") != NULL);
 }
 
 TEST(string_escapes)
@@ -195,6 +231,8 @@ int main(void)
 	RUN(preprocessor_and_embedded);
 	RUN(numbers_and_limits);
 	RUN(number_errors_have_positions);
+	RUN(repeats_shown_once);
+	RUN(later_locations_without_file_name);
 	RUN(string_escapes);
 	RUN(comments);
 	RUN(positions);
