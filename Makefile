@@ -31,7 +31,7 @@ RT_OBJS      := $(RT_SRCS:%.c=$(BUILD)/obj/%.o)
 RT_LIBOBJS   := $(RT_LIBSRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-STAP_LIBS    := -lbpf -lelf -lz
+STAP_LIBS    := -lbpf -ldw -lelf -lz
 RT_LIBS      := -lbpf -lelf -lz -ldl
 
 .PHONY: all check demo fuzz bench install clean setup unit docs
@@ -50,7 +50,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard src/*.h src/elab/*.h src/translate/*.h runtime/
 
 $(BUILD)/tests/%: tests/unit/%.c $(STAP_LIBOBJS) $(RT_LIBOBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(STAP_LIBOBJS) $(RT_LIBOBJS) $(LDFLAGS) $(RT_LIBS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(STAP_LIBOBJS) $(RT_LIBOBJS) $(LDFLAGS) -ldw $(RT_LIBS)
 
 unit: $(UNIT_BINS)
 

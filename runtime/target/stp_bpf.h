@@ -29,6 +29,8 @@ typedef __u32 uint32_t;
 typedef __s32 int32_t;
 typedef __u16 uint16_t;
 typedef __u8 uint8_t;
+typedef __s16 int16_t;
+typedef __s8 int8_t;
 
 #include "stp_module.h"
 

@@ -45,6 +45,7 @@ typedef struct TargetAccess {
 	Vec btf_types;     /* (intptr_t) BTF type ids the expression needs declared */
 	int btf_id;        /* kernel BTF type id of the value, 0 if none (elab/kernel.h) */
 	char *btf_module;  /* module whose BTF btf_id is in; NULL for vmlinux */
+	struct UserVar *uvar; /* a user program's variable from DWARF (elab/dwarf.h), or NULL */
 } TargetAccess;
 
 typedef struct Provider {
@@ -64,6 +65,10 @@ typedef struct Provider {
 	 * wildcards) as char* lines, without variables; NULL if the family
 	 * cannot be listed. */
 	void (*list)(Session *s, const ProbePoint *pattern, Vec *out);
+	/* Optional: why `name` is not a context variable at a point ("unable
+	 * to find local 'x' ... (alternatives: $a, $b)"), or NULL for stap's
+	 * generic "unresolved target-symbol expression". */
+	char *(*target_missing)(Session *s, const Resolved *r, const char *name);
 } Provider;
 
 /* Registered providers, NULL-terminated, defined in elab/providers.c. */

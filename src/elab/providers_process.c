@@ -25,6 +25,7 @@
  * .function(...).return gives $return; procfs gives $value (a string the
  * runtime provides: TA_C_EXPR with c_expr "value").
  */
+#include "elab/dwarf.h"
 #include "elab/kernel.h"
 
 #include <errno.h>
@@ -358,27 +359,116 @@ static void suggest_user_functions(Session *s, const ProbePoint *pt, const ElfIn
 	free(sim);
 }
 
+/* What .function / .statement asked for, once parsed. */
+typedef struct FuncQuery {
+	bool statement, ret;
+	const char *suffix;  /* "", ".call", ".return", ".absolute" */
+	char *name;          /* function name pattern */
+	char *file;          /* "@FILE" pattern, or NULL */
+	int line;            /* ":LINE", or 0 */
+} FuncQuery;
+
+/* One probe point on a function: with debuginfo (uf) it is named as stap
+ * names it, "add@/src/t.c:8", and an entry probe stops after the prologue,
+ * where the parameters are in their homes. */
+static void push_function_point(const ProbePoint *pt, const Target *t, const ElfInfo *e, const FuncQuery *q,
+				const char *name, uint64_t addr, const UserFunc *uf, int line, Vec *out)
+{
+	char *shown = uf && uf->file ? xasprintf("%s@%s:%d", name, uf->file, line ? line : uf->line) : xstrdup(name);
+	char *quoted = kernel_quote(shown);
+	char *sfx = xasprintf(".%s(%s)%s", q->statement ? "statement" : "function", quoted, q->suffix);
+	Resolved *r = process_event(pt, t, PK_UPROBE, sfx);
+	free(quoted);
+	free(shown);
+	free(sfx);
+	r->function = xstrdup(name);
+	r->offset = file_offset(e, addr);
+	r->is_return = q->ret;
+	vec_push(out, r);
+}
+
+/* FILE patterns match as written or after any directory ("t.c" is
+ * "*\/t.c"), as stap does. */
+static bool file_matches(const char *pattern, const char *file)
+{
+	if (!file)
+		return false;
+	if (kernel_glob(pattern, file))
+		return true;
+	char *any_dir = xasprintf("*/%s", pattern);
+	bool m = kernel_glob(any_dir, file);
+	free(any_dir);
+	return m;
+}
+
+/* .function("NAME@FILE[:LINE]") and .statement("NAME@FILE:LINE"), from the
+ * DWARF of the binary. */
+static int source_points(Session *s, const ProbePoint *pt, const Target *t, const ElfInfo *e, const FuncQuery *q,
+			 Vec *out)
+{
+	const UserFunc *funcs;
+	int nfuncs = udwarf_functions(s, t->path, &funcs);
+	if (!nfuncs) {
+		kernel_point_error(s, pt, -1, "'%s' has no debuginfo (DWARF) for source files and lines", t->path);
+		return -1;
+	}
+	int n = 0;
+	for (int k = 0; k < nfuncs; k++) {
+		const UserFunc *uf = &funcs[k];
+		if (!kernel_glob(q->name, uf->name) || !file_matches(q->file, uf->file))
+			continue;
+		uint64_t at = q->ret ? uf->entry : uf->body;
+		if (q->line) {
+			uint64_t line_at = udwarf_line_address(s, t->path, uf, q->line);
+			if (q->statement ? !line_at : (uf->line != q->line && !line_at))
+				continue;
+			if (q->statement)
+				at = line_at;
+		}
+		push_function_point(pt, t, e, q, uf->name, at, uf, q->statement ? q->line : 0, out);
+		n++;
+	}
+	return n;
+}
+
+static bool parse_source_pattern(Session *s, const ProbePoint *pt, int i, const char *text, FuncQuery *q)
+{
+	const char *at = strchr(text, '@');
+	q->name = xstrndup(text, (size_t)(at - text));
+	const char *colon = strchr(at + 1, ':');
+	q->file = colon ? xstrndup(at + 1, (size_t)(colon - at - 1)) : xstrdup(at + 1);
+	if (!colon)
+		return true;
+	char *end;
+	long line = strtol(colon + 1, &end, 10);
+	if (*end || line <= 0) {
+		kernel_point_error(s, pt, i, "'%s': stapng reads one line number after ':' (no ranges or '*')",
+				   text);
+		return false;
+	}
+	q->line = (int)line;
+	return true;
+}
+
 /* .function("FN")[.call|.return] and .statement("FN") */
 static int process_function(Session *s, const ProbePoint *pt, const Target *t, int i, Vec *out)
 {
-	bool statement = strcmp(pt->comps[i].name, "statement") == 0;
+	FuncQuery q = { .statement = strcmp(pt->comps[i].name, "statement") == 0, .suffix = "" };
 	int64_t addr;
 	const char *fn = kernel_comp_string(&pt->comps[i]);
-	bool by_addr = statement && kernel_comp_number(&pt->comps[i], &addr);
+	bool by_addr = q.statement && kernel_comp_number(&pt->comps[i], &addr);
 	if (!fn && !by_addr) {
 		kernel_point_error(s, pt, i, "expected a string argument");
 		return -1;
 	}
-	bool ret = false;
-	const char *suffix = "";
 	int next = i + 1;
-	if (next < pt->ncomps && !statement &&
+	if (next < pt->ncomps && !q.statement &&
 	    (strcmp(pt->comps[next].name, "return") == 0 || strcmp(pt->comps[next].name, "call") == 0)) {
-		ret = strcmp(pt->comps[next].name, "return") == 0;
-		suffix = ret ? ".return" : ".call";
+		q.ret = strcmp(pt->comps[next].name, "return") == 0;
+		q.suffix = q.ret ? ".return" : ".call";
 		next++;
-	} else if (next < pt->ncomps && statement && strcmp(pt->comps[next].name, "absolute") == 0) {
-		suffix = ".absolute";
+	} else if (next < pt->ncomps && q.statement && strcmp(pt->comps[next].name, "absolute") == 0) {
+		q.suffix = ".absolute";
 		next++;
 	}
 	if (next < pt->ncomps) {
@@ -389,11 +479,6 @@ static int process_function(Session *s, const ProbePoint *pt, const Target *t, i
 		kernel_point_error(s, pt, i, "a process path or pid is needed for .%s", pt->comps[i].name);
 		return -1;
 	}
-	if (fn && strchr(fn, '@')) {
-		kernel_point_error(s, pt, i, "'%s': source files and lines need DWARF debuginfo, "
-					     "which stapng does not read yet", fn);
-		return -1;
-	}
 	ElfInfo *e = elf_info(s, t->path);
 	if (!e->ok) {
 		kernel_point_error(s, pt, 0, "cannot read ELF file '%s'", t->path);
@@ -402,24 +487,26 @@ static int process_function(Session *s, const ProbePoint *pt, const Target *t, i
 	if (by_addr) {
 		Resolved *r = process_event(pt, t, PK_UPROBE, "");
 		free(r->pp);
-		r->pp = xasprintf("%s.statement(0x%llx)%s", t->pp, (unsigned long long)addr, suffix);
+		r->pp = xasprintf("%s.statement(0x%llx)%s", t->pp, (unsigned long long)addr, q.suffix);
 		r->offset = file_offset(e, (uint64_t)addr);
 		vec_push(out, r);
 		return 1;
+	}
+	if (strchr(fn, '@')) {
+		int n = parse_source_pattern(s, pt, i, fn, &q) ? source_points(s, pt, t, e, &q, out) : -1;
+		free(q.name);
+		free(q.file);
+		return n;
 	}
 	int n = 0;
 	for (int k = 0; k < e->nsyms; k++) {
 		if (!kernel_glob(fn, e->syms[k].name))
 			continue;
-		char *q = kernel_quote(e->syms[k].name);
-		char *sfx = xasprintf(".%s(%s)%s", statement ? "statement" : "function", q, suffix);
-		Resolved *r = process_event(pt, t, PK_UPROBE, sfx);
-		free(q);
-		free(sfx);
-		r->function = xstrdup(e->syms[k].name);
-		r->offset = file_offset(e, e->syms[k].addr);
-		r->is_return = ret;
-		vec_push(out, r);
+		const UserFunc *uf = udwarf_function_at(s, t->path, e->syms[k].addr);
+		if (uf && uf->entry != e->syms[k].addr)
+			uf = NULL;
+		uint64_t at = uf && !q.ret ? uf->body : e->syms[k].addr;
+		push_function_point(pt, t, e, &q, e->syms[k].name, at, uf, 0, out);
 		n++;
 	}
 	if (!n && !kernel_point_quiet(s, pt) && !kernel_has_wildcard(fn)) {
@@ -626,6 +713,27 @@ static const SdtNote *find_note(Session *s, const Resolved *r)
 	return NULL;
 }
 
+/* The virtual address of file offset `off` (where a uprobe was placed). */
+static uint64_t virtual_address(const ElfInfo *e, uint64_t off)
+{
+	for (int i = 0; i < e->nloads; i++) {
+		const GElf_Phdr *p = &e->loads[i];
+		if (off >= p->p_offset && off < p->p_offset + p->p_filesz)
+			return off - p->p_offset + p->p_vaddr;
+	}
+	return off;
+}
+
+/* The function with debuginfo a uprobe point stops in, and where. */
+static const UserFunc *probed_function(Session *s, const Resolved *r, uint64_t *pc)
+{
+	ElfInfo *e = r->path ? elf_info(s, r->path) : NULL;
+	if (!e || !e->ok)
+		return NULL;
+	*pc = virtual_address(e, r->offset);
+	return udwarf_function_at(s, r->path, *pc);
+}
+
 static void process_target_list(Session *s, const Resolved *r, Vec *names, Vec *accesses)
 {
 	char name[16];
@@ -648,10 +756,15 @@ static void process_target_list(Session *s, const Resolved *r, Vec *names, Vec *
 			push_long(names, accesses, name, TA_SYSCALL_ARG, i);
 		}
 		break;
-	case PK_UPROBE:
-		if (r->is_return)
+	case PK_UPROBE: {
+		uint64_t pc;
+		const UserFunc *uf = probed_function(s, r, &pc);
+		if (uf)
+			udwarf_variables(s, r->path, uf, pc, r->is_return, names, accesses);
+		else if (r->is_return)
 			push_long(names, accesses, "return", TA_FUNC_RET, 0);
 		break;
+	}
 	default:
 		break;
 	}
@@ -672,7 +785,19 @@ static TargetAccess *process_target(Session *s, const Resolved *r, const char *n
 {
 	if (r->kind == PK_USDT && name[0] == '$')
 		return mark_part(r, name);
-	return kernel_target_from_list(s, r, name, process_target_list);
+	TargetAccess *ta = kernel_target_from_list(s, r, name, process_target_list);
+	uint64_t pc;
+	const UserFunc *uf;
+	if (!ta && r->kind == PK_UPROBE && !r->is_return && (uf = probed_function(s, r, &pc)))
+		ta = udwarf_global(s, r->path, uf, pc, name);
+	return ta;
+}
+
+static char *process_target_missing(Session *s, const Resolved *r, const char *name)
+{
+	uint64_t pc;
+	const UserFunc *uf = r->kind == PK_UPROBE ? probed_function(s, r, &pc) : NULL;
+	return uf ? udwarf_missing(s, r->path, uf, pc, r->is_return, name) : NULL;
 }
 
 static void process_list(Session *s, const ProbePoint *pattern, Vec *out)
@@ -686,6 +811,7 @@ const Provider provider_process = {
 	.target = process_target,
 	.target_list = process_target_list,
 	.list = process_list,
+	.target_missing = process_target_missing,
 };
 
 /* ---- procfs */

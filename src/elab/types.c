@@ -14,6 +14,7 @@
  * what stayed unknown and registers printf formats.
  */
 #include "elab/elab.h"
+#include "elab/dwarf.h"
 #include "elab/kernel.h"
 #include "stp_module.h"
 
@@ -38,10 +39,39 @@ static TargetAccess *target_at(TargetWalk *tw, const char *name)
 	return p->target(tw->E->s, r, name[0] == '$' ? name + 1 : name);
 }
 
+static char *target_missing(TargetWalk *tw, const char *name)
+{
+	const Resolved *r = tw->dp->npoints ? tw->dp->points[0] : NULL;
+	if (!r || !r->provider || !r->provider->target_missing || name[0] != '$' || name[1] == '$')
+		return NULL;
+	return r->provider->target_missing(tw->E->s, r, name[0] == '$' ? name + 1 : name);
+}
+
+/* A user program's variable ($var->member... from DWARF): typed and
+ * checked now, so that what cannot be read is a pass-2 error. */
+static Type user_chain_type(TargetWalk *tw, Expr *e, TargetAccess *ta)
+{
+	char *err = NULL;
+	int err_at = -1;
+	TargetAccess *r = udwarf_access(ta, e->comps, e->ncomps, NULL, &err, &err_at);
+	if (!r) {
+		SrcLoc loc = err_at >= 0 && err_at < e->ncomps ? e->comps[err_at].loc : e->loc;
+		if (elab_report_once(tw->E, e))
+			diag_error(tw->E->s, loc, "semantic error", "%s", err ? err : "invalid access");
+		free(err);
+		return TY_LONG;
+	}
+	Type t = r->type;
+	kernel_free_access(r);
+	return t;
+}
+
 /* The type at the end of $var->member[...]..., checked against the
  * kernel's BTF now so that a wrong member is a pass-2 error naming it. */
 static Type chain_type(TargetWalk *tw, Expr *e, TargetAccess *ta)
 {
+	if (ta->uvar)
+		return user_chain_type(tw, e, ta);
 	if (!ta->btf_id)
 		return TY_LONG; /* the translator reports what it cannot read */
 	char **idx = xcalloc((size_t)e->ncomps + 1, sizeof *idx);
@@ -138,8 +168,17 @@ static void expand_context_list(TargetWalk *tw, Expr *e)
 		if (want_return != is_ret)
 			continue;
 		TargetAccess *ta = accesses.data[i];
+		const char *shown = NULL;
+		if (ta && ta->uvar && !udwarf_in_context_list(ta, e->name, &shown))
+			continue;
+		if (shown) { /* a whole struct or array: "q={...}", as stap */
+			sb_printf(&fmt, "%s%s=%s", fmt.len ? " " : "", n, shown);
+			continue;
+		}
+		/* "0x%x" rather than "%#x": the same text (stap prints 0 as 0x0)
+		 * in kernel-context sprintf too */
 		sb_printf(&fmt, "%s%s=%s", fmt.len ? " " : "", n,
-			  ta && ta->type == TY_STRING ? "\"%s\"" : "%#x");
+			  ta && ta->type == TY_STRING ? "\"%s\"" : "0x%x");
 		Expr *a = new_expr(E_TARGET, e->loc);
 		a->name = xasprintf("$%s", n);
 		a->target = ta;
@@ -203,8 +242,10 @@ static void targets_expr(TargetWalk *tw, Expr *e)
 	TargetAccess *ta = is_context_list(e->name) ? NULL : target_at(tw, e->name);
 	if (!ta) {
 		if (elab_report_once(tw->E, e)) {
-			diag_error(tw->E->s, e->loc, "semantic error",
-				   "unresolved target-symbol expression: identifier '%s'", e->name);
+			char *why = target_missing(tw, e->name);
+			diag_error(tw->E->s, e->loc, "semantic error", "%s: identifier '%s'",
+				   why ? why : "unresolved target-symbol expression", e->name);
+			free(why);
 			diag_error(tw->E->s, e->loc, "semantic error", "unresolved type : identifier '%s'",
 				   e->name);
 		}
@@ -212,7 +253,7 @@ static void targets_expr(TargetWalk *tw, Expr *e)
 		return;
 	}
 	e->target = ta;
-	e->type = e->ncomps ? chain_type(tw, e, ta) : ta->type;
+	e->type = e->ncomps || ta->uvar ? chain_type(tw, e, ta) : ta->type;
 }
 
 static void targets_stmt(TargetWalk *tw, Stmt *st);

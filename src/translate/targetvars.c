@@ -2,6 +2,7 @@
  * point, member chains ($p->f->g) and @cast, read with CO-RE.
  */
 #include "translate.h"
+#include "elab/dwarf.h"
 #include "elab/kernel.h"
 
 #include <stdlib.h>
@@ -105,6 +106,38 @@ char *emit_cast(Emitter *e, Expr *x)
 	return emit_chain_read(e, x, ta, p);
 }
 
+/* A user program's variable and its member chain, located from DWARF
+ * (elab/dwarf.h): registers of the uprobe and reads of user memory. */
+static char *emit_user_var(Emitter *e, Expr *x, TargetAccess *ta)
+{
+	char **idx = xcalloc((size_t)x->ncomps + 1, sizeof *idx);
+	for (int i = 0; i < x->ncomps; i++)
+		if (x->comps[i].kind == COMP_INDEX_EXPR && x->comps[i].expr)
+			idx[i] = emit_expr(e, x->comps[i].expr);
+	char *err = NULL;
+	int err_at = -1;
+	TargetAccess *r = udwarf_access(ta, x->comps, x->ncomps, idx, &err, &err_at);
+	free(idx);
+	if (!r) {
+		emit_fail(e, err_at >= 0 ? x->comps[err_at].loc : x->loc, "%s", err ? err : "cannot read this variable");
+		free(err);
+		return xstrdup("0");
+	}
+	if (r->type == TY_STRING) {
+		char *str = emit_new_str(e);
+		int n = r->size > 0 && r->size < (int)e->s->limits.maxstringlen ? r->size + 1
+										   : (int)e->s->limits.maxstringlen;
+		emit_line(e, "if (bpf_probe_read_user_str(%s, %d, (void *)(%s)) < 0) %s[0] = 0;", str, n, r->c_expr, str);
+		emit_line(e, "%s[%d] = 0;", str, n - 1);
+		kernel_free_access(r);
+		return str;
+	}
+	char *t = emit_new_long(e);
+	emit_line(e, "%s = %s;", t, r->c_expr);
+	kernel_free_access(r);
+	return t;
+}
+
 char *emit_target_var(Emitter *e, Expr *x)
 {
 	TargetAccess *ta = x->target;
@@ -116,6 +149,8 @@ char *emit_target_var(Emitter *e, Expr *x)
 		emit_fail(e, x->loc, "target variable '%s' used outside a kernel-context probe", x->name);
 		return xstrdup("0");
 	}
+	if (ta->uvar)
+		return emit_user_var(e, x, ta);
 	int off = ta->offset;
 	if (ta->kind == TA_SYSCALL_ARG)
 		off = 16 + 8 * ta->index;
