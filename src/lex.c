@@ -113,23 +113,63 @@ char *arena_strndup(const char *s, size_t n)
 
 /* Identifiers and number spellings are kept once per distinct text: a
  * script names the same few hundred variables a hundred thousand times.
- * The keyword test is made once per name, here, not once per token. */
+ * A slot holds the first 8 bytes of its text as a number, so that most
+ * names (8 bytes or shorter) are found without a memcmp, and the keyword
+ * test is made once per name, here, not once per token. */
 typedef struct InternSlot {
+	uint64_t head;       /* text[0..7], zero-padded (text_word) */
 	char *text;
 	uint32_t hash;
-	uint32_t len : 31;   /* 16 bytes a slot: the table is read at every name */
-	uint32_t keyword : 1;
+	uint32_t len : 27;
+	uint32_t keyword : 5; /* Keyword */
 } InternSlot;
 
 static InternSlot *intern_slots;
 static size_t intern_cap, intern_count;
 
-static uint32_t hash_text(const char *s, size_t n)
+/* The k <= 8 bytes at s as a number, zero-padded.  A whole word is read
+ * in one load; the byte order of the number does not matter, as long as
+ * it is always made the same way (bytes in memory order). */
+static inline uint64_t text_word(const char *s, size_t k)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	uint64_t w = 0;
+	if (k >= 8) {
+		memcpy(&w, s, 8);
+		return w;
+	}
+	memcpy(&w, s, k);
+	return w;
+}
+
+/* The first min(n, 8) bytes at s, zero-padded, when the text may be
+ * read up to `end` (the lexer's input): one load for short names. */
+static inline uint64_t text_head(const char *s, size_t n, const char *end)
+{
+	if (n < 8 && end - s >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		return w & ~(~(uint64_t)0 >> (8 * n));
+#else
+		return w & ~(~(uint64_t)0 << (8 * n));
+#endif
+	}
+	return text_word(s, n);
+}
+
+static inline uint64_t hash_step(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 32);
+}
+
+/* Names are hashed a word at a time; head is text_word(s, n). */
+static inline uint32_t hash_words(const char *s, size_t n, uint64_t head)
+{
+	uint64_t h = hash_step(n, head);
+	for (size_t i = 8; i < n; i += 8)
+		h = hash_step(h, text_word(s + i, n - i));
+	return (uint32_t)h;
 }
 
 static void intern_grow(void)
@@ -151,34 +191,54 @@ static void intern_grow(void)
 	intern_cap = cap;
 }
 
-/* The slot of s (hash h), made if new. */
-static InternSlot *intern_slot_hashed(const char *s, size_t n, uint32_t h)
+static int keyword_of(const char *name);
+
+/* A new slot for s at free slot i (or wherever it goes after growing). */
+static __attribute__((noinline)) InternSlot *intern_insert(const char *s, size_t n, uint64_t head,
+							   uint32_t h, size_t i)
 {
-	if (!intern_slots)
+	if (2 * (intern_count + 1) > intern_cap) {
 		intern_grow();
-	size_t i = h & (intern_cap - 1);
-	for (;; i = (i + 1) & (intern_cap - 1)) {
-		InternSlot *slot = &intern_slots[i];
-		if (!slot->text) {
-			if (2 * (intern_count + 1) > intern_cap) {
-				intern_grow();
-				return intern_slot_hashed(s, n, h);
-			}
-			slot->text = arena_strndup(s, n);
-			slot->hash = h;
-			slot->len = (uint32_t)n;
-			slot->keyword = tok_is_keyword(slot->text);
-			intern_count++;
-			return slot;
-		}
-		if (slot->hash == h && slot->len == n && memcmp(slot->text, s, n) == 0)
-			return slot;
+		for (i = h & (intern_cap - 1); intern_slots[i].text; i = (i + 1) & (intern_cap - 1))
+			;
 	}
+	InternSlot *slot = &intern_slots[i];
+	slot->text = arena_strndup(s, n);
+	slot->head = head;
+	slot->hash = h;
+	slot->len = (uint32_t)n;
+	slot->keyword = (uint32_t)keyword_of(slot->text);
+	intern_count++;
+	return slot;
+}
+
+/* The slot of s (n bytes, first word head, hash h), made if new. */
+static inline InternSlot *intern_slot(const char *s, size_t n, uint64_t head, uint32_t h)
+{
+	size_t mask = intern_cap - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		InternSlot *slot = &intern_slots[i];
+		if (slot->head == head && slot->len == n && slot->text &&
+		    (n <= 8 || memcmp(slot->text + 8, s + 8, n - 8) == 0))
+			return slot;
+		if (!slot->text)
+			return intern_insert(s, n, head, h, i);
+	}
+}
+
+/* intern for the lexer: the text may be read up to end. */
+static inline InternSlot *intern_scanned(const char *s, size_t n, const char *end)
+{
+	uint64_t head = text_head(s, n, end);
+	return intern_slot(s, n, head, hash_words(s, n, head));
 }
 
 char *intern(const char *s, size_t n)
 {
-	return intern_slot_hashed(s, n, hash_text(s, n))->text;
+	if (!intern_slots)
+		intern_grow();
+	uint64_t head = text_word(s, n);
+	return intern_slot(s, n, head, hash_words(s, n, head))->text;
 }
 
 /* ------------------------------------------------------------ token pool */
@@ -250,21 +310,28 @@ void arena_release_all(void)
 
 /* ------------------------------------------------------ token describing */
 
+/* In the order of enum Keyword, from KW_PROBE. */
 static const char *const keywords[] = {
 	"probe", "global", "function", "private", "if", "else", "for", "foreach",
 	"in", "limit", "return", "delete", "while", "do", "break", "continue",
 	"next", "try", "catch", "string", "long", NULL,
 };
 
-bool tok_is_keyword(const char *name)
+/* The Keyword name spells, KW_NONE for other names. */
+static int keyword_of(const char *name)
 {
 	/* keywords are lowercase, 2 to 8 letters */
 	if (name[0] < 'b' || name[0] > 'w' || !name[1])
-		return false;
+		return KW_NONE;
 	for (int i = 0; keywords[i]; i++)
 		if (name[0] == keywords[i][0] && strcmp(name, keywords[i]) == 0)
-			return true;
-	return false;
+			return KW_PROBE + i;
+	return KW_NONE;
+}
+
+bool tok_is_keyword(const char *name)
+{
+	return keyword_of(name) != KW_NONE;
 }
 
 /* Called for every token at every precedence level: compare the first
@@ -438,6 +505,7 @@ struct Lexer {
 	bool space;       /* whitespace or a comment since the last token */
 	bool saw_tokens;  /* a token other than TK_EOF was made */
 	bool on_demand;   /* lexer_open: errors belong to stage P1_LEX */
+	Token *ahead;     /* lexed, not yet handed out (lex_ahead) */
 };
 
 /* Character classes, so that the hot loops test one table entry. */
@@ -595,7 +663,7 @@ static Token *lex_number(Lexer *lx)
 	const char *start = lx->p;
 	const char *p = scan_ident(lx, start);
 	size_t n = (size_t)(p - start);
-	Token *t = new_token(lx, TK_NUMBER, start, intern(start, n), n);
+	Token *t = new_token(lx, TK_NUMBER, start, intern_scanned(start, n, lx->end)->text, n);
 	if (!lex_parse_number(start, n, &t->num)) {
 		enum P1Stage was = lexer_stage(lx);
 		p1_error_saw(lx->s, t, "number invalid or out of range");
@@ -719,34 +787,36 @@ static Token *lex_dollar_or_at(Lexer *lx)
 	const char *start = lx->p;
 	const char *p = start + 1;
 	char sigil = *start;
-	if (p < lx->end && (*p == '#' || is_digit(*p))) {
-		p = *p == '#' ? p + 1 : p;
-		while (p < lx->end && is_digit(*p))
-			p++;
-		lx->p = p;
-		return new_token(lx, TK_ARG, start, intern(start, (size_t)(p - start)), (size_t)(p - start));
-	}
-	if (sigil == '$' && p < lx->end && *p == '$')
-		p++;
-	p = scan_ident(lx, p);
-	size_t n = (size_t)(p - start);
 	TokenKind kind = sigil == '$' ? TK_DOLLAR : TK_AT;
+	if (*p == '#' || is_digit(*p)) {
+		p = *p == '#' ? p + 1 : p;
+		while (is_digit(*p))
+			p++;
+		kind = TK_ARG;
+	} else {
+		if (sigil == '$' && *p == '$')
+			p++;
+		p = scan_ident(lx, p);
+	}
+	size_t n = (size_t)(p - start);
 	lx->p = p;
-	return new_token(lx, kind, start, intern(start, n), n);
+	return new_token(lx, kind, start, intern_scanned(start, n, lx->end)->text, n);
 }
 
-/* The spelling of the operator at p (longest match), or NULL. */
-static const char *match_operator(const char *p, size_t left)
+/* The spelling of the operator at p (longest match), or NULL.  Bytes
+ * after p are read only while they may still extend the operator, so
+ * the NUL after the text stops the reading. */
+static const char *match_operator(const char *p)
 {
-	char c = p[0], d = left >= 2 ? p[1] : '\0', e = left >= 3 ? p[2] : '\0';
+	char c = p[0], d = p[1];
 	switch (c) {
 	case '<':
 		if (d == '<')
-			return e == '<' ? "<<<" : e == '=' ? "<<=" : "<<";
+			return p[2] == '<' ? "<<<" : p[2] == '=' ? "<<=" : "<<";
 		return d == '=' ? "<=" : "<";
 	case '>':
 		if (d == '>')
-			return e == '>' ? ">>>" : e == '=' ? ">>=" : ">>";
+			return p[2] == '>' ? ">>>" : p[2] == '=' ? ">>=" : ">>";
 		return d == '=' ? ">=" : ">";
 	case '=': return d == '=' ? "==" : d == '~' ? "=~" : "=";
 	case '!': return d == '=' ? "!=" : d == '~' ? "!~" : "!";
@@ -774,16 +844,10 @@ static const char *match_operator(const char *p, size_t left)
 	}
 }
 
-static Token *lex_operator(Lexer *lx)
+/* junk: a token of its own that the parser will refuse */
+static __attribute__((noinline)) Token *lex_junk(Lexer *lx)
 {
 	const char *p = lx->p;
-	const char *op = match_operator(p, (size_t)(lx->end - p));
-	if (op) {
-		size_t n = strlen(op);
-		lx->p = p + n;
-		return new_token(lx, TK_OP, p, (char *)op, n);
-	}
-	/* junk: a token of its own that the parser will refuse */
 	char text[8];
 	unsigned char c = (unsigned char)*p;
 	if (c >= 0x20 && c < 0x7f)
@@ -794,71 +858,118 @@ static Token *lex_operator(Lexer *lx)
 	return new_token(lx, TK_OP, p, intern(text, strlen(text)), strlen(text));
 }
 
-/* The token at lx->p (after blanks), or NULL when nothing was made. */
-static Token *lex_one(Lexer *lx)
+static inline Token *lex_operator(Lexer *lx)
+{
+	const char *p = lx->p;
+	const char *op = match_operator(p);
+	if (!op)
+		return lex_junk(lx);
+	size_t n = !op[1] ? 1 : !op[2] ? 2 : 3;
+	lx->p = p + n;
+	return new_token(lx, TK_OP, p, (char *)op, n);
+}
+
+/* An identifier or keyword: scanned, then found in the intern table. */
+static inline Token *lex_ident(Lexer *lx)
+{
+	const char *p = lx->p;
+	const char *e = scan_ident(lx, p + 1);
+	size_t n = (size_t)(e - p);
+	InternSlot *name = intern_scanned(p, n, lx->end);
+	Token *t = new_token(lx, TK_IDENT, p, name->text, n);
+	t->keyword = (unsigned char)name->keyword;
+	t->is_keyword = name->keyword != KW_NONE;
+	lx->p = e;
+	return t;
+}
+
+static Token *lex_percent(Lexer *lx)
+{
+	const char *p = lx->p;
+	char next = p[1];
+	if (next == '{')
+		return lex_embedded(lx);
+	if (next == '(' || next == '?' || next == ':' || next == ')') {
+		static const char *const pp[] = { "%(", "%?", "%:", "%)" };
+		const char *text = pp[next == '(' ? 0 : next == '?' ? 1 : next == ':' ? 2 : 3];
+		lx->p = p + 2;
+		return new_token(lx, TK_PP, p, (char *)text, 2);
+	}
+	return lex_operator(lx);
+}
+
+/* The token at lx->p (after blanks), or NULL when nothing was made.
+ * (p[1] may be read: at the end of the text it is the NUL.) */
+static inline Token *lex_one(Lexer *lx)
 {
 	const char *p = lx->p;
 	char c = *p;
 	int cls = class_of(c);
-	if (cls == C_LETTER) {
-		/* scan and hash in one go (as hash_text) */
-		uint32_t h = 2166136261u;
-		const char *e = p;
-		do
-			h = (h ^ (unsigned char)*e++) * 16777619u;
-		while (is_ident_char(*e));
-		InternSlot *name = intern_slot_hashed(p, (size_t)(e - p), h);
-		Token *t = new_token(lx, TK_IDENT, p, name->text, (size_t)(e - p));
-		t->is_keyword = name->keyword;
-		lx->p = e;
-		return t;
-	}
+	if (cls == C_LETTER)
+		return lex_ident(lx);
 	if (cls == C_DIGIT)
 		return lex_number(lx);
-	char next = p + 1 < lx->end ? p[1] : '\0';
 	switch (c) {
 	case '"':
 		return lex_string(lx);
 	case '$':
 		return lex_dollar_or_at(lx);
 	case '@':
-		if (is_ident_start(next) || is_digit(next) || next == '#')
+		if (is_ident_start(p[1]) || is_digit(p[1]) || p[1] == '#')
 			return lex_dollar_or_at(lx);
 		break;
 	case '%':
-		if (next == '{')
-			return lex_embedded(lx);
-		if (next == '(' || next == '?' || next == ':' || next == ')') {
-			static const char *const pp[] = { "%(", "%?", "%:", "%)" };
-			const char *text = pp[next == '(' ? 0 : next == '?' ? 1 : next == ':' ? 2 : 3];
-			lx->p = p + 2;
-			return new_token(lx, TK_PP, p, (char *)text, 2);
-		}
-		break;
+		return lex_percent(lx);
 	}
 	return lex_operator(lx);
 }
 
 Lexer *lexer_open(Session *s, SrcFile *f)
 {
+	if (!intern_slots)
+		intern_grow();
 	Lexer *lx = xcalloc(1, sizeof *lx);
 	*lx = (Lexer){ .s = s, .f = f, .p = f->text, .end = f->text + f->len,
 		       .line_start = f->text, .line = 1, .space = true, .on_demand = true };
 	return lx;
 }
 
-Token *lexer_next(Lexer *lx)
+/* Lex up to LEX_AHEAD tokens into lx->ahead (at least one: TK_EOF at the
+ * end).  Lexing a run of tokens in one loop, not one per call, keeps the
+ * lexer's state in registers; the pipeline cannot tell, since lexing does
+ * not depend on what follows it and the lexer's errors are held with its
+ * stage's (p1_hold) anyway. */
+#define LEX_AHEAD 64
+
+static __attribute__((noinline)) Token *lex_ahead(Lexer *lx)
 {
-	for (;;) {
+	Token head, *tail = &head;
+	for (int n = 0; n < LEX_AHEAD;) {
 		skip_space(lx);
-		if (lx->p >= lx->end)
-			return new_token(lx, TK_EOF, lx->p, "", 0);
+		if (lx->p >= lx->end) {
+			tail = tail->next = new_token(lx, TK_EOF, lx->p, "", 0);
+			break;
+		}
 		Token *t = lex_one(lx);
 		if (t) {
-			lx->saw_tokens = true;
-			return t;
+			tail = tail->next = t;
+			n++;
 		}
 	}
+	tail->next = NULL;
+	if (head.next->kind != TK_EOF)
+		lx->saw_tokens = true;
+	return head.next;
+}
+
+Token *lexer_next(Lexer *lx)
+{
+	Token *t = lx->ahead;
+	if (!t)
+		t = lex_ahead(lx);
+	lx->ahead = t->next;
+	t->next = NULL;
+	return t;
 }
 
 bool lexer_saw_tokens(const Lexer *lx)
@@ -868,12 +979,16 @@ bool lexer_saw_tokens(const Lexer *lx)
 
 void lexer_close(Lexer *lx)
 {
+	while (lx->ahead)
+		token_free(lexer_next(lx));
 	free(lx);
 }
 
 /* Read a whole file into a list of tokens ending with TK_EOF. */
 Token *lex(Session *s, SrcFile *f)
 {
+	if (!intern_slots)
+		intern_grow();
 	Lexer lx = { .s = s, .f = f, .p = f->text, .end = f->text + f->len,
 		     .line_start = f->text, .line = 1, .space = true };
 	Token head = {0}, *tail = &head;

@@ -194,7 +194,11 @@ static inline bool at(Parser *p, const char *text)
 	return true;
 }
 
-static bool accept(Parser *p, const char *text)
+/* Token t spells the string literal lit: its length first, then a memcmp
+ * of known size (a load or two), no strcmp call. */
+#define SPELLS(t, lit) ((t)->len == sizeof(lit) - 1 && memcmp((t)->text, lit, sizeof(lit) - 1) == 0)
+
+static inline bool accept(Parser *p, const char *text)
 {
 	if (!at(p, text))
 		return false;
@@ -221,10 +225,16 @@ static _Noreturn void fail(Parser *p, const char *fmt, ...)
 	longjmp(p->recover, 1);
 }
 
-static Token *expect(Parser *p, const char *text)
+static _Noreturn __attribute__((noinline)) void fail_expected(Parser *p, const char *text)
 {
-	if (!at(p, text))
-		fail(p, "expected '%s'", text);
+	fail(p, "expected '%s'", text);
+}
+
+/* Inline, so that the test of a constant text is a compare or two. */
+static inline Token *expect(Parser *p, const char *text)
+{
+	if (__builtin_expect(!at(p, text), 0))
+		fail_expected(p, text);
 	return advance(p);
 }
 
@@ -386,7 +396,8 @@ static Expr **call_args(Parser *p, int *n, bool allow_hist);
 /* components -> { '->' IDENT | '[' expr ']' } [ '$' | '$$' ] */
 static void target_components(Parser *p, Expr *e)
 {
-	Vec comps = {0};
+	/* most targets have no components: no list until the first */
+	List comps = {0};
 	for (;;) {
 		Token *t = p->t;
 		Component *c;
@@ -410,18 +421,19 @@ static void target_components(Parser *p, Expr *e)
 			break;
 		}
 		c->loc = t->loc;
-		vec_push(&comps, c);
+		list_push(&comps, c);
 	}
 	if (comps.len) {
 		e->comps = ast_alloc(sizeof(Component) * (size_t)comps.len);
 		for (int i = 0; i < comps.len; i++)
-			e->comps[i] = *(Component *)VEC_AT(&comps, i);
+			e->comps[i] = *(Component *)comps.items[i];
 		e->ncomps = comps.len;
 	}
-	free(comps.data);
+	if (comps.items != comps.local)
+		free(comps.items);
 	Token *t = p->t;
 	if (t->kind == TK_DOLLAR && !t->space_before &&
-	    (strcmp(t->text, "$") == 0 || strcmp(t->text, "$$") == 0)) {
+	    (SPELLS(t, "$") || SPELLS(t, "$$"))) {
 		e->suffix = (int)t->len;
 		advance(p);
 	}
@@ -433,7 +445,7 @@ static Expr *target(Parser *p)
 	Token *t = advance(p);
 	Expr *e = new_expr(E_TARGET, t);
 	e->name = t->text;
-	if (strcmp(t->text, "$") == 0 || strcmp(t->text, "$$") == 0) {
+	if (SPELLS(t, "$") || SPELLS(t, "$$")) {
 		p->t = t;
 		fail(p, "expected target variable name after '%s'", t->text);
 	}
@@ -525,11 +537,11 @@ static Expr *at_operator(Parser *p, bool allow_hist)
 {
 	Token *t = p->t;
 	const char *name = t->text + 1;
-	if (strcmp(name, "cast") == 0)
+	if (SPELLS(t, "@cast"))
 		return advance(p), at_cast(p, t);
-	if (strcmp(name, "var") == 0)
+	if (SPELLS(t, "@var"))
 		return advance(p), at_var(p, t);
-	if (strcmp(name, "hist_log") == 0 || strcmp(name, "hist_linear") == 0) {
+	if (SPELLS(t, "@hist_log") || SPELLS(t, "@hist_linear")) {
 		advance(p);
 		Expr *e = at_hist(p, t);
 		/* a whole histogram can only be printed; a bucket is a number */
@@ -538,9 +550,9 @@ static Expr *at_operator(Parser *p, bool allow_hist)
 		return e;
 	}
 	ExprKind kind;
-	if (strcmp(name, "entry") == 0)
+	if (SPELLS(t, "@entry"))
 		kind = E_ENTRY;
-	else if (strcmp(name, "defined") == 0)
+	else if (SPELLS(t, "@defined"))
 		kind = E_DEFINED;
 	else if (is_stat_op(name))
 		kind = E_STAT;
@@ -550,7 +562,7 @@ static Expr *at_operator(Parser *p, bool allow_hist)
 	Expr *e = new_expr(kind, t);
 	e->op = name;
 	e->args = call_args(p, &e->nargs, false);
-	int max = strcmp(name, "variance") == 0 ? 2 : 1;
+	int max = SPELLS(t, "@variance") ? 2 : 1;
 	if (e->nargs < 1 || e->nargs > max) {
 		p->t = t;
 		fail(p, "@%s takes %s argument", name, max == 1 ? "one" : "one or two");
@@ -567,8 +579,7 @@ static Expr *symbol(Parser *p)
 	if (at(p, "(")) {
 		Expr *e = new_expr(E_CALL, t);
 		e->name = t->text;
-		bool printing = t->text[0] == 'p' &&
-				(strcmp(t->text, "print") == 0 || strcmp(t->text, "println") == 0);
+		bool printing = SPELLS(t, "print") || SPELLS(t, "println");
 		e->args = call_args(p, &e->nargs, printing);
 		return e;
 	}
@@ -633,7 +644,7 @@ static Expr **call_args(Parser *p, int *n, bool allow_hist)
 	if (!at(p, ")")) {
 		do {
 			if (allow_hist && p->t->kind == TK_AT &&
-			    (strcmp(p->t->text, "@hist_log") == 0 || strcmp(p->t->text, "@hist_linear") == 0) &&
+			    (SPELLS(p->t, "@hist_log") || SPELLS(p->t, "@hist_linear")) &&
 			    args.len == 0)
 				list_push(&args, primary(p, true));
 			else
@@ -855,7 +866,7 @@ static Expr *expr(Parser *p)
 	Expr *lhs = ternary(p);
 	if (is_assign_op(p->t)) {
 		Token *t = advance(p);
-		ExprKind kind = strcmp(t->text, "<<<") == 0 ? E_STATS_ADD : E_ASSIGN;
+		ExprKind kind = SPELLS(t, "<<<") ? E_STATS_ADD : E_ASSIGN;
 		lhs = binary_expr(kind, t, lhs, expr(p));
 	}
 	leave(p);
@@ -1068,35 +1079,46 @@ static Stmt *statement(Parser *p)
 		st->code = t->text;
 		end_simple(p);
 	} else if (t->kind == TK_IDENT && t->is_keyword) {
-		const char *k = t->text;
 		advance(p);
-		if (strcmp(k, "if") == 0)
+		switch (t->keyword) {
+		case KW_IF:
 			st = if_stmt(p, t);
-		else if (strcmp(k, "for") == 0)
+			break;
+		case KW_FOR:
 			st = for_stmt(p, t);
-		else if (strcmp(k, "while") == 0)
+			break;
+		case KW_WHILE:
 			st = while_stmt(p, t);
-		else if (strcmp(k, "do") == 0)
+			break;
+		case KW_DO:
 			st = do_stmt(p, t);
-		else if (strcmp(k, "foreach") == 0)
+			break;
+		case KW_FOREACH:
 			st = foreach_stmt(p, t);
-		else if (strcmp(k, "try") == 0)
+			break;
+		case KW_TRY:
 			st = try_stmt(p, t);
-		else if (strcmp(k, "return") == 0)
+			break;
+		case KW_RETURN:
 			st = return_stmt(p, t);
-		else if (strcmp(k, "break") == 0)
+			break;
+		case KW_BREAK:
 			st = keyword_stmt(p, t, S_BREAK);
-		else if (strcmp(k, "continue") == 0)
+			break;
+		case KW_CONTINUE:
 			st = keyword_stmt(p, t, S_CONTINUE);
-		else if (strcmp(k, "next") == 0)
+			break;
+		case KW_NEXT:
 			st = keyword_stmt(p, t, S_NEXT);
-		else if (strcmp(k, "delete") == 0) {
+			break;
+		case KW_DELETE:
 			st = new_stmt(S_DELETE, t);
 			st->expr = expr(p);
 			if (st->expr->kind == E_SYM)
 				st->expr->is_array_ref = true;
 			end_simple(p);
-		} else {
+			break;
+		default:
 			p->t = t;
 			fail(p, "expected statement");
 		}

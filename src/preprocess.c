@@ -509,7 +509,7 @@ static Token *macro_next(PPStream *ps)
 		}
 		if (t->kind != TK_AT)
 			return t;
-		if (strcmp(t->text, "@define") == 0) {
+		if (t->len == 7 && memcmp(t->text, "@define", 7) == 0) {
 			drop_token(ps, t);
 			define_macro(ps);
 			continue;

@@ -120,10 +120,18 @@ typedef enum TokenKind {
 	TK_EOF,
 } TokenKind;
 
+/* The keywords, so that the parser tells them apart by number. */
+typedef enum Keyword {
+	KW_NONE, KW_PROBE, KW_GLOBAL, KW_FUNCTION, KW_PRIVATE, KW_IF, KW_ELSE, KW_FOR, KW_FOREACH,
+	KW_IN, KW_LIMIT, KW_RETURN, KW_DELETE, KW_WHILE, KW_DO, KW_BREAK, KW_CONTINUE,
+	KW_NEXT, KW_TRY, KW_CATCH, KW_STRING, KW_LONG,
+} Keyword;
+
 typedef struct Token {
 	TokenKind kind;
 	bool space_before;   /* whitespace or comment precedes it (for %( arch == ... %)) */
 	bool is_keyword;     /* TK_IDENT spelling a keyword (set by the lexer) */
+	unsigned char keyword; /* which: a Keyword (KW_NONE for other tokens) */
 	/* Identifiers, numbers, $/@ names: interned (one copy per spelling);
 	 * operators: static; strings and embedded code: arena copies.  So the
 	 * text outlives the token, and the AST may point to it. */

@@ -44,16 +44,32 @@ static inline void put_n(StrBuf *b, const char *s, size_t n)
 		return;
 	}
 	char *d = b->s + b->len;
-	if (n <= 16) {
-		for (size_t i = 0; i < n; i++)
-			d[i] = s[i];
-	} else {
+	b->len += n;
+	/* short pieces (nearly all) as two overlapping loads and stores */
+	if (n >= 8 && n <= 16) {
+		uint64_t x, y;
+		memcpy(&x, s, 8);
+		memcpy(&y, s + n - 8, 8);
+		memcpy(d, &x, 8);
+		memcpy(d + n - 8, &y, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t x, y;
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n && n < 4) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	} else if (n) {
 		memcpy(d, s, n);
 	}
-	b->len += n;
 	d[n] = '\0';
 }
 
+/* The terminating NUL is left to the end of the text (put_end): room
+ * for it is always kept. */
 static inline void put_c(StrBuf *b, char c)
 {
 	if (b->len + 2 > b->cap) {
@@ -61,7 +77,13 @@ static inline void put_c(StrBuf *b, char c)
 		return;
 	}
 	b->s[b->len++] = c;
-	b->s[b->len] = '\0';
+}
+
+/* Terminate the text after put_c (which leaves the NUL out). */
+static inline void put_end(StrBuf *b)
+{
+	if (b->s)
+		b->s[b->len] = '\0';
 }
 
 static inline void put_s(StrBuf *b, const char *s)
@@ -341,6 +363,7 @@ static void put_expr(StrBuf *b, const Expr *e, int min_level)
 void unparse_expr(StrBuf *b, const Expr *e)
 {
 	put_expr(b, e, P_ASSIGN);
+	put_end(b);
 }
 
 /* ----------------------------------------------------------- statements */
@@ -538,6 +561,7 @@ void unparse_stmt(StrBuf *b, const Stmt *st, int indent)
 		put_s(b, ";\n");
 		break;
 	}
+	put_end(b);
 }
 
 /* --------------------------------------------------------- declarations */
@@ -564,6 +588,7 @@ void unparse_point(StrBuf *b, const ProbePoint *pp)
 		put_expr(b, pp->cond, P_ASSIGN);
 		put_c(b, ')');
 	}
+	put_end(b);
 }
 
 static void put_points(StrBuf *b, ProbePoint *const *points, int n)
@@ -687,6 +712,10 @@ void unparse_parts_add(UnparseParts *u, const Script *decls)
 		put_probe(&u->probes, VEC_AT(&decls->probes, i));
 	for (int i = 0; i < decls->functions.len; i++)
 		put_function(&u->functions, VEC_AT(&decls->functions, i));
+	put_end(&u->embedded);
+	put_end(&u->globals);
+	put_end(&u->probes);
+	put_end(&u->functions);
 }
 
 static void put_header(StrBuf *out, const SrcFile *file)
@@ -694,6 +723,7 @@ static void put_header(StrBuf *out, const SrcFile *file)
 	put_s(out, "# parse tree dump\n# file ");
 	put_s(out, file ? file->name : "<input>");
 	put_c(out, '\n');
+	put_end(out);
 }
 
 static void take_part(StrBuf *out, StrBuf *part)
