@@ -291,6 +291,17 @@ void token_free(Token *t)
 	POISON_TOKEN(t);
 }
 
+void token_free_until(Token *first, const Token *stop)
+{
+	while (first != stop) {
+		Token *next = first->next;
+		first->next = token_free_list;
+		token_free_list = first;
+		POISON_TOKEN(first);
+		first = next;
+	}
+}
+
 void arena_release_all(void)
 {
 	for (Token *t = token_free_list; t;) {
@@ -970,6 +981,30 @@ Token *lexer_next(Lexer *lx)
 	lx->ahead = t->next;
 	t->next = NULL;
 	return t;
+}
+
+Token *lexer_next_run(Lexer *lx)
+{
+	Token *run = lx->ahead;
+	if (!run)
+		run = lex_ahead(lx);
+	lx->ahead = NULL;
+	return run;
+}
+
+void lexer_unread_run(Lexer *lx, Token *run)
+{
+	Token *last = run;
+	if (!run)
+		return;
+	if (!lx->ahead) {
+		lx->ahead = run;
+		return;
+	}
+	while (last->next)
+		last = last->next;
+	last->next = lx->ahead;
+	lx->ahead = run;
 }
 
 bool lexer_saw_tokens(const Lexer *lx)

@@ -23,8 +23,9 @@
  * declaration.  Nesting is bounded (MAX_NESTING) so that no input can
  * exhaust the stack.
  *
- * parse_path and parse_text pull tokens from the preprocessor one at a
- * time (pp_next); a declaration's tokens stay linked until it is parsed
+ * parse_path and parse_text pull tokens from the preprocessor as they
+ * reach them, in runs of ready tokens (pp_next_run); a declaration's
+ * tokens stay linked until it is parsed
  * (error recovery may step back over them) and then go back to the pool.
  * parse() reads a ready-made token list instead.
  *
@@ -162,7 +163,7 @@ static char *ast_strndup(const char *s, size_t n)
 static Token *next_of(Parser *p, Token *t)
 {
 	if (!t->next && t->kind != TK_EOF)
-		t->next = pp_next(p->src);
+		t->next = pp_next_run(p->src);
 	return t->next;
 }
 
@@ -1391,11 +1392,8 @@ static void release_tokens(Parser *p)
 {
 	if (!p->src)
 		return;
-	while (p->unreleased != p->t) {
-		Token *next = p->unreleased->next;
-		token_free(p->unreleased);
-		p->unreleased = next;
-	}
+	token_free_until(p->unreleased, p->t);
+	p->unreleased = p->t;
 }
 
 /* Streaming: hand the declarations parsed since the last call (one, or

@@ -729,7 +729,7 @@ static bool eval_test(Cond *c)
 {
 	Session *s = c->pp->s;
 	Token *lhs = c->t;
-	int64_t num;
+	int64_t num = 0;
 	if (lhs->kind == TK_STRING || lhs->kind == TK_NUMBER || tok_is(lhs, "-")) {
 		bool is_str = lhs->kind == TK_STRING;
 		if (is_str)
@@ -1047,6 +1047,29 @@ Token *pp_next(PPStream *ps)
 		if (t->kind != TK_AT && t->kind != TK_ARG && t->kind != TK_PP)
 			return t;
 		unread(ps, t);
+	}
+	return swept_next(ps);
+}
+
+/* The tokens a sweep must see: @NAME, $1 and friends, %( %? %: %). */
+static inline bool swept(const Token *t)
+{
+	return t->kind == TK_AT || t->kind == TK_ARG || t->kind == TK_PP;
+}
+
+Token *pp_next_run(PPStream *ps)
+{
+	/* as pp_next, for the lexer's whole run up to the first token a
+	 * sweep must see */
+	if (ps->lx && !ps->pending && !ps->kept) {
+		Token *run = lexer_next_run(ps->lx);
+		Token **link = &run;
+		while (*link && !swept(*link))
+			link = &(*link)->next;
+		lexer_unread_run(ps->lx, *link);
+		*link = NULL;
+		if (run)
+			return run;
 	}
 	return swept_next(ps);
 }

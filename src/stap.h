@@ -171,6 +171,7 @@ char *intern(const char *s, size_t n); /* one arena copy per distinct text */
 /* Tokens come from a recycling pool: token_new is zeroed. */
 Token *token_new(void);
 void token_free(Token *t);
+void token_free_until(Token *first, const Token *stop); /* first, its next, ... before stop */
 
 /* On-demand lexing (parse_path pulls tokens through the preprocessor one
  * at a time, so no token list of the whole file is ever made).
@@ -178,6 +179,10 @@ void token_free(Token *t);
 typedef struct Lexer Lexer;
 Lexer *lexer_open(struct Session *s, SrcFile *f);
 Token *lexer_next(Lexer *lx);
+/* Every token lexed ahead, as a chain (at least one token; TK_EOF ends
+ * the input), and the part of such a chain not used, given back. */
+Token *lexer_next_run(Lexer *lx);
+void lexer_unread_run(Lexer *lx, Token *run);
 bool lexer_saw_tokens(const Lexer *lx); /* made a token other than TK_EOF */
 void lexer_close(Lexer *lx);
 
@@ -199,6 +204,9 @@ Token *preprocess(struct Session *s, Token *toks);
 typedef struct PPStream PPStream;
 PPStream *pp_open(struct Session *s, SrcFile *f, Lexer *lx, Token *toks);
 Token *pp_next(PPStream *pp);
+/* As pp_next, but it may return a chain of tokens ready one after the
+ * other (those no sweep has to look at): the parser takes runs. */
+Token *pp_next_run(PPStream *pp);
 void pp_close(PPStream *pp);
 
 /* ----------------------------------------------------------------- AST */
