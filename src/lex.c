@@ -569,46 +569,6 @@ static void newline(Lexer *lx, const char *after)
 	lx->line_start = after;
 }
 
-/* Skip blanks and comments; a comment counts as a space.  '#' starts a
- * comment except in $# and @# (handled by the caller before we get here).
- * The text ends with a NUL (see SrcFile), which no test here accepts, so
- * the loop needs no bounds test of its own; a NUL in the middle of the
- * text is lexed as junk. */
-static void skip_space(Lexer *lx)
-{
-	const char *p = lx->p;
-	const char *end = lx->end;
-	bool space = lx->space;
-	for (;;) {
-		char c = *p;
-		int cls = class_of(c);
-		if (cls == C_BLANK) {
-			p++;
-		} else if (cls == C_NEWLINE) {
-			newline(lx, ++p);
-		} else if (cls != C_OTHER || p >= end) {
-			break;
-		} else if (c == '#' || (c == '/' && p[1] == '/')) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			p = nl ? nl : end;
-		} else if (c == '/' && p[1] == '*') {
-			/* an unterminated comment runs to the end, as in stap */
-			p += 2;
-			while (p < end && !(p[0] == '*' && p[1] == '/')) {
-				if (*p == '\n')
-					newline(lx, p + 1);
-				p++;
-			}
-			p = p < end ? p + 2 : p;
-		} else {
-			break;
-		}
-		space = true;
-	}
-	lx->p = p;
-	lx->space = space;
-}
-
 static bool is_ident_start(char c)
 {
 	return class_of(c) == C_LETTER;
@@ -909,32 +869,6 @@ static Token *lex_percent(Lexer *lx)
 	return lex_operator(lx);
 }
 
-/* The token at lx->p (after blanks), or NULL when nothing was made.
- * (p[1] may be read: at the end of the text it is the NUL.) */
-static inline Token *lex_one(Lexer *lx)
-{
-	const char *p = lx->p;
-	char c = *p;
-	int cls = class_of(c);
-	if (cls == C_LETTER)
-		return lex_ident(lx);
-	if (cls == C_DIGIT)
-		return lex_number(lx);
-	switch (c) {
-	case '"':
-		return lex_string(lx);
-	case '$':
-		return lex_dollar_or_at(lx);
-	case '@':
-		if (is_ident_start(p[1]) || is_digit(p[1]) || p[1] == '#')
-			return lex_dollar_or_at(lx);
-		break;
-	case '%':
-		return lex_percent(lx);
-	}
-	return lex_operator(lx);
-}
-
 Lexer *lexer_open(Session *s, SrcFile *f)
 {
 	if (!intern_slots)
@@ -945,28 +879,169 @@ Lexer *lexer_open(Session *s, SrcFile *f)
 	return lx;
 }
 
-/* Lex up to LEX_AHEAD tokens into lx->ahead (at least one: TK_EOF at the
+/* What the lexer does at each byte: one table lookup and one switch per
+ * token or blank, instead of a chain of tests. */
+enum {
+	A_JUNK,     /* a byte no token starts with */
+	A_BLANK, A_NEWLINE,
+	A_LETTER, A_DIGIT,
+	A_PUNCT,    /* a one-byte operator that no other byte may extend */
+	A_OP,       /* an operator of one to three bytes */
+	A_SLASH,    /* / /= // comment, block comment */
+	A_HASH,     /* # comment */
+	A_QUOTE, A_DOLLAR, A_AT, A_PERCENT,
+	A_NUL,      /* the end of the text (or junk, in the middle of it) */
+};
+static const unsigned char char_action[256] = {
+	[' '] = A_BLANK, ['\t'] = A_BLANK, ['\r'] = A_BLANK, ['\f'] = A_BLANK, ['\v'] = A_BLANK,
+	['\n'] = A_NEWLINE,
+	['a' ... 'z'] = A_LETTER, ['A' ... 'Z'] = A_LETTER, ['_'] = A_LETTER,
+	['0' ... '9'] = A_DIGIT,
+	['{'] = A_PUNCT, ['}'] = A_PUNCT, ['('] = A_PUNCT, [')'] = A_PUNCT, ['['] = A_PUNCT,
+	[']'] = A_PUNCT, [';'] = A_PUNCT, [','] = A_PUNCT, ['~'] = A_PUNCT, ['?'] = A_PUNCT,
+	[':'] = A_PUNCT,
+	['<'] = A_OP, ['>'] = A_OP, ['='] = A_OP, ['!'] = A_OP, ['&'] = A_OP, ['|'] = A_OP,
+	['+'] = A_OP, ['-'] = A_OP, ['*'] = A_OP, ['^'] = A_OP, ['.'] = A_OP,
+	['/'] = A_SLASH, ['#'] = A_HASH, ['"'] = A_QUOTE, ['$'] = A_DOLLAR, ['@'] = A_AT,
+	['%'] = A_PERCENT, ['\0'] = A_NUL,
+};
+
+/* The spellings of the A_PUNCT bytes. */
+static const char *const punct_text[128] = {
+	['{'] = "{", ['}'] = "}", ['('] = "(", [')'] = ")", ['['] = "[", [']'] = "]",
+	[';'] = ";", [','] = ",", ['~'] = "~", ['?'] = "?", [':'] = ":",
+};
+
+/* A comment from p (at its '/' or '#'); returns the position after it. */
+static const char *skip_comment(Lexer *lx, const char *p)
+{
+	const char *end = lx->end;
+	if (p[0] == '#' || p[1] == '/') {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		return nl ? nl : end;
+	}
+	/* an unterminated block comment runs to the end, as in stap */
+	p += 2;
+	while (p < end && !(p[0] == '*' && p[1] == '/')) {
+		if (*p == '\n')
+			newline(lx, p + 1);
+		p++;
+	}
+	return p < end ? p + 2 : p;
+}
+
+/* The rarer tokens, from lx->p, with lx->space set. NULL when nothing
+ * was made (an unterminated embedded block, reported). */
+static __attribute__((noinline)) Token *lex_other(Lexer *lx, int action)
+{
+	const char *p = lx->p;
+	switch (action) {
+	case A_DIGIT:
+		return lex_number(lx);
+	case A_QUOTE:
+		return lex_string(lx);
+	case A_DOLLAR:
+		return lex_dollar_or_at(lx);
+	case A_AT:
+		if (is_ident_start(p[1]) || is_digit(p[1]) || p[1] == '#')
+			return lex_dollar_or_at(lx);
+		return lex_junk(lx);
+	case A_PERCENT:
+		return lex_percent(lx);
+	case A_SLASH:
+		return lex_operator(lx);
+	default:
+		return lex_junk(lx);
+	}
+}
+
+/* Lex up to LEX_AHEAD tokens into a chain (at least one: TK_EOF at the
  * end).  Lexing a run of tokens in one loop, not one per call, keeps the
- * lexer's state in registers; the pipeline cannot tell, since lexing does
- * not depend on what follows it and the lexer's errors are held with its
- * stage's (p1_hold) anyway. */
+ * lexer's position in a register; the pipeline cannot tell, since lexing
+ * does not depend on what follows it, and the lexer's errors are held
+ * with its stage's (p1_hold) anyway. */
 #define LEX_AHEAD 64
 
 static __attribute__((noinline)) Token *lex_ahead(Lexer *lx)
 {
 	Token head, *tail = &head;
+	const char *p = lx->p;
+	bool space = lx->space;
 	for (int n = 0; n < LEX_AHEAD;) {
-		skip_space(lx);
-		if (lx->p >= lx->end) {
-			tail = tail->next = new_token(lx, TK_EOF, lx->p, "", 0);
+		int action = char_action[(unsigned char)*p];
+		Token *t;
+		switch (action) {
+		case A_BLANK:
+			p++;
+			space = true;
+			continue;
+		case A_NEWLINE:
+			newline(lx, ++p);
+			space = true;
+			continue;
+		case A_HASH:
+			p = skip_comment(lx, p);
+			space = true;
+			continue;
+		case A_SLASH:
+			if (p[1] == '/' || p[1] == '*') {
+				p = skip_comment(lx, p);
+				space = true;
+				continue;
+			}
+			lx->p = p;
+			lx->space = space;
+			t = lex_operator(lx);
+			p = lx->p;
+			break;
+		case A_LETTER: {
+			const char *e = scan_ident(lx, p + 1);
+			size_t len = (size_t)(e - p);
+			InternSlot *name = intern_scanned(p, len, lx->end);
+			lx->space = space;
+			t = new_token(lx, TK_IDENT, p, name->text, len);
+			t->keyword = (unsigned char)name->keyword;
+			t->is_keyword = name->keyword != KW_NONE;
+			p = e;
 			break;
 		}
-		Token *t = lex_one(lx);
-		if (t) {
-			tail = tail->next = t;
-			n++;
+		case A_PUNCT:
+			lx->space = space;
+			t = new_token(lx, TK_OP, p, (char *)punct_text[(unsigned char)*p], 1);
+			p++;
+			break;
+		case A_OP:
+			lx->p = p;
+			lx->space = space;
+			t = lex_operator(lx);
+			p = lx->p;
+			break;
+		case A_NUL:
+			if (p >= lx->end) {
+				lx->space = space;
+				tail = tail->next = new_token(lx, TK_EOF, p, "", 0);
+				goto out;
+			}
+			/* a NUL inside the text is junk */
+			__attribute__((fallthrough));
+		default:
+			lx->p = p;
+			lx->space = space;
+			t = lex_other(lx, action);
+			p = lx->p;
+			if (!t) {
+				space = lx->space;
+				continue;
+			}
+			break;
 		}
+		tail = tail->next = t;
+		space = false;
+		n++;
 	}
+out:
+	lx->p = p;
+	lx->space = space;
 	tail->next = NULL;
 	if (head.next->kind != TK_EOF)
 		lx->saw_tokens = true;
