@@ -101,6 +101,8 @@ void *arena_alloc(size_t n)
 	return p;
 }
 
+/* The copy is 8-aligned and zero up to the next multiple of 8 (arena
+ * memory is fresh from the kernel): the intern table reads it by words. */
 char *arena_strndup(const char *s, size_t n)
 {
 	char *p = arena_alloc(n + 1);
@@ -163,11 +165,15 @@ static inline uint64_t hash_step(uint64_t h, uint64_t w)
 	return h ^ (h >> 32);
 }
 
-/* Names are hashed a word at a time; head is text_word(s, n). */
-static inline uint32_t hash_words(const char *s, size_t n, uint64_t head)
+/* Names are hashed a word at a time; head and second are the first two
+ * words (text_word at s and s + 8; second is 0 for names of 8 bytes or
+ * fewer). */
+static inline uint32_t hash_words(const char *s, size_t n, uint64_t head, uint64_t second)
 {
 	uint64_t h = hash_step(n, head);
-	for (size_t i = 8; i < n; i += 8)
+	if (n > 8)
+		h = hash_step(h, second);
+	for (size_t i = 16; i < n; i += 8)
 		h = hash_step(h, text_word(s + i, n - i));
 	return (uint32_t)h;
 }
@@ -212,14 +218,27 @@ static __attribute__((noinline)) InternSlot *intern_insert(const char *s, size_t
 	return slot;
 }
 
-/* The slot of s (n bytes, first word head, hash h), made if new. */
-static inline InternSlot *intern_slot(const char *s, size_t n, uint64_t head, uint32_t h)
+/* The rest of an interned text after its first 8 bytes is s + 8.  An
+ * interned copy (arena_strndup) is 8-aligned and padded with zeros to a
+ * multiple of 8 bytes, so its second word is read in one load. */
+static inline bool same_tail(const char *text, const char *s, size_t n, uint64_t second)
 {
+	if (n <= 8)
+		return true;
+	uint64_t w;
+	memcpy(&w, text + 8, 8);
+	return w == second && (n <= 16 || memcmp(text + 16, s + 16, n - 16) == 0);
+}
+
+/* The slot of s (n bytes, first words head and second as hash_words
+ * takes them), made if new. */
+static inline InternSlot *intern_slot(const char *s, size_t n, uint64_t head, uint64_t second)
+{
+	uint32_t h = hash_words(s, n, head, second);
 	size_t mask = intern_cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		InternSlot *slot = &intern_slots[i];
-		if (slot->head == head && slot->len == n && slot->text &&
-		    (n <= 8 || memcmp(slot->text + 8, s + 8, n - 8) == 0))
+		if (slot->head == head && slot->len == n && slot->text && same_tail(slot->text, s, n, second))
 			return slot;
 		if (!slot->text)
 			return intern_insert(s, n, head, h, i);
@@ -230,7 +249,8 @@ static inline InternSlot *intern_slot(const char *s, size_t n, uint64_t head, ui
 static inline InternSlot *intern_scanned(const char *s, size_t n, const char *end)
 {
 	uint64_t head = text_head(s, n, end);
-	return intern_slot(s, n, head, hash_words(s, n, head));
+	uint64_t second = n > 8 ? text_head(s + 8, n - 8, end) : 0;
+	return intern_slot(s, n, head, second);
 }
 
 char *intern(const char *s, size_t n)
@@ -238,7 +258,8 @@ char *intern(const char *s, size_t n)
 	if (!intern_slots)
 		intern_grow();
 	uint64_t head = text_word(s, n);
-	return intern_slot(s, n, head, hash_words(s, n, head))->text;
+	uint64_t second = n > 8 ? text_word(s + 8, n - 8) : 0;
+	return intern_slot(s, n, head, second)->text;
 }
 
 /* ------------------------------------------------------------ token pool */
@@ -655,42 +676,52 @@ static int hex_value(char c)
 	return -1;
 }
 
-/* Decode the escape after a backslash at p; append the byte, return the
- * position after the escape. */
-static const char *decode_escape(const Lexer *lx, const char *p, StrBuf *b)
+/* Decode the escape after a backslash at p into *out (one byte); return
+ * the position after the escape. */
+static const char *decode_escape(const Lexer *lx, const char *p, char **out)
 {
 	char c = *p++;
+	char v = c; /* \\ \" \' \? and any other character stand for themselves */
 	switch (c) {
-	case 'n': sb_putc(b, '\n'); return p;
-	case 't': sb_putc(b, '\t'); return p;
-	case 'r': sb_putc(b, '\r'); return p;
-	case 'a': sb_putc(b, '\a'); return p;
-	case 'b': sb_putc(b, '\b'); return p;
-	case 'f': sb_putc(b, '\f'); return p;
-	case 'v': sb_putc(b, '\v'); return p;
+	case 'n': v = '\n'; break;
+	case 't': v = '\t'; break;
+	case 'r': v = '\r'; break;
+	case 'a': v = '\a'; break;
+	case 'b': v = '\b'; break;
+	case 'f': v = '\f'; break;
+	case 'v': v = '\v'; break;
 	case 'x': {
-		int v = 0, nd = 0;
+		int x = 0, nd = 0;
 		while (nd < 2 && p < lx->end && hex_value(*p) >= 0) {
-			v = v * 16 + hex_value(*p++);
+			x = x * 16 + hex_value(*p++);
 			nd++;
 		}
-		sb_putc(b, nd ? (char)v : 'x');
-		return p;
+		v = nd ? (char)x : 'x';
+		break;
 	}
 	default:
 		if (c >= '0' && c <= '7') {
-			int v = c - '0', nd = 1;
+			int o = c - '0', nd = 1;
 			while (nd < 3 && p < lx->end && *p >= '0' && *p <= '7') {
-				v = v * 8 + (*p++ - '0');
+				o = o * 8 + (*p++ - '0');
 				nd++;
 			}
-			sb_putc(b, (char)v);
-			return p;
+			v = (char)o;
 		}
-		/* \\ \" \' \? and any other character stand for themselves */
-		sb_putc(b, c);
-		return p;
+		break;
 	}
+	*(*out)++ = v;
+	return p;
+}
+
+/* The end of a string's text from p: its closing quote, or the end of
+ * the line (or of the input) when it has none.  An escape is never the
+ * end, and what an escape spans never holds a quote or a newline. */
+static const char *string_end(const Lexer *lx, const char *p)
+{
+	while (p < lx->end && *p != '"' && *p != '\n')
+		p += *p == '\\' && p + 1 < lx->end && p[1] != '\n' ? 2 : 1;
+	return p;
 }
 
 static Token *lex_string(Lexer *lx)
@@ -705,21 +736,25 @@ static Token *lex_string(Lexer *lx)
 		lx->p = p + 1;
 		return new_token(lx, TK_STRING, start, arena_strndup(start + 1, n), n);
 	}
-	StrBuf b = {0};
-	sb_putn(&b, start + 1, (size_t)(p - (start + 1)));
-	while (p < lx->end && *p != '"' && *p != '\n') {
+	/* decoded, the text is no longer than as written */
+	const char *end = string_end(lx, p);
+	char *text = arena_alloc((size_t)(end - start));
+	size_t plain = (size_t)(p - (start + 1));
+	memcpy(text, start + 1, plain);
+	char *out = text + plain;
+	while (p < end) {
 		if (*p == '\\' && p + 1 < lx->end && p[1] != '\n')
-			p = decode_escape(lx, p + 1, &b);
+			p = decode_escape(lx, p + 1, &out);
 		else
-			sb_putc(&b, *p++);
+			*out++ = *p++;
 	}
+	*out = '\0';
 	if (p >= lx->end || *p != '"') {
 		lex_error(lx, start, "Could not find matching closing quote%s", "");
 		/* take the string as ending with the line, so that the parser
 		 * does not report the same mistake again */
 	}
-	Token *t = new_token(lx, TK_STRING, start, arena_strndup(b.s ? b.s : "", b.len), b.len);
-	free(b.s);
+	Token *t = new_token(lx, TK_STRING, start, text, (size_t)(out - text));
 	lx->p = p < lx->end && *p == '"' ? p + 1 : p;
 	return t;
 }

@@ -237,10 +237,6 @@ static void put_binary(StrBuf *b, const Expr *e, int level)
 
 static void put_expr_bare(StrBuf *b, const Expr *e)
 {
-	/* the AST of a big script is far larger than the caches: ask for the
-	 * operands while this node is printed */
-	for (int i = 0; i < e->nargs; i++)
-		__builtin_prefetch(e->args[i]);
 	switch (e->kind) {
 	case E_NUM:
 		put_num(b, e->num);
@@ -378,16 +374,8 @@ static void indent_to(StrBuf *b, int indent)
 static void put_block(StrBuf *b, const Stmt *st, int indent)
 {
 	put_s(b, "{\n");
-	for (int i = 0; i < st->nbody; i++) {
-		/* statements ahead, so that they come from memory meanwhile:
-		 * the node two ahead, and the expression of the next (whose
-		 * node was asked for one statement ago) */
-		if (i + 2 < st->nbody)
-			__builtin_prefetch(st->body[i + 2]);
-		if (i + 1 < st->nbody)
-			__builtin_prefetch(st->body[i + 1]->expr);
+	for (int i = 0; i < st->nbody; i++)
 		unparse_stmt(b, st->body[i], indent + 1);
-	}
 	indent_to(b, indent);
 	put_c(b, '}');
 }
