@@ -12,7 +12,11 @@
  * As stap, a semantic error or warning whose location is in the same file
  * as the last one shown says ":LINE:COL" without the file's name, and a
  * message already shown once is not shown again (unless -v): the number
- * of such repeats is printed at the end of the run.
+ * of such repeats is printed at the end of the run.  "Already shown" is
+ * stap's notion: a warning with the same text, whatever token it names
+ * (the ": identifier 'x'" at its end); an error raised by the same check,
+ * whatever it names (stap keys errors on the place in its source that
+ * raises them: here, the format of the message).
  */
 #include "stap.h"
 
@@ -99,13 +103,37 @@ void diag_print_suppressed(struct Session *s)
 		fprintf(stderr, "Rerun with -v to see them.\n");
 }
 
+/* The text of a warning without the token description that ends it
+ * (elab_describe, tok_describe: ": identifier 'x'", ": keyword", ...). */
+static char *without_token(const char *msg)
+{
+	static const char *const descs[] = {
+		": identifier '", ": operator '", ": keyword", ": string '", ": number '",
+		": embedded-code", NULL,
+	};
+	size_t cut = strlen(msg);
+	for (int i = 0; descs[i]; i++) {
+		const char *at = strstr(msg, descs[i]);
+		if (at && (size_t)(at - msg) < cut)
+			cut = (size_t)(at - msg);
+	}
+	return xstrndup(msg, cut);
+}
+
 static void report(struct Session *s, SrcLoc loc, const char *kind, const char *saw,
 		   const char *fmt, va_list ap)
 {
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	if (!diag_first_time(s, kind, msg ? msg : fmt)) {
+	/* an error's format stands for the check that raised it, unless it
+	 * says nothing itself (a message made beforehand) */
+	bool warning = strcmp(kind, "WARNING") == 0;
+	char *key = warning && msg ? without_token(msg) : NULL;
+	const char *by_check = saw || strcmp(fmt, "%s") == 0 ? (msg ? msg : fmt) : fmt;
+	bool first = diag_first_time(s, kind, key ? key : by_check);
+	free(key);
+	if (!first) {
 		free(msg);
 		return;
 	}

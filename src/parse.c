@@ -869,6 +869,9 @@ static Expr *expr(Parser *p)
 		Token *t = advance(p);
 		ExprKind kind = SPELLS(t, "<<<") ? E_STATS_ADD : E_ASSIGN;
 		lhs = binary_expr(kind, t, lhs, expr(p));
+		/* an assignment is where its operator is, as in stap's
+		 * messages ("Eliding assignment to 'x': operator '=' at") */
+		lhs->loc = t->loc;
 	}
 	leave(p);
 	return lhs;
@@ -1452,6 +1455,17 @@ Script *parse(Session *s, SrcFile *f, Token *toks)
 	return parse_file(s, f, NULL, toks, s->errors, NULL, NULL);
 }
 
+/* A library file that does not parse is left out, as stap does: its
+ * errors are shown (they were), counted, and do not fail the run. */
+static Script *skip_broken_tapset(Session *s, SrcFile *f, int errors_before)
+{
+	int n = s->errors - errors_before;
+	fprintf(stderr, "%d parse error%s.\n", n, n == 1 ? "" : "s");
+	s->errors = errors_before;
+	diag_warning(s, (SrcLoc){ 0 }, "tapset \"%s\" has errors, and will be skipped", f->name);
+	return NULL;
+}
+
 /* Lex, preprocess and parse f, a token at a time (each: see
  * parse_text_each). */
 static Script *parse_source(Session *s, SrcFile *f, ParseEachFn each, void *each_arg)
@@ -1480,6 +1494,8 @@ static Script *parse_source(Session *s, SrcFile *f, ParseEachFn each, void *each
 	pp_close(pp);
 	lexer_close(lx);
 	p1_hold(false);
+	if (f->is_tapset && s->errors > errors)
+		return skip_broken_tapset(s, f, errors);
 	return sc;
 }
 

@@ -12,6 +12,8 @@
 #   # timeout: SECONDS   (default 30)
 #   # needs: root|bpftrace|tracefs|no-kfunc   skip (counted as passed? no: reported) when absent
 #   # roundtrip: no      leave out of the -p1 round trip
+# A directory NAME.tapset/ holds library files for a test (stap -I NAME.tapset):
+# they are not tests themselves.
 #   # build: CMD         run CMD first, in the test's directory, with $T a fresh
 #                        directory for what it builds (a test program: `# build:
 #                        cc -g -o $T/prog prog.c`); stap's options may use $T
@@ -99,7 +101,7 @@ while IFS= read -r stp; do
 		why="sanitizer: $(grep -m3 -E 'runtime error:|Sanitizer' "$tmp/err")"
 	fi
 	if [ -n "$why" ]; then bad "script $name" "$why"; [ -n "${VERBOSE:-}" ] && cat "$tmp/err"; else ok "script $name"; fi
-done < <(find tests/scripts -name '*.stp' | sort)
+done < <(find tests/scripts -name '*.stp' -not -path '*.tapset/*' | sort)
 
 # --- -p1 round trip: printing, parsing that and printing again is identical
 while IFS= read -r stp; do
@@ -114,7 +116,7 @@ while IFS= read -r stp; do
 	else
 		ok "roundtrip ${stp#tests/scripts/}"
 	fi
-done < <(find tests/scripts -name '*.stp' | sort)
+done < <(find tests/scripts -name '*.stp' -not -path '*.tapset/*' | sort)
 
 # --- runtime tests: hand-written modules run by staprun (tests/runtime/run.sh)
 if [ -x tests/runtime/run.sh ]; then
