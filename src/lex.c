@@ -285,6 +285,8 @@ static Token *token_free_list;
 #ifndef POISON_TOKEN
 #define POISON_TOKEN(t) ((void)(t))
 #define UNPOISON_TOKEN(t) ((void)(t))
+#else
+#define TOKEN_POISONING 1
 #endif
 
 /* A token whose every field the caller sets. */
@@ -310,6 +312,21 @@ void token_free(Token *t)
 	t->next = token_free_list;
 	token_free_list = t;
 	POISON_TOKEN(t);
+}
+
+void token_free_chain(Token *first, Token *last)
+{
+	Token *after = token_free_list;
+	token_free_list = first;
+#ifdef TOKEN_POISONING
+	for (Token *t = first; t != last;) {
+		Token *next = t->next;
+		POISON_TOKEN(t);
+		t = next;
+	}
+#endif
+	last->next = after;
+	POISON_TOKEN(last);
 }
 
 void token_free_until(Token *first, const Token *stop)

@@ -172,6 +172,7 @@ char *intern(const char *s, size_t n); /* one arena copy per distinct text */
 Token *token_new(void);
 void token_free(Token *t);
 void token_free_until(Token *first, const Token *stop); /* first, its next, ... before stop */
+void token_free_chain(Token *first, Token *last); /* first ... last, linked */
 
 /* On-demand lexing (parse_path pulls tokens through the preprocessor one
  * at a time, so no token list of the whole file is ever made).
