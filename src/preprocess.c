@@ -896,17 +896,26 @@ static Token *conditional(PPStream *ps, Token *t)
 {
 	if (!ps->recycle)
 		return resolve_conditional(&ps->pp, t);
-	/* resolving relinks the tokens: note them all first */
-	Vec read = {0};
-	for (Token *r = t; r; r = r->next)
-		vec_push(&read, r);
+	/* resolving relinks the tokens: note them all first (most
+	 * conditionals are short: no malloc for them) */
+	Token *local[64], **read = local;
+	size_t n = 0, cap = 64;
+	for (Token *r = t; r; r = r->next) {
+		if (n == cap) {
+			cap *= 2;
+			read = read == local ? memcpy(xmalloc(cap * sizeof *read), local, sizeof local)
+					     : xrealloc(read, cap * sizeof *read);
+		}
+		read[n++] = r;
+	}
 	Token *kept = resolve_conditional(&ps->pp, t);
 	Token head = {0}, *tail = &head;
 	for (Token *k = kept; k; k = k->next)
 		tail = tail->next = copy_token(k);
-	for (int i = 0; i < read.len; i++)
-		token_free(VEC_AT(&read, i));
-	free(read.data);
+	for (size_t i = 0; i < n; i++)
+		token_free(read[i]);
+	if (read != local)
+		free(read);
 	return head.next;
 }
 
@@ -1054,7 +1063,7 @@ Token *pp_next(PPStream *ps)
 /* The tokens a sweep must see: @NAME, $1 and friends, %( %? %: %). */
 static inline bool swept(const Token *t)
 {
-	return t->kind == TK_AT || t->kind == TK_ARG || t->kind == TK_PP;
+	return (1u << t->kind) & (1u << TK_AT | 1u << TK_ARG | 1u << TK_PP);
 }
 
 Token *pp_next_run(PPStream *ps)
