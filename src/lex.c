@@ -1,9 +1,12 @@
 /* lex.c - pass 1a: script text to tokens.
  *
- * The lexer hands out one token per lexer_next call, on demand: the
- * parser pulls tokens through the preprocessor as it needs them, and
- * tokens go back to a pool (token_free) once their declaration is parsed,
- * so a 100,000-line script never has more than a few hundred tokens alive.
+ * The lexer works on demand: the parser pulls tokens through the
+ * preprocessor as it needs them, the lexer makes them a run of up to 64
+ * at a time (lex_ahead: one loop, one table lookup and switch per byte
+ * class), hands them out one by one (lexer_next) or as a run
+ * (lexer_next_run), and tokens go back to a pool (token_free) once their
+ * declaration is parsed, so a 100,000-line script never has more than a
+ * few hundred tokens alive.
  * lex() makes the whole list of a file, for the library macro files and
  * the tests.  The lexer never stops at an error: a bad number, an
  * unterminated string or embedded block is reported (stap's "at:" layout)
