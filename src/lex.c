@@ -1023,6 +1023,11 @@ static __attribute__((noinline)) Token *lex_ahead(Lexer *lx)
 	const char *p = lx->p;
 	bool space = lx->space;
 	for (int n = 0; n < LEX_AHEAD;) {
+		/* the single space between most tokens, without the switch */
+		if (*p == ' ' && p[1] != ' ') {
+			p++;
+			space = true;
+		}
 		int action = char_action[(unsigned char)*p];
 		Token *t;
 		switch (action) {
