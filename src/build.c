@@ -129,9 +129,13 @@ uint64_t build_cache_key(Session *s, const Program *p)
 	/* Kernel facts used by translation: the BTF it read. */
 	hash_file_stat(&h, s->btf_path ? s->btf_path : "/sys/kernel/btf/vmlinux");
 	/* The runtime headers the module is compiled against. */
-	char *rt = xasprintf("%s/stp_module.h", runtime_dir());
-	hash_file_stat(&h, rt);
-	free(rt);
+	static const char *const headers[] = {"stp_module.h", "target/stp_bpf.h", "target/stp_host.h",
+					      "target/stp_string.h"};
+	for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+		char *rt = xasprintf("%s/%s", runtime_dir(), headers[i]);
+		hash_file_stat(&h, rt);
+		free(rt);
+	}
 	/* Where probes attach: user binaries change under the same script
 	 * (a rebuilt program moves its functions, marks and variables). */
 	for (int i = 0; p && i < p->probes.len; i++) {

@@ -127,6 +127,30 @@ static __always_inline int64_t stp_str_len(const char *a)
 	return STP_STRLEN - 1;
 }
 
+/* stp_string.h: the library's string functions, loops run by bpf_loop */
+#define stp_loop(n, fn, ctx) bpf_loop((n), (fn), (ctx), 0)
+#include "stp_string.h"
+
+#ifdef STP_TOKENIZE
+/* tokenize() state, per CPU: a handler's calls run on one CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stp_tok_state);
+} stp_tok_map SEC(".maps");
+#endif
+
+static inline struct stp_tok_state *stp_tok_state(void)
+{
+#ifdef STP_TOKENIZE
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stp_tok_map, &zero);
+#else
+	return 0;
+#endif
+}
+
 /* --------------------------------------------------------- records */
 
 static __always_inline unsigned char *stp_rec_begin(void)

@@ -49,6 +49,22 @@ static inline int64_t stp_str_cmp(const char *a, const char *b)
 
 static inline int64_t stp_str_len(const char *a) { return (int64_t)strnlen(a, STP_STRLEN - 1); }
 
+/* stp_string.h: the library's string functions, the same text as in the
+ * kernel; its loops are plain loops here */
+#define stp_loop(n, fn, ctx)                                             \
+	do {                                                             \
+		for (uint32_t i_ = 0; i_ < (uint32_t)(n); i_++)          \
+			if ((fn)(i_, (ctx)))                             \
+				break;                                   \
+	} while (0)
+#include "stp_string.h"
+
+static inline struct stp_tok_state *stp_tok_state(void)
+{
+	static struct stp_tok_state st;
+	return &st;
+}
+
 /* Records: host handlers pack printf arguments the same way. */
 static inline uint32_t stp_rec_long(unsigned char *r, uint32_t off, int64_t v)
 {
@@ -102,107 +118,7 @@ static inline int64_t stp_jiffies(void)
 /* ------------------------------------------- string and misc functions */
 
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
-
-/* One compiled expression per =~ site, compiled on first use. */
-#define STP_MAX_REGEX 256
-static inline int64_t stp_regex_match(int slot, const char *re, const char *s)
-{
-	static regex_t compiled[STP_MAX_REGEX];
-	static char ok[STP_MAX_REGEX];
-	if (slot < 0 || slot >= STP_MAX_REGEX)
-		return 0;
-	if (!ok[slot]) {
-		if (regcomp(&compiled[slot], re, REG_EXTENDED | REG_NOSUB) != 0)
-			return 0;
-		ok[slot] = 1;
-	}
-	return regexec(&compiled[slot], s, 0, NULL, 0) == 0;
-}
-
-static inline void stp_substr(char *dst, const char *s, int64_t start, int64_t len)
-{
-	int64_t n = (int64_t)strnlen(s, STP_STRLEN - 1);
-	if (start < 0 || start >= n || len <= 0) {
-		dst[0] = 0;
-		return;
-	}
-	if (len > n - start)
-		len = n - start;
-	memmove(dst, s + start, (size_t)len);
-	dst[len] = 0;
-}
-
-static inline int64_t stp_isinstr(const char *s1, const char *s2) { return strstr(s1, s2) != NULL; }
-
-static inline int64_t stp_strtol(const char *s, int64_t base)
-{
-	if (base < 2 || base > 36)
-		base = 10;
-	return (int64_t)strtoll(s, NULL, (int)base);
-}
-
-static inline void stp_str_replace(char *dst, const char *src, const char *old, const char *rep)
-{
-	char out[2 * STP_STRLEN + 2];
-	size_t o = 0, lo = strlen(old), lr = strlen(rep);
-	const char *p = src;
-	if (!lo) {
-		stp_str_copy(dst, src);
-		return;
-	}
-	while (*p && o < STP_STRLEN - 1) {
-		if (!strncmp(p, old, lo)) {
-			for (size_t i = 0; i < lr && o < STP_STRLEN - 1; i++)
-				out[o++] = rep[i];
-			p += lo;
-		} else {
-			out[o++] = *p++;
-		}
-	}
-	out[o] = 0;
-	stp_str_copy(dst, out);
-}
-
-static inline int64_t stp_isdigit(const char *s) { return isdigit((unsigned char)s[0]) != 0; }
-
-static inline int64_t stp_stringat(const char *s, int64_t i)
-{
-	int64_t n = (int64_t)strnlen(s, STP_STRLEN - 1);
-	return i >= 0 && i < n ? (unsigned char)s[i] : 0;
-}
-
-/* text_str: escape non-printing characters as C would write them. */
-static inline void stp_text_str(char *dst, const char *s)
-{
-	size_t o = 0;
-	for (; *s && o + 5 < STP_STRLEN; s++) {
-		unsigned char c = (unsigned char)*s;
-		const char *esc = NULL;
-		switch (c) {
-		case '\n': esc = "\\n"; break;
-		case '\t': esc = "\\t"; break;
-		case '\r': esc = "\\r"; break;
-		case '\v': esc = "\\v"; break;
-		case '\f': esc = "\\f"; break;
-		case '\a': esc = "\\a"; break;
-		case '\b': esc = "\\b"; break;
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		}
-		if (esc) {
-			size_t l = strlen(esc);
-			memcpy(dst + o, esc, l);
-			o += l;
-		} else if (c < 32 || c >= 127) {
-			o += (size_t)snprintf(dst + o, STP_STRLEN - o, "\\%03o", c);
-		} else {
-			dst[o++] = (char)c;
-		}
-	}
-	dst[o] = 0;
-}
 
 /* ctime: "Sat Nov 21 20:44:03 2026" in UTC, as stap's ctime() prints. */
 static inline void stp_ctime(char *dst, int64_t secs)

@@ -102,6 +102,8 @@ static const Builtin builtins[] = {
 	{"text_strn", S, 3, 3, {S, L, L}, BOTH, "escape at most n bytes"},
 	{"stringat", L, 2, 2, {S, L}, BOTH, "byte at a position"},
 	{"isdigit", L, 1, 1, {S}, BOTH, "whether a string starts with a digit"},
+	{"strpos", L, 2, 2, {S, S}, BOTH, "offset of s2 in s1, or -1"},
+	{"tokenize", S, 1, 2, {S, S}, BOTH, "next token of a string"},
 	/* numbers */
 	{"randint", L, 1, 1, {L}, BOTH, "random number below n"},
 	{"abs", L, 1, 1, {L}, BOTH, "absolute value"},

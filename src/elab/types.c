@@ -17,7 +17,9 @@
 #include "elab/dwarf.h"
 #include "elab/kernel.h"
 #include "stp_module.h"
+#include "translate/regex.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -618,6 +620,24 @@ static Type infer_binary(Infer *in, Expr *e, Type want)
 	return fixed(in, e, TY_LONG, want);
 }
 
+/* A bad =~ pattern is a pass-2 error, in stap's words. */
+static void check_regex(Infer *in, const Expr *pat)
+{
+	Regex re;
+	RegexError err;
+	if (regex_compile(&re, pat->str, pat->len, &err)) {
+		regex_free(&re);
+		return;
+	}
+	if (!elab_report_once(in->E, pat))
+		return;
+	char at[48] = "";
+	if (err.pos >= 0)
+		snprintf(at, sizeof at, " (at position %d)", err.pos);
+	diag_error(in->E->s, pat->loc, "semantic error", "regex compilation error%s: %s: string '%s'", at,
+		   err.msg, pat->str);
+}
+
 static Type infer_compare(Infer *in, Expr *e, Type want)
 {
 	if (strcmp(e->op, "=~") == 0 || strcmp(e->op, "!~") == 0) {
@@ -626,6 +646,8 @@ static Type infer_compare(Infer *in, Expr *e, Type want)
 		if (e->args[1]->kind != E_STR && elab_report_once(in->E, e->args[1]))
 			diag_error(in->E->s, e->args[1]->loc, "semantic error",
 				   "regex must be a literal string: %s", elab_describe(e->args[1]));
+		else if (e->args[1]->kind == E_STR && e->type == TY_UNKNOWN)
+			check_regex(in, e->args[1]);
 		return fixed(in, e, TY_LONG, want);
 	}
 	Type l = infer(in, e->args[0], TY_UNKNOWN);

@@ -160,6 +160,58 @@ static char *emit_register_builtin(Emitter *e, Expr *x)
 	return NULL;
 }
 
+/* A string function writing into a new temporary: fn(result, args). */
+static char *str_call(Emitter *e, const char *fn, char *args)
+{
+	char *r = emit_new_str(e);
+	emit_line(e, "%s(%s, %s);", fn, r, args);
+	free(args);
+	return r;
+}
+
+/* The library's string functions: the same call on both targets, written
+ * once in runtime/target/stp_string.h.  NULL when x is not one of them. */
+static char *emit_string_fn(Emitter *e, Expr *x)
+{
+	static const char *const names[] = {"substr", "isinstr", "strpos", "strtol", "str_replace", "isdigit",
+					    "stringat", "text_str", "text_strn", "tokenize"};
+	const char *n = x->name;
+	size_t i = 0;
+	while (i < sizeof names / sizeof names[0] && strcmp(names[i], n))
+		i++;
+	if (i == sizeof names / sizeof names[0])
+		return NULL;
+	char *a[3] = {0};
+	for (int k = 0; k < x->nargs && k < 3; k++)
+		a[k] = emit_expr(e, x->args[k]);
+	if (!strcmp(n, "substr"))
+		return str_call(e, "stp_substr", xasprintf("%s, %s, %s", a[0], a[1], x->nargs > 2 ? a[2] : "STP_STRLEN"));
+	if (!strcmp(n, "isinstr"))
+		return long_call(e, "stp_isinstr(%s)", xasprintf("%s, %s", a[0], a[1]));
+	if (!strcmp(n, "strpos"))
+		return long_call(e, "stp_strpos(%s)", xasprintf("%s, %s", a[0], a[1]));
+	if (!strcmp(n, "strtol"))
+		return long_call(e, "stp_strtol(%s)", xasprintf("%s, %s", a[0], x->nargs > 1 ? a[1] : "10"));
+	if (!strcmp(n, "str_replace"))
+		return str_call(e, "stp_str_replace", xasprintf("%s, %s, %s", a[0], a[1], a[2]));
+	if (!strcmp(n, "isdigit"))
+		return long_call(e, "stp_isdigit(%s)", a[0]);
+	if (!strcmp(n, "text_str"))
+		return str_call(e, "stp_text_strn", xasprintf("%s, 0, 0", a[0]));
+	if (!strcmp(n, "text_strn"))
+		return str_call(e, "stp_text_strn", xasprintf("%s, %s, %s", a[0], a[1], a[2]));
+	if (!strcmp(n, "tokenize")) {
+		e->uses_tokenize = true;
+		if (x->nargs == 1) /* tokenize(delim): go on with the last string */
+			return str_call(e, "stp_tokenize", xasprintf("%s, %s", literal_operand(e, ""), a[0]));
+		return str_call(e, "stp_tokenize", xasprintf("%s, %s", a[0], a[1]));
+	}
+	/* stringat */
+	int id = emit_error_site(e, "Position out of bounds", near_ident(n), x->loc);
+	emit_raise_if(e, id, xasprintf("(uint64_t)%s >= (uint64_t)stp_str_len(%s)", a[1], a[0]));
+	return long_call(e, "stp_stringat(%s)", xasprintf("%s, %s", a[0], a[1]));
+}
+
 char *emit_builtin(Emitter *e, Expr *x)
 {
 	char *reg = emit_register_builtin(e, x);
@@ -241,38 +293,21 @@ char *emit_builtin(Emitter *e, Expr *x)
 	if (!strcmp(n, "user_char")) return emit_mem_read(e, x, "user", 1, true, false);
 	if (!strcmp(n, "user_string")) return emit_mem_read(e, x, "user", 0, false, true);
 
-	/* Host-only string functions, implemented in stp_host.h. */
+	char *r = emit_string_fn(e, x);
+	if (r)
+		return r;
+
+	/* Host-only functions, implemented in stp_host.h. */
 	if (e->target == T_HOST) {
-		char **a = xcalloc((size_t)x->nargs + 1, sizeof *a);
-		for (int i = 0; i < x->nargs; i++)
-			a[i] = emit_expr(e, x->args[i]);
-		char *r = NULL;
-		if (!strcmp(n, "substr") && x->nargs == 3) {
+		char *a0 = x->nargs ? emit_expr(e, x->args[0]) : NULL;
+		if (!strcmp(n, "ctime")) {
 			r = emit_new_str(e);
-			emit_line(e, "stp_substr(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
-		} else if (!strcmp(n, "isinstr")) {
-			r = long_call(e, "stp_isinstr(%s)", xasprintf("%s, %s", a[0], a[1]));
-		} else if (!strcmp(n, "strtol") && x->nargs == 2) {
-			r = long_call(e, "stp_strtol(%s)", xasprintf("%s, %s", a[0], a[1]));
-		} else if (!strcmp(n, "str_replace")) {
-			r = emit_new_str(e);
-			emit_line(e, "stp_str_replace(%s, %s, %s, %s);", r, a[0], a[1], a[2]);
-		} else if (!strcmp(n, "isdigit")) {
-			r = long_call(e, "stp_isdigit(%s)", a[0]);
-		} else if (!strcmp(n, "stringat")) {
-			r = long_call(e, "stp_stringat(%s)", xasprintf("%s, %s", a[0], a[1]));
-		} else if (!strcmp(n, "text_str")) {
-			r = emit_new_str(e);
-			emit_line(e, "stp_text_str(%s, %s);", r, a[0]);
-		} else if (!strcmp(n, "ctime")) {
-			r = emit_new_str(e);
-			emit_line(e, "stp_ctime(%s, %s);", r, x->nargs ? a[0] : "stp_sdiv(stp_realtime_ns(), 1000000000)");
+			emit_line(e, "stp_ctime(%s, %s);", r, a0 ? a0 : "stp_sdiv(stp_realtime_ns(), 1000000000)");
 		} else if (!strcmp(n, "randint")) {
-			r = long_call(e, "stp_randint(%s)", a[0]);
+			r = long_call(e, "stp_randint(%s)", a0);
 		} else if (!strcmp(n, "abs")) {
-			r = long_call(e, "stp_abs(%s)", a[0]);
+			r = long_call(e, "stp_abs(%s)", a0);
 		}
-		free(a);
 		if (r)
 			return r;
 	}

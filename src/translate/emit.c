@@ -9,6 +9,7 @@
  */
 #include "translate.h"
 #include "elab/kernel.h"
+#include "regex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -411,18 +412,60 @@ static char *emit_logical(Emitter *e, Expr *x)
 	return t;
 }
 
-static char *emit_regex(Emitter *e, Expr *x, char *a, char *b)
+/* The table of a =~ pattern (compiled once per distinct pattern), or -1
+ * after reporting why it cannot be compiled. */
+static int regex_site(Emitter *e, Expr *pat)
 {
-	if (e->target == T_BPF) {
-		emit_fail(e, x->loc, "regular expression matching ('%s') runs in user-space probes only", x->op);
+	for (int i = 0; i < e->regexes->len; i++) {
+		RegexSite *r = VEC_AT(e->regexes, i);
+		if (r->len == pat->len && !memcmp(r->pat, pat->str, pat->len))
+			return i;
+	}
+	Regex *re = xcalloc(1, sizeof *re);
+	RegexError err;
+	if (!regex_compile(re, pat->str, pat->len, &err)) {
+		/* pass 2 reports bad patterns; this is for -p3 callers that skip it */
+		emit_fail(e, pat->loc, "regex compilation error: %s", err.msg);
+		free(re);
+		return -1;
+	}
+	RegexSite *r = xcalloc(1, sizeof *r);
+	r->pat = xmalloc(pat->len + 1);
+	memcpy(r->pat, pat->str, pat->len + 1);
+	r->len = pat->len;
+	r->re = re;
+	vec_push(e->regexes, r);
+	return e->regexes->len - 1;
+}
+
+void emit_regex_tables(Emitter *e, StrBuf *b)
+{
+	for (int i = 0; i < e->regexes->len; i++) {
+		RegexSite *r = VEC_AT(e->regexes, i);
+		char *shown = c_string_literal(r->pat, r->len);
+		if (!strstr(shown, "*/"))
+			sb_printf(b, "/* =~ %s */\n", shown);
+		free(shown);
+		regex_emit_c(r->re, i, b);
+	}
+}
+
+/* s =~ "pattern": a walk over the pattern's DFA, the same in both
+ * targets (stp_regex_match, runtime/target/stp_string.h). */
+static char *emit_regex(Emitter *e, Expr *x, char *a)
+{
+	Expr *pat = x->args[1];
+	if (pat->kind != E_STR) {
+		emit_fail(e, pat->loc, "the regular expression of '%s' must be a literal string", x->op);
 		return xstrdup("0");
 	}
-	if (x->args[1]->kind != E_STR) {
-		emit_fail(e, x->args[1]->loc, "the regular expression of '%s' must be a literal string", x->op);
+	int id = regex_site(e, pat);
+	if (id < 0)
 		return xstrdup("0");
-	}
+	const Regex *re = ((RegexSite *)VEC_AT(e->regexes, id))->re;
 	char *t = emit_new_long(e);
-	emit_line(e, "%s = stp_regex_match(%d, %s, %s);", t, e->nregex++, b, a);
+	emit_line(e, "%s = stp_regex_match(%s, stp_re%d_classes, stp_re%d_next, %d, %zu, %d);", t, a, id, id,
+		  re->nclasses, regex_table_mask(re), re->start);
 	if (!strcmp(x->op, "!~"))
 		emit_line(e, "%s = !%s;", t, t);
 	return t;
@@ -431,9 +474,9 @@ static char *emit_regex(Emitter *e, Expr *x, char *a, char *b)
 static char *emit_compare(Emitter *e, Expr *x)
 {
 	char *a = emit_expr(e, x->args[0]);
-	char *b = emit_expr(e, x->args[1]);
 	if (!strcmp(x->op, "=~") || !strcmp(x->op, "!~"))
-		return emit_regex(e, x, a, b);
+		return emit_regex(e, x, a);
+	char *b = emit_expr(e, x->args[1]);
 	char *t = emit_new_long(e);
 	if (x->args[0]->type == TY_STRING)
 		emit_line(e, "%s = stp_str_cmp(%s, %s) %s 0;", t, a, b, x->op);

@@ -79,13 +79,21 @@ typedef struct Emitter {
 	Vec *error_msgs;        /* char*: message */
 	Vec *error_wheres;      /* char*: "near operator '/' at F:L:C" */
 	Vec *formats;           /* char*: printf formats (prog formats first) */
-	int nregex;             /* host: compiled regex cache slots */
+	Vec *regexes;           /* RegexSite*: =~ patterns, tables stp_reN_* */
+	bool uses_tokenize;     /* tokenize() keeps per-CPU state in the kernel */
 	int dispatch_used[2];   /* raw_syscalls sys_enter / sys_exit dispatch programs emitted */
 	Vec *btf_needs;         /* (intptr_t) KBTF_NEED_* of CO-RE member chains */
 	bool uses_tp_args;      /* current probe reads TP_PROTO arguments: raw_tp */
 	bool uses_tp_fields;    /* current probe reads tracepoint record fields */
 	bool failed;
 } Emitter;
+
+/* A compiled =~ pattern; both units carry its tables (regex.c). */
+typedef struct RegexSite {
+	char *pat;
+	size_t len;
+	struct Regex *re;
+} RegexSite;
 
 /* emit.c */
 void emit_stmt(Emitter *e, Stmt *st);
@@ -109,6 +117,7 @@ void emit_check_unwind(Emitter *e);
 char *near_op(const char *op);        /* "operator '/'" */
 char *near_ident(const char *name);   /* "identifier 'x'" */
 char *emit_stat_read(Emitter *e, Expr *agg, Var **var);
+void emit_regex_tables(Emitter *e, StrBuf *b);
 
 /* targetvars.c */
 char *emit_target_var(Emitter *e, Expr *x);
