@@ -119,36 +119,48 @@ static __always_inline int64_t stp_str_cmp(const char *a, const char *b)
 	return 0;
 }
 
+struct stp_len_walk {
+	const char *s;
+	int64_t len;
+};
+
+static long stp_str_len_cb(__u32 i, void *ctx)
+{
+	struct stp_len_walk *w = ctx;
+	if (i >= STP_STRLEN - 1 || !w->s[i]) {
+		w->len = i;
+		return 1;
+	}
+	return 0;
+}
+
+/* A loop the verifier checks once: unrolled, each possible length would
+ * be a path of its own through the rest of the handler (three calls made
+ * 128^3 of them). */
 static __always_inline int64_t stp_str_len(const char *a)
 {
-	for (int i = 0; i < STP_STRLEN; i++)
-		if (!a[i])
-			return i;
-	return STP_STRLEN - 1;
+	struct stp_len_walk w = {a, STP_STRLEN - 1};
+	bpf_loop(STP_STRLEN, stp_str_len_cb, &w, 0);
+	return w.len;
 }
 
 /* stp_string.h: the library's string functions, loops run by bpf_loop */
 #define stp_loop(n, fn, ctx) bpf_loop((n), (fn), (ctx), 0)
 #include "stp_string.h"
 
-#ifdef STP_TOKENIZE
-/* tokenize() state, per CPU: a handler's calls run on one CPU */
+/* The string walks' positions and tokenize()'s string, per CPU: a
+ * handler runs on one CPU from start to end. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct stp_tok_state);
-} stp_tok_map SEC(".maps");
-#endif
+	__type(value, struct stp_str_vars);
+} stp_str_vars_map SEC(".maps");
 
-static inline struct stp_tok_state *stp_tok_state(void)
+static inline struct stp_str_vars *stp_str_vars(void)
 {
-#ifdef STP_TOKENIZE
 	__u32 zero = 0;
-	return bpf_map_lookup_elem(&stp_tok_map, &zero);
-#else
-	return 0;
-#endif
+	return bpf_map_lookup_elem(&stp_str_vars_map, &zero);
 }
 
 /* --------------------------------------------------------- records */

@@ -59,10 +59,10 @@ static inline int64_t stp_str_len(const char *a) { return (int64_t)strnlen(a, ST
 	} while (0)
 #include "stp_string.h"
 
-static inline struct stp_tok_state *stp_tok_state(void)
+static inline struct stp_str_vars *stp_str_vars(void)
 {
-	static struct stp_tok_state st;
-	return &st;
+	static struct stp_str_vars vars;
+	return &vars;
 }
 
 /* Records: host handlers pack printf arguments the same way. */

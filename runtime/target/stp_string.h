@@ -5,9 +5,17 @@
  *   stp_loop(n, fn, ctx)   call fn(i, ctx) for i = 0.. until it returns
  *                          nonzero or n calls were made (bpf_loop in the
  *                          kernel: the verifier checks fn once);
- *   stp_tok_state()        tokenize()'s saved string (per CPU in the
- *                          kernel), or NULL.
+ *   stp_str_vars()         the memory a walk keeps its positions in and
+ *                          tokenize() its string (per CPU in the kernel),
+ *                          or NULL.
  * so a script gets the same answer in a kernel probe and in begin/end.
+ *
+ * Why the positions of a walk are not in its context on the stack: the
+ * verifier tracks stack values exactly, so each position would be a new
+ * state and bpf_loop's callback would be checked once per byte of the
+ * string (past its million-instruction limit with a few calls).  It
+ * knows nothing of what a map holds, so with the positions there every
+ * step looks alike and the callback is checked about once.
  *
  * Every string operand may be read for STP_STRLEN bytes and holds a NUL
  * within them; results go to a temporary (2 * STP_STRBUF bytes) and are
@@ -34,6 +42,43 @@ static inline void stp_str_end(char *dst, uint64_t n)
 	if (n < STP_STRLEN)
 		dst[n] = 0;
 }
+
+/* What walks carry from one step to the next (see above). */
+struct stp_replace_vars {
+	uint64_t i, o;          /* next byte of src, of the result */
+};
+
+struct stp_text_vars {
+	uint64_t i, o;          /* next byte of s, of the result */
+	int64_t room;           /* output bytes left */
+	uint64_t esc, esc_len;  /* first escape that a "..." could cut */
+	int64_t truncated;
+};
+
+struct stp_tok_vars {
+	uint64_t o;             /* next byte of the token */
+};
+
+struct stp_re_vars {
+	uint64_t state;         /* the DFA's state after the bytes so far */
+};
+
+/* What tokenize() keeps between calls. */
+struct stp_tok_state {
+	char s[STP_STRLEN];
+	uint64_t pos;
+};
+
+struct stp_str_vars {
+	union {
+		struct stp_replace_vars replace;
+		struct stp_text_vars text;
+		struct stp_tok_vars tok;
+		struct stp_re_vars re;
+	} walk;                 /* one walk at a time: none calls another */
+	struct stp_tok_state tok;
+};
+static inline struct stp_str_vars *stp_str_vars(void);
 
 /* ------------------------------------------------------------ substr */
 
@@ -112,39 +157,49 @@ static inline int64_t stp_isinstr(const char *s1, const char *s2) { return stp_s
 struct stp_replace_walk {
 	char *dst;
 	const char *src, *old, *rep;
-	uint64_t i, o;
+	struct stp_replace_vars *v;
 };
 
 static inline void stp_replace_put(struct stp_replace_walk *w, char ch)
 {
-	uint64_t o = w->o;
+	uint64_t o = w->v->o;
 	stp_opaque(o);
 	if (o < STP_STR_LAST) {
 		w->dst[o] = ch;
-		w->o = o + 1;
+		w->v->o = o + 1;
 	}
+}
+
+/* The length of old when src holds it at i, else 0. */
+static inline uint64_t stp_replace_matches(const struct stp_replace_walk *w, uint64_t i)
+{
+	uint64_t j;
+	for (j = 0; j < STP_STRLEN; j++) {
+		uint64_t k = i + j;
+		stp_opaque(k);
+		if (!w->old[j])
+			return j;
+		if (k >= STP_STRLEN || w->src[k] != w->old[j])
+			return 0;
+	}
+	return 0;
 }
 
 STP_CALLBACK stp_replace_cb(uint32_t n, void *ctx)
 {
 	struct stp_replace_walk *w = ctx;
-	uint64_t i = w->i, j;
+	uint64_t i = w->v->i;
 	stp_opaque(i);
-	if (i >= STP_STRLEN || !w->src[i] || w->o >= STP_STR_LAST)
+	if (i >= STP_STRLEN || !w->src[i] || w->v->o >= STP_STR_LAST)
 		return 1;
-	for (j = 0; j < STP_STRLEN; j++) {
-		uint64_t k = i + j;
-		stp_opaque(k);
-		if (!w->old[j] || k >= STP_STRLEN || w->src[k] != w->old[j])
-			break;
-	}
-	if (j < STP_STRLEN && !w->old[j]) {
+	uint64_t len = stp_replace_matches(w, i);
+	if (len) {
 		for (uint64_t r = 0; r < STP_STRLEN && w->rep[r]; r++)
 			stp_replace_put(w, w->rep[r]);
-		w->i = i + j;
+		w->v->i = i + len;
 	} else {
 		stp_replace_put(w, w->src[i]);
-		w->i = i + 1;
+		w->v->i = i + 1;
 	}
 	return 0;
 }
@@ -153,13 +208,18 @@ STP_CALLBACK stp_replace_cb(uint32_t n, void *ctx)
  * replaced; src itself when old is empty. */
 static inline void stp_str_replace(char *dst, const char *src, const char *old, const char *rep)
 {
-	struct stp_replace_walk w = {dst, src, old, rep, 0, 0};
+	struct stp_str_vars *vars = stp_str_vars();
+	dst[0] = 0;
+	if (!vars)
+		return;
 	if (!old[0]) {
 		stp_str_copy(dst, src);
 		return;
 	}
+	struct stp_replace_walk w = {dst, src, old, rep, &vars->walk.replace};
+	w.v->i = w.v->o = 0;
 	stp_loop(STP_STRLEN, stp_replace_cb, &w);
-	stp_str_end(dst, w.o);
+	stp_str_end(dst, w.v->o);
 }
 
 /* ------------------------------------------------------------ numbers */
@@ -228,19 +288,16 @@ static inline int64_t stp_stringat(const char *s, int64_t pos)
 struct stp_text_walk {
 	char *dst;
 	const char *s;
-	uint64_t i, o;
-	int64_t room;           /* output bytes left */
-	uint64_t esc, esc_len;  /* first escape that a "..." could cut */
-	int truncated;
+	struct stp_text_vars *v;
 };
 
 static inline void stp_text_put(struct stp_text_walk *w, char ch)
 {
-	uint64_t o = w->o;
+	uint64_t o = w->v->o;
 	stp_opaque(o);
 	if (o < STP_STR_LAST) {
 		w->dst[o] = ch;
-		w->o = o + 1;
+		w->v->o = o + 1;
 	}
 }
 
@@ -291,47 +348,55 @@ static inline char stp_text_short_escape(int64_t c)
 	return 0;
 }
 
-STP_CALLBACK stp_text_cb(uint32_t n, void *ctx)
+/* The escape of c (a code point of len bytes) after its backslash. */
+static inline void stp_text_escape(struct stp_text_walk *w, int64_t c, uint64_t len, int64_t need)
 {
-	struct stp_text_walk *w = ctx;
-	int64_t c;
-	uint64_t len = stp_utf8_decode(w, w->i, &c);
-	if (c == 0 || w->i >= STP_STR_LAST)
-		return 1;
-	if (w->room <= 0) {
-		w->truncated = 1;
-		return 1;
-	}
 	char short_esc = stp_text_short_escape(c);
-	int64_t need = len > 1 ? (c <= 0xFFFF ? 6 : 10) : (c >= 32 && c < 127 && !short_esc) ? 1 : short_esc ? 2 : 4;
-	if (need > 1 && !w->esc_len && w->room - 3 < need) {
-		w->esc = w->o;
-		w->esc_len = (uint64_t)need;
-	}
-	if (w->room < need) {
-		w->truncated = 1;
-		return 1;
-	}
-	w->i += len;
-	w->room -= need;
-	if (need == 1) {
-		stp_text_put(w, (char)c);
-	} else if (len > 1) {
-		stp_text_put(w, '\\');
+	stp_text_put(w, '\\');
+	if (len > 1) {
 		stp_text_put(w, need == 6 ? 'u' : 'U');
 		for (int64_t d = need - 3; d >= 0; d--) {
 			int nib = (int)((c >> (4 * d)) & 0xF);
 			stp_text_put(w, (char)(nib < 10 ? '0' + nib : 'A' + nib - 10));
 		}
 	} else if (short_esc) {
-		stp_text_put(w, '\\');
 		stp_text_put(w, short_esc);
 	} else {
-		stp_text_put(w, '\\');
 		stp_text_put(w, (char)('0' + ((c >> 6) & 3)));
 		stp_text_put(w, (char)('0' + ((c >> 3) & 7)));
 		stp_text_put(w, (char)('0' + (c & 7)));
 	}
+}
+
+STP_CALLBACK stp_text_cb(uint32_t n, void *ctx)
+{
+	struct stp_text_walk *w = ctx;
+	struct stp_text_vars *v = w->v;
+	int64_t c;
+	uint64_t i = v->i;
+	uint64_t len = stp_utf8_decode(w, i, &c);
+	if (c == 0 || i >= STP_STR_LAST)
+		return 1;
+	if (v->room <= 0) {
+		v->truncated = 1;
+		return 1;
+	}
+	char short_esc = stp_text_short_escape(c);
+	int64_t need = len > 1 ? (c <= 0xFFFF ? 6 : 10) : (c >= 32 && c < 127 && !short_esc) ? 1 : short_esc ? 2 : 4;
+	if (need > 1 && !v->esc_len && v->room - 3 < need) {
+		v->esc = v->o;
+		v->esc_len = (uint64_t)need;
+	}
+	if (v->room < need) {
+		v->truncated = 1;
+		return 1;
+	}
+	v->i = i + len;
+	v->room -= need;
+	if (need == 1)
+		stp_text_put(w, (char)c);
+	else
+		stp_text_escape(w, c, len, need);
 	return 0;
 }
 
@@ -341,18 +406,24 @@ STP_CALLBACK stp_text_cb(uint32_t n, void *ctx)
  * "..." when it had to be cut.  text_str(s) is text_strn(s, 0, 0). */
 static inline void stp_text_strn(char *dst, const char *s, int64_t len, int64_t quoted)
 {
-	struct stp_text_walk w = {dst, s, 0, 0, len, 0, 0, 0};
+	struct stp_str_vars *vars = stp_str_vars();
+	dst[0] = 0;
+	if (!vars)
+		return;
+	struct stp_text_walk w = {dst, s, &vars->walk.text};
+	struct stp_text_vars *v = w.v;
+	*v = (struct stp_text_vars){0, 0, len, 0, 0, 0};
 	if (len <= 0 || len > STP_STR_LAST)
-		w.room = STP_STR_LAST;
+		v->room = STP_STR_LAST;
 	if (quoted) {
-		w.room = (w.room > 5 ? w.room : 5) - 2;
+		v->room = (v->room > 5 ? v->room : 5) - 2;
 		stp_text_put(&w, '"');
 	}
 	stp_loop(STP_STRLEN, stp_text_cb, &w);
-	if (quoted && w.truncated) {
+	if (quoted && v->truncated) {
 		/* "..." replaces the last bytes, or the escape it would cut */
-		uint64_t cut = w.o - 3 + (uint64_t)w.room;
-		w.o = w.esc_len && w.esc < cut && cut < w.esc + w.esc_len ? w.esc : cut;
+		uint64_t cut = v->o - 3 + (uint64_t)v->room;
+		v->o = v->esc_len && v->esc < cut && cut < v->esc + v->esc_len ? v->esc : cut;
 		stp_text_put(&w, '"');
 		stp_text_put(&w, '.');
 		stp_text_put(&w, '.');
@@ -360,23 +431,16 @@ static inline void stp_text_strn(char *dst, const char *s, int64_t len, int64_t 
 	} else if (quoted) {
 		stp_text_put(&w, '"');
 	}
-	stp_str_end(dst, w.o);
+	stp_str_end(dst, v->o);
 }
 
 /* ------------------------------------------------------------ tokenize */
-
-/* What tokenize() keeps between calls (the target defines where). */
-struct stp_tok_state {
-	char s[STP_STRLEN];
-	uint64_t pos;
-};
-static inline struct stp_tok_state *stp_tok_state(void);
 
 struct stp_tok_walk {
 	struct stp_tok_state *st;
 	const char *delim;
 	char *dst;
-	uint64_t o;
+	struct stp_tok_vars *v;
 };
 
 static inline int stp_is_delim(const char *delim, char ch)
@@ -390,7 +454,7 @@ static inline int stp_is_delim(const char *delim, char ch)
 STP_CALLBACK stp_tok_cb(uint32_t n, void *ctx)
 {
 	struct stp_tok_walk *w = ctx;
-	uint64_t p = w->st->pos, o = w->o;
+	uint64_t p = w->st->pos, o = w->v->o;
 	stp_opaque(p);
 	stp_opaque(o);
 	if (p >= STP_STR_LAST)
@@ -400,10 +464,10 @@ STP_CALLBACK stp_tok_cb(uint32_t n, void *ctx)
 		return 1;
 	w->st->pos = p + 1;
 	if (stp_is_delim(w->delim, ch))
-		return w->o > 0; /* a token ends here; empty ones are skipped */
+		return o > 0; /* a token ends here; empty ones are skipped */
 	if (o < STP_STR_LAST) {
 		w->dst[o] = ch;
-		w->o = o + 1;
+		w->v->o = o + 1;
 	}
 	return 0;
 }
@@ -412,58 +476,64 @@ STP_CALLBACK stp_tok_cb(uint32_t n, void *ctx)
  * string given last time when input is empty; "" when none is left. */
 static inline void stp_tokenize(char *dst, const char *input, const char *delim)
 {
-	struct stp_tok_state *st = stp_tok_state();
-	struct stp_tok_walk w = {st, delim, dst, 0};
+	struct stp_str_vars *vars = stp_str_vars();
 	dst[0] = 0;
-	if (!st)
+	if (!vars)
 		return;
+	struct stp_tok_walk w = {&vars->tok, delim, dst, &vars->walk.tok};
 	if (input[0]) {
-		stp_str_copy(st->s, input);
-		st->pos = 0;
+		stp_str_copy(vars->tok.s, input);
+		vars->tok.pos = 0;
 	}
+	w.v->o = 0;
 	stp_loop(STP_STRLEN, stp_tok_cb, &w);
-	stp_str_end(dst, w.o);
+	stp_str_end(dst, w.v->o);
 }
 
 /* ------------------------------------------------------------ regex */
 
 /* A pattern compiled by the translator (src/translate/regex.c): the byte
  * classes, and next[state * nclasses + class] padded to mask + 1 cells.
- * State 0: no match possible, 1: found; the string's NUL is a byte of
- * the last class, where `$` holds. */
+ * State 0: no match possible, 1: found; both lead only to themselves, and
+ * the string's NUL (a class of its own, where `$` holds) leads to one of
+ * them, so a walk may go on past the end without changing its answer. */
 struct stp_re_walk {
 	const char *s;
 	const uint8_t *classes;
 	const uint16_t *next;
-	uint64_t nclasses, mask, state;
+	uint64_t nclasses, mask;
+	struct stp_re_vars *v;
 };
 
-/* Bytes per callback: the kernel's loop calls cost more than a step. */
-#define STP_RE_CHUNK 8
+/* Bytes per callback, stepped without a branch: the kernel's loop calls
+ * cost more than a step. */
+#define STP_RE_CHUNK 16
 
 STP_CALLBACK stp_re_cb(uint32_t n, void *ctx)
 {
 	struct stp_re_walk *w = ctx;
-	uint64_t st = w->state;
+	uint64_t st = w->v->state;
 	for (uint64_t j = 0; j < STP_RE_CHUNK; j++) {
 		uint64_t i = (uint64_t)n * STP_RE_CHUNK + j;
 		stp_opaque(i);
 		unsigned char ch = i < STP_STR_LAST ? (unsigned char)w->s[i] : 0;
 		st = w->next[(st * w->nclasses + w->classes[ch]) & w->mask];
-		if (st <= 1)
-			break;
 	}
-	w->state = st;
+	w->v->state = st;
 	return st <= 1;
 }
 
 static inline int64_t stp_regex_match(const char *s, const uint8_t *classes, const uint16_t *next,
 				      uint64_t nclasses, uint64_t mask, uint64_t start)
 {
-	struct stp_re_walk w = {s, classes, next, nclasses, mask, start};
+	struct stp_str_vars *vars = stp_str_vars();
+	if (!vars)
+		return 0;
+	struct stp_re_walk w = {s, classes, next, nclasses, mask, &vars->walk.re};
+	w.v->state = start;
 	if (start > 1)
 		stp_loop(STP_STRLEN / STP_RE_CHUNK + 1, stp_re_cb, &w);
-	return w.state == 1;
+	return w.v->state == 1;
 }
 
 #endif

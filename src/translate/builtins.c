@@ -201,7 +201,6 @@ static char *emit_string_fn(Emitter *e, Expr *x)
 	if (!strcmp(n, "text_strn"))
 		return str_call(e, "stp_text_strn", xasprintf("%s, %s, %s", a[0], a[1], a[2]));
 	if (!strcmp(n, "tokenize")) {
-		e->uses_tokenize = true;
 		if (x->nargs == 1) /* tokenize(delim): go on with the last string */
 			return str_call(e, "stp_tokenize", xasprintf("%s, %s", literal_operand(e, ""), a[0]));
 		return str_call(e, "stp_tokenize", xasprintf("%s, %s", a[0], a[1]));

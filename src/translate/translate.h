@@ -80,7 +80,6 @@ typedef struct Emitter {
 	Vec *error_wheres;      /* char*: "near operator '/' at F:L:C" */
 	Vec *formats;           /* char*: printf formats (prog formats first) */
 	Vec *regexes;           /* RegexSite*: =~ patterns, tables stp_reN_* */
-	bool uses_tokenize;     /* tokenize() keeps per-CPU state in the kernel */
 	int dispatch_used[2];   /* raw_syscalls sys_enter / sys_exit dispatch programs emitted */
 	Vec *btf_needs;         /* (intptr_t) KBTF_NEED_* of CO-RE member chains */
 	bool uses_tp_args;      /* current probe reads TP_PROTO arguments: raw_tp */
