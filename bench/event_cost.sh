@@ -33,6 +33,14 @@ floor=$(run_with empty "$B/empty_tp" "$B/empty_tp.bpf.o")
 stap_t=$(run_with stapng "$STAP" -e 'global c
 probe kernel.trace("syscalls:sys_enter_getppid") { c[execname()]++ }
 probe begin { printf("ready\n") }')
+# a regex and a substring search per event (kstrings): the DFA walks the
+# whole name (no match), isinstr tries every offset
+re_t=$(run_with stapng-regex "$STAP" -e 'global c
+probe kernel.trace("syscalls:sys_enter_getppid") { if (execname() =~ "^(sshd|cron|[a-f]+_?[0-9]{2,})$") c++ }
+probe begin { printf("ready\n") }')
+instr_t=$(run_with stapng-isinstr "$STAP" -e 'global c
+probe kernel.trace("syscalls:sys_enter_getppid") { if (isinstr(execname(), "sshd")) c++ }
+probe begin { printf("ready\n") }')
 if have_bpftrace; then
 	bt_t=$(run_with bpftrace bpftrace -e 'BEGIN { printf("ready\n"); } tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }')
 fi
@@ -41,6 +49,8 @@ printf "%-42s %10s %12s\n" "getppid(), $N calls, best of $ROUNDS" "ns/call" "add
 printf "%-42s %10s %12s\n" "no tracing" "$base" "-"
 printf "%-42s %10s %12.1f\n" "empty BPF program (floor)" "$floor" "$(awk "BEGIN{print $floor-$base}")"
 printf "%-42s %10s %12.1f\n" "stapng  c[execname()]++" "$stap_t" "$(awk "BEGIN{print $stap_t-$base}")"
+printf "%-42s %10s %12.1f\n" "stapng  execname() =~ \"^(sshd|...)\$\"" "$re_t" "$(awk "BEGIN{print $re_t-$base}")"
+printf "%-42s %10s %12.1f\n" "stapng  isinstr(execname(), \"sshd\")" "$instr_t" "$(awk "BEGIN{print $instr_t-$base}")"
 if [ -n "${bt_t:-}" ]; then
 	printf "%-42s %10s %12.1f\n" "bpftrace @[comm] = count()" "$bt_t" "$(awk "BEGIN{print $bt_t-$base}")"
 	awk "BEGIN{s=$stap_t-$base; b=$bt_t-$base; if (b>0) printf(\"stapng/bpftrace added cost: %.2fx (goal <= 0.8x)\n\", s/b)}"
