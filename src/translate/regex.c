@@ -156,7 +156,7 @@ static void parse_named_class(Compiler *c, ByteSet *s)
 	memcpy(name, c->pat + from, n);
 	name[n] = 0;
 	if (at_end(c)) {
-		fail_at(c, (int)c->len, "unclosed character class '%.*s'", (int)(c->len - open), c->pat + open);
+		fail_at(c, (int)c->len, "unclosed character class '%.*s'", (int)(c->len - open - 1), c->pat + open);
 		return;
 	}
 	c->pos += 2;
@@ -173,7 +173,7 @@ static void parse_named_class(Compiler *c, ByteSet *s)
  * A backslash is an ordinary byte here, as POSIX has it. */
 static RxNode *parse_bracket(Compiler *c)
 {
-	size_t open = c->pos++;
+	c->pos++;
 	ByteSet s = {{0}};
 	bool negate = peek(c) == '^';
 	if (negate)
@@ -181,7 +181,7 @@ static RxNode *parse_bracket(Compiler *c)
 	bool first = true;
 	for (;;) {
 		if (at_end(c)) {
-			fail_at(c, (int)open, "unclosed character class");
+			fail_at(c, (int)c->len - 1, "unclosed character class");
 			return NULL;
 		}
 		int ch = peek(c);
@@ -200,7 +200,7 @@ static RxNode *parse_bracket(Compiler *c)
 			hi = c->pat[c->pos + 1];
 			c->pos += 2;
 			if (hi < ch) {
-				fail_at(c, (int)c->pos - 1, "Inverted character range %c-%c", ch, hi);
+				fail_at(c, (int)c->pos, "Inverted character range %c-%c", ch, hi);
 				return NULL;
 			}
 		}
@@ -247,7 +247,7 @@ static RxNode *parse_atom(Compiler *c)
 		if (c->failed)
 			return NULL;
 		if (peek(c) != ')') {
-			fail_at(c, (int)c->pos, "expected ), found end of regex");
+			fail_at(c, (int)c->pos - 1, "expected ), found end of regex");
 			return NULL;
 		}
 		c->pos++;
@@ -284,7 +284,7 @@ static int parse_count(Compiler *c, const char *expected)
 		return -1;
 	}
 	if (peek(c) < '0' || peek(c) > '9') {
-		fail_at(c, (int)c->pos, "%s", expected);
+		fail_at(c, (int)c->pos + 1, "%s", expected);
 		return -1;
 	}
 	long n = 0;
@@ -308,7 +308,8 @@ static bool parse_bounds(Compiler *c, int *min, int *max)
 	if (*min < 0)
 		return false;
 	*max = *min;
-	if (peek(c) == ',') {
+	bool upper = peek(c) == ',';
+	if (upper) {
 		c->pos++;
 		if (peek(c) == '}')
 			*max = -1;
@@ -320,7 +321,10 @@ static bool parse_bounds(Compiler *c, int *min, int *max)
 		return false;
 	}
 	if (peek(c) != '}') {
-		fail_at(c, (int)c->pos, "expected '}'");
+		if (upper)
+			fail_at(c, (int)c->pos, "expected }, found %c", peek(c));
+		else
+			fail_at(c, (int)c->pos, "expected ',' or '}'");
 		return false;
 	}
 	c->pos++;
