@@ -53,6 +53,9 @@ typedef struct ElabFunc {
 	bool resolved;          /* body symbols resolved */
 	bool ctx_checked[2];
 	ElabVar **param_vars;
+	/* the next function of the same name and a different arity (stap
+	 * overloads by argument count), in definition order */
+	Func *next_overload;
 } ElabFunc;
 
 /* A tapset file known from the index; parsed only when needed. */

@@ -194,18 +194,26 @@ ElabFunc *elab_func_info(Elab *E, Func *f)
 static void register_function(Elab *E, Func *f)
 {
 	char *key = f->is_private ? private_key(f->file, f->name) : xstrdup(f->name);
-	if (strmap_get(&E->functions, key)) {
-		/* stap keeps the first definition of a name */
-		free(key);
-		return;
+	Func *first = strmap_get(&E->functions, key);
+	Func *last = NULL;
+	for (Func *o = first; o; o = elab_func_info(E, o)->next_overload) {
+		if (o->nparams == f->nparams) {
+			/* stap keeps the first definition of a name and arity */
+			free(key);
+			return;
+		}
+		last = o;
 	}
-	strmap_put(&E->functions, key, f);
+	if (!first)
+		strmap_put(&E->functions, key, f);
 	free(key);
 	ElabFunc *ef = xcalloc(1, sizeof *ef);
 	ef->f = f;
 	f->id = E->funcs.len;
 	vec_push(&E->funcs, ef);
 	vec_push(&E->all_functions, f);
+	if (last)
+		elab_func_info(E, last)->next_overload = f;
 	f->locals = (Vec){0};
 	ef->param_vars = xcalloc((size_t)f->nparams + 1, sizeof(ElabVar *));
 	for (int i = 0; i < f->nparams; i++) {
@@ -393,22 +401,53 @@ static void use_function(Elab *E, Func *f)
 	vec_push(&E->func_queue, f);
 }
 
+/* The overload of `first` (a function and the others of its name) that
+ * takes nargs arguments, or NULL. */
+static Func *pick_overload(Elab *E, Func *first, int nargs)
+{
+	for (Func *o = first; o; o = elab_func_info(E, o)->next_overload)
+		if (o->nparams == nargs)
+			return o;
+	return NULL;
+}
+
+static Func *last_overload(Elab *E, Func *first)
+{
+	while (first && elab_func_info(E, first)->next_overload)
+		first = elab_func_info(E, first)->next_overload;
+	return first;
+}
+
+static bool builtin_takes(const Builtin *b, int nargs)
+{
+	return nargs >= b->min_args && (b->max_args < 0 || nargs <= b->max_args);
+}
+
+/* A call resolves by name and argument count: to the script or tapset
+ * function of that arity, else to a built-in that takes it, else (after
+ * loading the tapset files that define the name) to theirs.  When the
+ * name exists but no arity fits, stap names the last definition. */
 static void resolve_call(Frame *fr, Expr *e)
 {
 	Elab *E = fr->E;
 	for (int i = 0; i < e->nargs; i++)
 		resolve_expr(fr, e->args[i], true, false);
-	Func *f = elab_find_function(E, e->name, fr->file);
+	Func *first = elab_find_function(E, e->name, fr->file);
+	Func *f = pick_overload(E, first, e->nargs);
 	const Builtin *b = f ? NULL : builtin_lookup(e->name);
-	if (!f && !b && tapset_load_function(E, e->name))
-		f = elab_find_function(E, e->name, fr->file);
+	if (!f && !(b && builtin_takes(b, e->nargs)) && tapset_load_function(E, e->name)) {
+		first = elab_find_function(E, e->name, fr->file);
+		f = pick_overload(E, first, e->nargs);
+	}
 	if (f) {
 		e->func = f;
-		if (e->nargs != f->nparams) {
-			arity_error(E, e, e->name, f->nparams, f->loc);
-			return;
-		}
 		use_function(E, f);
+		return;
+	}
+	if (first && !(b && builtin_takes(b, e->nargs))) {
+		Func *last = last_overload(E, first);
+		e->func = last;
+		arity_error(E, e, e->name, last->nparams, last->loc);
 		return;
 	}
 	if (b) {
