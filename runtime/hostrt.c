@@ -223,6 +223,14 @@ void stp_rt_error(struct stp_ctx *c, int error_id, const char *detail)
 	rt_check_limits(s);
 }
 
+void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg)
+{
+	struct stp_session *s = session_of(c);
+	const char *where;
+	const char *site = site_message(s, (uint32_t)site_id, &where);
+	rt_report_warning(s, msg && *msg ? msg : site, where);
+}
+
 void stp_rt_exit(struct stp_ctx *c)
 {
 	struct stp_session *s = session_of(c);

@@ -281,6 +281,8 @@ void stp_rt_sprintf(struct stp_ctx *c, char *buf, size_t size, int fmt_id, const
 
 /* Errors: record message, set c->error; the generated code then returns. */
 void stp_rt_error(struct stp_ctx *c, int error_id, const char *detail);
+/* warn(msg): print a warning, go on. */
+void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg);
 void stp_rt_exit(struct stp_ctx *c);
 
 /* Arrays (global id = index in stp_module.globals). Keys and values use

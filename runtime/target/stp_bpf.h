@@ -214,6 +214,35 @@ static __always_inline __u32 stp_rec_str(unsigned char *r, __u32 off, const char
 		(K)->error = (id) + 1;                                                 \
 	} while (0)
 
+/* A diagnostic record (STP_REC_ERROR counts as an error, STP_REC_WARN
+ * does not) whose message is fmt, a read-only literal with one %llx,
+ * formatted with addr here: stap's fault messages name the address. */
+#define stp_fault_record(K, kind_, id, fmt, addr)                                      \
+	do {                                                                           \
+		unsigned char *r_ = stp_rec_begin();                                   \
+		if ((kind_) == STP_REC_ERROR)                                          \
+			__sync_fetch_and_add(&stp_g.st.errors, 1);                     \
+		if (r_) {                                                              \
+			__u64 fa_ = (__u64)(addr);                                      \
+			long fn_ = bpf_snprintf((char *)r_ + sizeof(struct stp_rec_hdr) + 2, \
+					       STP_STRLEN, (fmt), &fa_, sizeof fa_);     \
+			__u16 fl_ = fn_ > 0 ? (__u16)(fn_ - 1) : 0;                       \
+			__builtin_memcpy(r_ + sizeof(struct stp_rec_hdr), &fl_, 2);     \
+			stp_rec_send(K, r_, (kind_), (id),                             \
+				     sizeof(struct stp_rec_hdr) + 2 + (fl_ & (STP_STRLEN - 1))); \
+		}                                                                      \
+	} while (0)
+
+/* warn(msg): a warning record carrying the message. */
+#define stp_warn_str(K, id, msg)                                                      \
+	do {                                                                           \
+		unsigned char *r_ = stp_rec_begin();                                   \
+		if (r_) {                                                              \
+			__u32 o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), (msg), 0); \
+			stp_rec_send(K, r_, STP_REC_WARN, (id), o_);                   \
+		}                                                                      \
+	} while (0)
+
 #define stp_exit(K)                                                                   \
 	do {                                                                           \
 		unsigned char *r_ = stp_rec_begin();                                   \

@@ -15,27 +15,123 @@ static char *long_call(Emitter *e, const char *fmt, const char *arg)
 	return t;
 }
 
-/* kernel_long(addr) and friends: a fault is a runtime error. */
-static char *emit_mem_read(Emitter *e, Expr *x, const char *space, int size, bool is_signed, bool str)
+/* ------------------------------------------------------ memory readers */
+
+/* What a reader does when the address cannot be read: stap's kernel_*
+ * and *_error readers raise an error, most user_* readers give 0 (or a
+ * fixed text), the *_warn ones give that and print a warning. */
+enum fault_mode { FAULT_ERROR, FAULT_ZERO, FAULT_WARN };
+
+typedef struct NumReader {
+	const char *name;
+	bool user;
+	int size;            /* bytes */
+	bool is_signed;
+	enum fault_mode fault;
+	const char *what;    /* the type in stap's fault message */
+} NumReader;
+
+#define USER_READER(base, size, sgn, what)                                                  \
+	{base, true, size, sgn, FAULT_ZERO, what}, {base "_error", true, size, sgn, FAULT_ERROR, what}, \
+	{base "_warn", true, size, sgn, FAULT_WARN, what}
+
+static const NumReader num_readers[] = {
+	{"kernel_char", false, 1, true, FAULT_ERROR, "char"},
+	{"kernel_short", false, 2, true, FAULT_ERROR, "short"},
+	{"kernel_int", false, 4, true, FAULT_ERROR, "int"},
+	{"kernel_long", false, 8, true, FAULT_ERROR, "long"},
+	{"kernel_pointer", false, 8, false, FAULT_ERROR, "pointer"},
+	USER_READER("user_char", 1, true, "char"),
+	USER_READER("user_short", 2, true, "short"),
+	USER_READER("user_ushort", 2, false, "unsigned short"),
+	USER_READER("user_int", 4, true, "int"),
+	USER_READER("user_long", 8, true, "long"),
+	USER_READER("user_ulong", 8, false, "unsigned long"),
+	USER_READER("user_int8", 1, true, "int8"),
+	USER_READER("user_uint8", 1, false, "uint8"),
+	USER_READER("user_int16", 2, true, "int16"),
+	USER_READER("user_uint16", 2, false, "uint16"),
+	USER_READER("user_int32", 4, true, "int32"),
+	USER_READER("user_uint32", 4, false, "uint32"),
+	USER_READER("user_int64", 8, true, "int64"),
+	USER_READER("user_uint64", 8, false, "uint64"),
+};
+
+typedef struct StrReader {
+	const char *name;
+	bool user;
+	bool has_n;          /* second argument: at most n bytes */
+	enum fault_mode fault;
+	const char *fallback; /* the result on a fault (FAULT_ZERO/WARN) */
+} StrReader;
+
+/* An optional last argument (after addr[, n]) is the text to return on a
+ * fault instead (stap's err_msg / warn_msg). */
+static const StrReader str_readers[] = {
+	{"kernel_string", false, false, FAULT_ERROR, NULL},
+	{"kernel_string2", false, false, FAULT_ERROR, NULL},
+	{"kernel_string_n", false, true, FAULT_ERROR, NULL},
+	{"user_string", true, false, FAULT_ERROR, NULL},
+	{"user_string2", true, false, FAULT_ERROR, NULL},
+	{"user_string_n", true, true, FAULT_ERROR, NULL},
+	{"user_string_n2", true, true, FAULT_ERROR, NULL},
+	{"user_string_nofault", true, false, FAULT_ZERO, ""},
+	{"user_string_n_nofault", true, true, FAULT_ZERO, ""},
+	{"user_string_warn", true, false, FAULT_WARN, ""},
+	{"user_string2_warn", true, false, FAULT_WARN, ""},
+	{"user_string_n_warn", true, true, FAULT_WARN, "<unknown>"},
+	{"user_string2_n_warn", true, true, FAULT_WARN, "<unknown>"},
+};
+
+/* Leave by a fault at `addr`: stap's message names the address, so the
+ * kernel formats it into the record ("user int copy fault at 0x1000
+ * [man error::fault]"); inside try the site's text is the message. */
+static void emit_fault(Emitter *e, Expr *x, const char *what, bool user, const char *addr, bool warn)
+{
+	char *fmt = xasprintf("%s %s %s at 0x%%llx [man error::fault]", user ? "user" : "kernel", what,
+			      user || !strcmp(what, "string") ? "copy fault" : "read fault");
+	char *site = xasprintf("%s %s fault", user ? "user" : "kernel", what);
+	int id = emit_error_site(e, site, near_ident(x->name), x->loc);
+	int lit = emit_literal(e, fmt, strlen(fmt));
+	if (warn) {
+		emit_line(e, "stp_fault_record(K, STP_REC_WARN, %d, stp_lit_%d, %s);", id, lit, addr);
+	} else if (in_try(e)) {
+		emit_line(e, "K->error = %d; goto %s;", id + 1, e->unwind);
+	} else {
+		emit_line(e, "stp_fault_record(K, STP_REC_ERROR, %d, stp_lit_%d, %s);", id, lit, addr);
+		emit_line(e, "K->error = %d; goto %s;", id + 1, e->unwind);
+	}
+	free(fmt);
+	free(site);
+}
+
+/* Functions that read the kernel context exist in kernel handlers only. */
+static bool needs_bpf(Emitter *e, Expr *x, const char *what)
+{
+	if (e->target == T_BPF)
+		return true;
+	emit_fail(e, x->loc, "%s() %s, in kernel-context probes only", x->name, what);
+	return false;
+}
+
+static char *emit_num_read(Emitter *e, Expr *x, const NumReader *r)
 {
 	char *addr = emit_expr(e, x->args[0]);
-	if (e->target != T_BPF) {
-		emit_fail(e, x->loc, "%s() reads memory in kernel-context probes only", x->name);
+	if (!needs_bpf(e, x, "reads memory"))
 		return xstrdup("0");
-	}
-	char *msg = xasprintf("%s %s copy fault", space, str ? "string" : "data");
-	int id = emit_error_site(e, msg, near_ident(x->name), x->loc);
-	if (str) {
-		char *s = emit_new_str(e);
-		emit_raise_if(e, id, xasprintf("bpf_probe_read_%s_str(%s, STP_STRLEN, (void *)%s) < 0", space, s, addr));
-		return s;
-	}
 	char *t = emit_new_long(e);
-	const char *ctype = size == 1 ? (is_signed ? "int8_t" : "uint8_t")
-			   : size == 2 ? (is_signed ? "int16_t" : "uint16_t")
-			   : size == 4 ? (is_signed ? "int32_t" : "uint32_t") : "int64_t";
+	const char *ctype = r->size == 1 ? (r->is_signed ? "int8_t" : "uint8_t")
+			   : r->size == 2 ? (r->is_signed ? "int16_t" : "uint16_t")
+			   : r->size == 4 ? (r->is_signed ? "int32_t" : "uint32_t") : "int64_t";
 	emit_line(e, "{ %s v_ = 0;", ctype);
-	emit_raise_if(e, id, xasprintf("bpf_probe_read_%s(&v_, sizeof v_, (void *)%s) < 0", space, addr));
+	emit_line(e, "if (bpf_probe_read_%s(&v_, sizeof v_, (void *)%s) < 0) {", r->user ? "user" : "kernel",
+		  addr);
+	e->fn->indent++;
+	if (r->fault != FAULT_ZERO)
+		emit_fault(e, x, r->what, r->user, addr, r->fault == FAULT_WARN);
+	emit_line(e, "v_ = 0;");
+	e->fn->indent--;
+	emit_line(e, "}");
 	emit_line(e, "%s = (int64_t)v_; }", t);
 	return t;
 }
@@ -67,19 +163,11 @@ static const ArgReader *arg_reader(const char *name)
 	return NULL;
 }
 
-static bool needs_bpf(Emitter *e, Expr *x)
-{
-	if (e->target == T_BPF)
-		return true;
-	emit_fail(e, x->loc, "%s() reads registers, in kernel-context probes only", x->name);
-	return false;
-}
-
 /* int_arg(n) and friends: argument n by the calling convention. */
 static char *emit_arg_read(Emitter *e, Expr *x, const ArgReader *ar)
 {
 	char *n = emit_expr(e, x->args[0]);
-	if (!needs_bpf(e, x))
+	if (!needs_bpf(e, x, "reads registers"))
 		return xstrdup("0");
 	int no_regs = emit_error_site(e, "cannot access function args in this context", near_ident(x->name), x->loc);
 	char *msg = x->args[0]->kind == E_NUM ? xasprintf("cannot access arg(%lld)", (long long)x->args[0]->num)
@@ -116,7 +204,7 @@ static const struct {
 /* register("name"), u_register("name"), returnval(). */
 static char *emit_register_read(Emitter *e, Expr *x, const char *name, bool is_signed)
 {
-	if (!needs_bpf(e, x))
+	if (!needs_bpf(e, x, "reads registers"))
 		return xstrdup("0");
 	int k = -1;
 	for (size_t i = 0; name && i < sizeof register_names / sizeof register_names[0] && k < 0; i++)
@@ -153,7 +241,7 @@ static char *emit_register_builtin(Emitter *e, Expr *x)
 		return emit_register_read(e, x, a->kind == E_STR ? a->str : NULL, !strcmp(n, "register"));
 	}
 	if (!strcmp(n, "uaddr")) {
-		if (!needs_bpf(e, x))
+		if (!needs_bpf(e, x, "reads registers"))
 			return xstrdup("0");
 		return long_call(e, "stp_uaddr(K)", NULL);
 	}
@@ -209,6 +297,46 @@ static char *emit_string_fn(Emitter *e, Expr *x)
 	int id = emit_error_site(e, "Position out of bounds", near_ident(n), x->loc);
 	emit_raise_if(e, id, xasprintf("(uint64_t)%s >= (uint64_t)stp_str_len(%s)", a[1], a[0]));
 	return long_call(e, "stp_stringat(%s)", xasprintf("%s, %s", a[0], a[1]));
+}
+
+static char *emit_str_read(Emitter *e, Expr *x, const StrReader *r)
+{
+	char *addr = emit_expr(e, x->args[0]);
+	char *n = r->has_n ? emit_expr(e, x->args[1]) : NULL;
+	int fixed = r->has_n ? 2 : 1;
+	char *given = x->nargs > fixed ? emit_expr(e, x->args[fixed]) : NULL;
+	if (!needs_bpf(e, x, "reads memory"))
+		return literal_operand(e, "");
+	char *s = emit_new_str(e);
+	/* n bytes and the NUL, bounded for the verifier by the buffer */
+	char *size = n ? xasprintf("((%s) <= 0 ? 1 : (%s) >= STP_STRLEN ? STP_STRLEN : ((%s) & (STP_STRBUF - 1)) + 1)",
+				   n, n, n)
+		       : xstrdup("STP_STRLEN");
+	emit_line(e, "if (bpf_probe_read_%s_str(%s, %s, (void *)%s) < 0) {", r->user ? "user" : "kernel", s,
+		  size, addr);
+	e->fn->indent++;
+	if (r->fault == FAULT_WARN || (r->fault == FAULT_ERROR && !given))
+		emit_fault(e, x, "string", r->user, addr, r->fault == FAULT_WARN);
+	if (given)
+		emit_line(e, "stp_str_copy(%s, %s);", s, given);
+	else
+		emit_line(e, "stp_str_copy(%s, %s);", s, literal_operand(e, r->fallback ? r->fallback : ""));
+	e->fn->indent--;
+	emit_line(e, "}");
+	free(size);
+	return s;
+}
+
+/* The reader called x, if it is one. */
+static char *emit_mem_read(Emitter *e, Expr *x)
+{
+	for (size_t i = 0; i < sizeof num_readers / sizeof num_readers[0]; i++)
+		if (!strcmp(x->name, num_readers[i].name))
+			return emit_num_read(e, x, &num_readers[i]);
+	for (size_t i = 0; i < sizeof str_readers / sizeof str_readers[0]; i++)
+		if (!strcmp(x->name, str_readers[i].name))
+			return emit_str_read(e, x, &str_readers[i]);
+	return NULL;
 }
 
 char *emit_builtin(Emitter *e, Expr *x)
@@ -281,16 +409,23 @@ char *emit_builtin(Emitter *e, Expr *x)
 		char *a = emit_expr(e, x->args[0]);
 		return long_call(e, "stp_str_len(%s)", a);
 	}
-	if (!strcmp(n, "kernel_long")) return emit_mem_read(e, x, "kernel", 8, true, false);
-	if (!strcmp(n, "kernel_int")) return emit_mem_read(e, x, "kernel", 4, true, false);
-	if (!strcmp(n, "kernel_short")) return emit_mem_read(e, x, "kernel", 2, true, false);
-	if (!strcmp(n, "kernel_char")) return emit_mem_read(e, x, "kernel", 1, true, false);
-	if (!strcmp(n, "kernel_string")) return emit_mem_read(e, x, "kernel", 0, false, true);
-	if (!strcmp(n, "user_long")) return emit_mem_read(e, x, "user", 8, true, false);
-	if (!strcmp(n, "user_int")) return emit_mem_read(e, x, "user", 4, true, false);
-	if (!strcmp(n, "user_short")) return emit_mem_read(e, x, "user", 2, true, false);
-	if (!strcmp(n, "user_char")) return emit_mem_read(e, x, "user", 1, true, false);
-	if (!strcmp(n, "user_string")) return emit_mem_read(e, x, "user", 0, false, true);
+	char *mem = emit_mem_read(e, x);
+	if (mem)
+		return mem;
+	if (!strcmp(n, "task_current")) {
+		if (!needs_bpf(e, x, "reads the current task"))
+			return xstrdup("0");
+		return long_call(e, "(int64_t)bpf_get_current_task()", NULL);
+	}
+	if (!strcmp(n, "warn")) {
+		char *msg = emit_expr(e, x->args[0]);
+		int id = emit_error_site(e, "", "", (SrcLoc){0});
+		if (e->target == T_HOST)
+			emit_line(e, "stp_rt_warn(K, %d, %s);", id, msg);
+		else
+			emit_line(e, "stp_warn_str(K, %d, %s);", id, msg);
+		return xstrdup("0");
+	}
 
 	char *r = emit_string_fn(e, x);
 	if (r)
