@@ -117,6 +117,31 @@ static void cast_target(TargetWalk *tw, Expr *e)
 	e->type = e->ncomps ? chain_type(tw, e, ta) : TY_LONG;
 }
 
+/* @defined(@cast(p, "type")->chain): whether the type and every member
+ * of the chain exist in the kernel's BTF, without reporting anything
+ * (tapset functions pick a member by kernel version this way). */
+static bool cast_exists(TargetWalk *tw, const Expr *e)
+{
+	KernelBtf *kb = kbtf_get(tw->E->s, NULL, NULL);
+	int32_t ptr = kb && e->str ? kbtf_cast_type(kb, e->str) : 0;
+	if (!ptr)
+		return false;
+	if (!e->ncomps)
+		return true;
+	TargetAccess ta = {.kind = TA_C_EXPR, .type = TY_LONG, .btf_id = ptr};
+	char **idx = xcalloc((size_t)e->ncomps + 1, sizeof *idx);
+	for (int i = 0; i < e->ncomps; i++)
+		idx[i] = "0";
+	char *err = NULL;
+	int err_at = -1;
+	TargetAccess *r = kernel_member_access(tw->E->s, &ta, "0", e->comps, e->ncomps, idx, &err, &err_at);
+	free(idx);
+	free(err);
+	if (r)
+		kernel_free_access(r);
+	return r != NULL;
+}
+
 static bool is_context_list(const char *name)
 {
 	return strcmp(name, "$$vars") == 0 || strcmp(name, "$$parms") == 0 ||
@@ -127,12 +152,16 @@ static bool target_exists(TargetWalk *tw, const Expr *e)
 {
 	switch (e->kind) {
 	case E_TARGET:
+		if (!tw->dp)
+			return false; /* a function has no context variables */
 		if (is_context_list(e->name))
 			return tw->dp->npoints && tw->dp->points[0]->provider &&
 			       tw->dp->points[0]->provider->target_list;
 		return target_at(tw, e->name) != NULL;
 	case E_ENTRY:
 		return e->nargs && target_exists(tw, e->args[0]);
+	case E_CAST:
+		return cast_exists(tw, e);
 	default:
 		return true; /* @cast and @var are checked by the kernel side later */
 	}
@@ -317,9 +346,28 @@ static bool cast_node(Expr *e, void *arg)
 	return false;
 }
 
+/* Fold a function's @defined(...) before its casts are checked, so that
+ * a tapset function can name a member that only some kernels have. */
+static bool fold_defined_stmt(Stmt *st, void *arg)
+{
+	if (st->expr)
+		fold_defined(arg, st->expr);
+	if (st->incr)
+		fold_defined(arg, st->incr);
+	if (st->fe && st->fe->limit)
+		fold_defined(arg, st->fe->limit);
+	while (st->kind == S_IF && st->expr && st->expr->kind == E_NUM) {
+		prune_if(st);
+		if (st->expr)
+			fold_defined(arg, st->expr);
+	}
+	return false;
+}
+
 void elab_function_casts(Elab *E, Func *f)
 {
 	TargetWalk tw = {E, NULL};
+	ast_walk_stmt(f->body, &(AstWalk){.stmt = fold_defined_stmt, .arg = &tw});
 	ast_walk_stmt(f->body, &(AstWalk){.expr = cast_node, .arg = &tw});
 }
 
