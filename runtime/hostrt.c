@@ -131,6 +131,30 @@ static void record_diagnostic(struct stp_session *s, const struct stp_rec_hdr *h
 	}
 }
 
+/* print_backtrace() and friends: the kernel sent addresses (or the text
+ * of a backtrace() string) and the pid they belong to. */
+static void print_stack_record(struct stp_session *s, const struct stp_rec_hdr *h, const char *payload)
+{
+	uint64_t pid;
+	if (h->len < 8)
+		return;
+	memcpy(&pid, payload, 8);
+	int who = h->id & STP_STACK_USER ? (int)pid : -1;
+	if (h->id & STP_STACK_TEXT) {
+		size_t pos = 8, n;
+		const char *str;
+		if (stp_unpack_str(payload, h->len, &pos, &str, &n))
+			rt_print_stack_text(s, who, str, n);
+		return;
+	}
+	uint64_t ips[STP_MAXBACKTRACE];
+	size_t n = (h->len - 8) / 8;
+	if (n > STP_MAXBACKTRACE)
+		n = STP_MAXBACKTRACE;
+	memcpy(ips, payload + 8, n * 8);
+	rt_print_frames(s, who, ips, n);
+}
+
 int rt_handle_record(void *session, void *data, size_t size)
 {
 	struct stp_session *s = session;
@@ -156,6 +180,9 @@ int rt_handle_record(void *session, void *data, size_t size)
 		break;
 	case STP_REC_EXIT:
 		s->stop = 1;
+		break;
+	case STP_REC_STACK:
+		print_stack_record(s, h, payload);
 		break;
 	}
 	return 0;
@@ -221,6 +248,17 @@ void stp_rt_error(struct stp_ctx *c, int error_id, const char *detail)
 	rt_report_error(s, msg, where);
 	s->host_errors++;
 	rt_check_limits(s);
+}
+
+void stp_rt_symname(struct stp_ctx *c, char *dst, size_t size, int64_t addr, int with_data)
+{
+	(void)c;
+	rt_symbol_text(dst, size, -1, (uint64_t)addr, with_data);
+}
+
+void stp_rt_print_stack(struct stp_ctx *c, const char *stk)
+{
+	rt_print_stack_text(session_of(c), -1, stk, strlen(stk));
 }
 
 void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg)

@@ -5,6 +5,7 @@
  *   hostrt.c    stp_rt_* for host handlers: output, errors, context
  *   maps.c      stp_rt_map_*, stats and foreach over BPF maps
  *   endprint.c  globals written but never read, printed at the end
+ *   symbols.c   addresses to names: kallsyms, /proc/PID/maps and ELF symbols
  *   format.c stats.c  printf engine, aggregates and histograms
  */
 #ifndef STP_RT_H
@@ -158,5 +159,11 @@ void rt_maps_close(struct stp_session *s);
 
 /* endprint.c */
 void rt_print_globals(struct stp_session *s);
+
+/* symbols.c: pid < 0 names a kernel address.  with_data adds stap's
+ * "+0xOFF/0xSIZE [module]". */
+void rt_symbol_text(char *buf, size_t size, int pid, uint64_t addr, int with_data);
+void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n);
+void rt_print_stack_text(struct stp_session *s, int pid, const char *text, size_t len);
 
 #endif

@@ -105,6 +105,16 @@ enum stp_rec_kind {
 	STP_REC_ERROR = 3,  /* id: error site index; payload: optional string */
 	STP_REC_EXIT = 4,   /* exit() called in a kernel handler */
 	STP_REC_WARN = 5,   /* id: warning site; payload: optional string */
+	STP_REC_STACK = 6,  /* id: STP_STACK_* bits; payload: u64 pid, then u64
+			     * addresses, or (STP_STACK_TEXT) a packed string
+			     * of hex addresses as backtrace() returns */
+};
+
+/* Frames a backtrace holds (stap's MAXBACKTRACE). */
+#define STP_MAXBACKTRACE 20
+enum stp_stack_flags {
+	STP_STACK_USER = 1,  /* user-space addresses of the record's pid */
+	STP_STACK_TEXT = 2,  /* print_stack(str): the payload is a string */
 };
 
 struct stp_rec_hdr {
@@ -281,6 +291,10 @@ void stp_rt_sprintf(struct stp_ctx *c, char *buf, size_t size, int fmt_id, const
 
 /* Errors: record message, set c->error; the generated code then returns. */
 void stp_rt_error(struct stp_ctx *c, int error_id, const char *detail);
+/* Symbols (runtime/symbols.c): symname()/symdata() of a kernel address
+ * in host handlers, and print_stack() of a backtrace() string. */
+void stp_rt_symname(struct stp_ctx *c, char *dst, size_t size, int64_t addr, int with_data);
+void stp_rt_print_stack(struct stp_ctx *c, const char *stk);
 /* warn(msg): print a warning, go on. */
 void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg);
 void stp_rt_exit(struct stp_ctx *c);

@@ -457,4 +457,88 @@ static __always_inline int64_t stp_uaddr(stp_kctx_t *K)
 #define stp_local_clock_ns() ((int64_t)bpf_ktime_get_ns())
 #define stp_jiffies() ((int64_t)bpf_jiffies64())
 
+/* ------------------------------------------------------- backtraces */
+
+/* Addresses are taken here and named by staprun (runtime/symbols.c). */
+struct stp_stack { __u64 ips[STP_MAXBACKTRACE]; };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stp_stack);
+} stp_stack_map SEC(".maps");
+
+/* A stack record for print_backtrace() / print_ubacktrace(): the pid
+ * and the addresses, for staprun to name.  Returns its length. */
+static __always_inline __u32 stp_stack_fill(stp_kctx_t *K, unsigned char *r, __u32 flags)
+{
+	__u64 pid = bpf_get_current_pid_tgid() >> 32;
+	__builtin_memcpy(r + sizeof(struct stp_rec_hdr), &pid, 8);
+	long n = bpf_get_stack(K->ctx, r + sizeof(struct stp_rec_hdr) + 8, STP_MAXBACKTRACE * 8,
+			       flags & STP_STACK_USER ? BPF_F_USER_STACK : 0);
+	if (n < 0 || n > STP_MAXBACKTRACE * 8)
+		n = 0;
+	return sizeof(struct stp_rec_hdr) + 8 + n;
+}
+
+/* print_stack(str) / print_ustack(str): the pid and the backtrace()
+ * text, for staprun to name each address. */
+static __always_inline __u32 stp_stack_fill_text(unsigned char *r, const char *text)
+{
+	__u64 pid = bpf_get_current_pid_tgid() >> 32;
+	__builtin_memcpy(r + sizeof(struct stp_rec_hdr), &pid, 8);
+	return stp_rec_str(r, sizeof(struct stp_rec_hdr) + 8, text, 0);
+}
+
+#define stp_stack_print(K, flags)                                                      \
+	do {                                                                           \
+		unsigned char *sr_ = stp_rec_begin();                                  \
+		if (sr_) {                                                             \
+			__u32 sl_ = stp_stack_fill((K), sr_, (flags));                 \
+			stp_rec_send(K, sr_, STP_REC_STACK, (flags), sl_);             \
+		}                                                                      \
+	} while (0)
+
+#define stp_stack_print_text(K, flags, text)                                           \
+	do {                                                                           \
+		unsigned char *sr_ = stp_rec_begin();                                  \
+		if (sr_) {                                                             \
+			__u32 sl_ = stp_stack_fill_text(sr_, (text));                  \
+			stp_rec_send(K, sr_, STP_REC_STACK, (flags) | STP_STACK_TEXT, sl_); \
+		}                                                                      \
+	} while (0)
+
+/* backtrace() / ubacktrace(): "0xffffffff8120f4a0 0xffffffff81210a35 ...",
+ * as many whole addresses as MAXSTRINGLEN holds.  dst is a temporary
+ * (2 * STP_STRBUF bytes). */
+static __always_inline void stp_stack_text(stp_kctx_t *K, char *dst, __u32 flags)
+{
+	__u32 zero = 0;
+	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	dst[0] = 0;
+	if (!st)
+		return;
+	long n = bpf_get_stack(K->ctx, st->ips, sizeof st->ips, flags & STP_STACK_USER ? BPF_F_USER_STACK : 0);
+	if (n <= 0)
+		return;
+	n /= 8;
+	__u32 o = 0;
+	for (int i = 0; i < STP_MAXBACKTRACE && i < n; i++) {
+		__u32 need = i ? 19 : 18;
+		if (o + need > STP_STRLEN - 1)
+			break;
+		if (i)
+			dst[o++ & (2 * STP_STRBUF - 1)] = ' ';
+		dst[o++ & (2 * STP_STRBUF - 1)] = '0';
+		dst[o++ & (2 * STP_STRBUF - 1)] = 'x';
+		__u64 v = st->ips[i];
+		for (int k = 60; k >= 0; k -= 4) {
+			int d = (v >> k) & 15;
+			dst[o++ & (2 * STP_STRBUF - 1)] = d < 10 ? '0' + d : 'a' + d - 10;
+		}
+	}
+	dst[o & (2 * STP_STRBUF - 1)] = 0;
+}
+
 #endif

@@ -339,6 +339,60 @@ static char *emit_mem_read(Emitter *e, Expr *x)
 	return NULL;
 }
 
+/* ------------------------------------------------------- backtraces */
+
+/* Backtraces are addresses in the kernel (bpf_get_stack) and names in
+ * staprun (runtime/symbols.c): printing a stack sends the addresses and
+ * staprun prints each frame; backtrace() is the addresses as text. */
+static char *emit_stack_builtin(Emitter *e, Expr *x)
+{
+	const char *n = x->name;
+	bool user = n[0] == 'u' || !strncmp(n, "print_u", 7) || !strncmp(n, "sprint_u", 8);
+	const char *flags = user ? "STP_STACK_USER" : "0";
+	if (!strcmp(n, "backtrace") || !strcmp(n, "ubacktrace")) {
+		if (!needs_bpf(e, x, "reads the stack"))
+			return literal_operand(e, "");
+		char *s = emit_new_str(e);
+		emit_line(e, "stp_stack_text(K, %s, %s);", s, flags);
+		return s;
+	}
+	if (!strcmp(n, "print_backtrace") || !strcmp(n, "print_ubacktrace")) {
+		if (needs_bpf(e, x, "reads the stack"))
+			emit_line(e, "stp_stack_print(K, %s);", flags);
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "print_stack") || !strcmp(n, "print_ustack")) {
+		char *stk = emit_expr(e, x->args[0]);
+		if (e->target == T_BPF)
+			emit_line(e, "stp_stack_print_text(K, %s, %s);", flags, stk);
+		else if (!user)
+			emit_line(e, "stp_rt_print_stack(K, %s);", stk);
+		else
+			needs_bpf(e, x, "names addresses of the probed process");
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "symname") || !strcmp(n, "symdata")) {
+		char *addr = emit_expr(e, x->args[0]);
+		if (e->target == T_HOST) {
+			char *s = emit_new_str(e);
+			emit_line(e, "stp_rt_symname(K, %s, STP_STRLEN, %s, %d);", s, addr, !strcmp(n, "symdata"));
+			return s;
+		}
+	}
+	if (!strcmp(n, "symname") || !strcmp(n, "symdata") || !strcmp(n, "usymname") || !strcmp(n, "usymdata") ||
+	    !strncmp(n, "sprint_", 7)) {
+		for (int i = 0; i < x->nargs; i++)
+			emit_expr(e, x->args[i]);
+		emit_fail(e, x->loc,
+			  "%s() in a kernel-context probe: symbol names are looked up by staprun, not in the kernel; "
+			  "print the stack with print_backtrace()/print_ubacktrace() or print_stack(backtrace()), "
+			  "or name kernel addresses with symname() in a user-space probe (begin, end, timer)",
+			  n);
+		return literal_operand(e, "");
+	}
+	return NULL;
+}
+
 char *emit_builtin(Emitter *e, Expr *x)
 {
 	char *reg = emit_register_builtin(e, x);
@@ -412,6 +466,9 @@ char *emit_builtin(Emitter *e, Expr *x)
 	char *mem = emit_mem_read(e, x);
 	if (mem)
 		return mem;
+	char *stack = emit_stack_builtin(e, x);
+	if (stack)
+		return stack;
 	if (!strcmp(n, "task_current")) {
 		if (!needs_bpf(e, x, "reads the current task"))
 			return xstrdup("0");

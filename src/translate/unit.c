@@ -1063,6 +1063,9 @@ static unsigned record_max(Session *s, Vec *formats)
 		if (sz > m)
 			m = sz;
 	}
+	/* stack records: a pid and MAXBACKTRACE addresses */
+	if (sizeof(struct stp_rec_hdr) + 8 + STP_MAXBACKTRACE * 8 > m)
+		m = sizeof(struct stp_rec_hdr) + 8 + STP_MAXBACKTRACE * 8;
 	/* error records carry one string */
 	if ((unsigned)s->limits.maxstringlen + 32 > m)
 		m = (unsigned)s->limits.maxstringlen + 32;

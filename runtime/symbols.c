@@ -1,0 +1,275 @@
+/* symbols.c - addresses to names, for backtraces and symname().
+ *
+ * The kernel side only collects addresses (bpf_get_stack); staprun names
+ * them here, where reading files is cheap and safe:
+ *   - kernel addresses from /proc/kallsyms, read once on first use into a
+ *     table sorted by address (a symbol's size is the distance to the
+ *     next one), searched by bisection;
+ *   - user addresses from /proc/PID/maps (which file, at which offset)
+ *     and the ELF .symtab and .dynsym of that file, read once per path
+ *     and cached, searched the same way.
+ * Frames print in stap's layout:
+ *    0xffffffff8120f4a0 : vfs_read+0x0/0x170 [kernel]
+ */
+#include "rt.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sym {
+	uint64_t addr, size;
+	char *name;
+	char *module;            /* kallsyms [module], NULL for the kernel */
+};
+
+struct symtab {
+	struct sym *syms;
+	size_t n, cap;
+};
+
+static void symtab_add(struct symtab *t, uint64_t addr, uint64_t size, const char *name, const char *module)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 1024;
+		t->syms = realloc(t->syms, t->cap * sizeof *t->syms);
+		if (!t->syms)
+			abort();
+	}
+	t->syms[t->n++] = (struct sym){addr, size, strdup(name), module ? strdup(module) : NULL};
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Sort; symbols without a size reach to the next symbol. */
+static void symtab_finish(struct symtab *t)
+{
+	qsort(t->syms, t->n, sizeof *t->syms, cmp_sym);
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->syms[i].size && i + 1 < t->n)
+			t->syms[i].size = t->syms[i + 1].addr - t->syms[i].addr;
+}
+
+/* The symbol whose range holds addr (the last one at or below it when
+ * sizes are unknown), or NULL. */
+static const struct sym *symtab_find(const struct symtab *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	const struct sym *s = &t->syms[lo - 1];
+	if (s->size && addr >= s->addr + s->size)
+		return NULL;
+	return s;
+}
+
+/* ------------------------------------------------------------ kernel */
+
+static struct symtab kernel_syms;
+static int kernel_loaded;
+
+static void load_kallsyms(void)
+{
+	kernel_loaded = 1;
+	FILE *f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return;
+	char line[512];
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long addr;
+		char type, name[256], module[128] = "";
+		int n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, module);
+		if (n < 3 || !addr)
+			continue;
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		symtab_add(&kernel_syms, addr, 0, name, n == 4 ? module : NULL);
+	}
+	fclose(f);
+	symtab_finish(&kernel_syms);
+}
+
+static const struct sym *kernel_sym(uint64_t addr)
+{
+	if (!kernel_loaded)
+		load_kallsyms();
+	return symtab_find(&kernel_syms, addr);
+}
+
+/* ------------------------------------------------------------- user */
+
+struct elf_syms {
+	char *path;
+	struct symtab t;
+	/* file offset to link-time address: vaddr = off + bias, from the
+	 * first executable PT_LOAD (where code lives) */
+	int64_t bias;
+	struct elf_syms *next;
+};
+
+static struct elf_syms *elf_cache;
+
+static void read_elf_symbols(struct elf_syms *es, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; d && i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value)
+				continue;
+			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (name && *name)
+				symtab_add(&es->t, sym.st_value, sym.st_size, name, NULL);
+		}
+	}
+	size_t nph = 0;
+	elf_getphdrnum(elf, &nph);
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			es->bias = (int64_t)ph.p_vaddr - (int64_t)ph.p_offset;
+			break;
+		}
+	}
+}
+
+static struct elf_syms *elf_syms_of(const char *path)
+{
+	for (struct elf_syms *es = elf_cache; es; es = es->next)
+		if (!strcmp(es->path, path))
+			return es;
+	struct elf_syms *es = calloc(1, sizeof *es);
+	if (!es)
+		abort();
+	es->path = strdup(path);
+	es->next = elf_cache;
+	elf_cache = es;
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return es;
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf) {
+		read_elf_symbols(es, elf);
+		elf_end(elf);
+	}
+	close(fd);
+	symtab_finish(&es->t);
+	return es;
+}
+
+/* The file mapped at addr in process pid, and addr as a file offset. */
+static int find_mapping(int pid, uint64_t addr, char *path, size_t pathlen, uint64_t *file_off)
+{
+	char maps[64];
+	snprintf(maps, sizeof maps, "/proc/%d/maps", pid);
+	FILE *f = fopen(maps, "r");
+	if (!f)
+		return 0;
+	char line[4096];
+	int found = 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long long lo, hi, off;
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &lo, &hi, &off, &name_at) < 3 || !name_at)
+			continue;
+		if (addr < lo || addr >= hi || line[name_at] != '/')
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, pathlen, "%s", line + name_at);
+		*file_off = addr - lo + off;
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* ------------------------------------------------------------ lookup */
+
+/* Name addr: kernel when pid < 0, else in process pid.  Fills sym with
+ * the symbol (NULL if unknown), off its offset, module the [name] stap
+ * prints ("kernel", a kernel module, or the file's path). */
+static const struct sym *lookup(int pid, uint64_t addr, uint64_t *off, const char **module, char *pathbuf,
+				size_t pathlen)
+{
+	*module = NULL;
+	if (pid < 0) {
+		const struct sym *s = kernel_sym(addr);
+		if (s) {
+			*off = addr - s->addr;
+			*module = s->module ? s->module : "kernel";
+		}
+		return s;
+	}
+	uint64_t file_off;
+	if (!find_mapping(pid, addr, pathbuf, pathlen, &file_off))
+		return NULL;
+	*module = pathbuf;
+	struct elf_syms *es = elf_syms_of(pathbuf);
+	uint64_t vaddr = file_off + (uint64_t)es->bias;
+	const struct sym *s = symtab_find(&es->t, vaddr);
+	if (s)
+		*off = vaddr - s->addr;
+	return s;
+}
+
+void rt_symbol_text(char *buf, size_t size, int pid, uint64_t addr, int with_data)
+{
+	char path[4096];
+	uint64_t off = 0;
+	const char *module;
+	const struct sym *s = lookup(pid, addr, &off, &module, path, sizeof path);
+	if (!s)
+		snprintf(buf, size, "0x%llx", (unsigned long long)addr);
+	else if (!with_data)
+		snprintf(buf, size, "%s", s->name);
+	else
+		snprintf(buf, size, "%s+0x%llx/0x%llx [%s]", s->name, (unsigned long long)off,
+			 (unsigned long long)s->size, module);
+}
+
+void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n)
+{
+	for (size_t i = 0; i < n && ips[i]; i++) {
+		char text[512], line[600];
+		rt_symbol_text(text, sizeof text, pid, ips[i], 1);
+		int len = snprintf(line, sizeof line, " 0x%016llx : %s\n", (unsigned long long)ips[i], text);
+		rt_out_write(s, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+	}
+}
+
+/* A backtrace() string ("0xffffffff8120f4a0 0xffffffff81210a35 ..."),
+ * as print_stack() is given it. */
+void rt_print_stack_text(struct stp_session *s, int pid, const char *text, size_t len)
+{
+	uint64_t ips[STP_MAXBACKTRACE * 4];
+	size_t n = 0;
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), text);
+	for (char *p = buf, *end; n < sizeof ips / sizeof ips[0]; p = end) {
+		unsigned long long v = strtoull(p, &end, 16);
+		if (end == p)
+			break;
+		ips[n++] = v;
+	}
+	rt_print_frames(s, pid, ips, n);
+}
