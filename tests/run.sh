@@ -16,7 +16,8 @@
 # they are not tests themselves.
 #   # build: CMD         run CMD first, in the test's directory, with $T a fresh
 #                        directory for what it builds (a test program: `# build:
-#                        cc -g -o $T/prog prog.c`); stap's options may use $T
+#                        cc -g -o $T/prog prog.c`); stap's options may use $T,
+#                        and NAME.out/.err write that directory as $T
 set -u
 cd "$(dirname "$0")/.."
 B=${STAP_BUILD:-build}
@@ -89,6 +90,7 @@ while IFS= read -r stp; do
 		while kill -0 $pid 2>/dev/null; do (eval "$trigger") >/dev/null 2>&1; sleep 0.02; done
 	fi
 	wait $pid; rc=$?
+	[ -n "$build" ] && sed -i "s|$T|\$T|g" "$tmp/out" "$tmp/err"
 	why=""
 	[ "$rc" = "$want_rc" ] || why="exit $rc, expected $want_rc"
 	if [ -z "$why" ] && [ -f "$base.out" ] && ! cmp -s "$base.out" "$tmp/out"; then

@@ -64,6 +64,10 @@ struct stp_kctx {
 	int64_t retval;
 	const char *func;    /* probefunc(): the probed function, or 0 */
 	struct pt_regs *regs; /* uprobe/kprobe/USDT: the registers at the hit, else 0 */
+	/* uprobes: where the probed point is in the process (a uretprobe:
+	 * its function's entry), against which addresses from DWARF are
+	 * moved by the load bias */
+	uint64_t upc;
 };
 
 /* What a loop or foreach callback needs from the handler it runs in. */

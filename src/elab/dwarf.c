@@ -390,10 +390,11 @@ static bool eval_op(Eval *ev, const Dwarf_Op *op, bool last)
 	case DW_OP_call_frame_cfa:
 		return push_cfa(ev);
 	case DW_OP_addr:
-		/* in a PIE, where the program was loaded: the probe's ip less
-		 * the address it was placed at */
+		/* in a PIE, where the program was loaded: where the probed
+		 * point is at run time (K->upc) less the address it was
+		 * placed at */
 		if (ev->ud->pie)
-			return push(ev, xasprintf("(STP_UREG(K, rip) - 0x%llxULL + 0x%llxULL)",
+			return push(ev, xasprintf("(K->upc - 0x%llxULL + 0x%llxULL)",
 						  (unsigned long long)ev->pc, (unsigned long long)op->number));
 		return push(ev, xasprintf("0x%llxULL", (unsigned long long)op->number));
 	case DW_OP_const1u: case DW_OP_const2u: case DW_OP_const4u: case DW_OP_const8u: case DW_OP_constu:
@@ -571,19 +572,79 @@ void udwarf_variables(Session *s, const char *path, const UserFunc *fn, uint64_t
 	free(scopes);
 }
 
+/* The variable `name` defined at the top of compile unit `cu`, or NULL;
+ * *declared is set when the unit only declares it (extern). */
+static TargetAccess *cu_global(UDwarf *ud, Dwarf_Die *cu, uint64_t pc, const char *name, bool *declared)
+{
+	Dwarf_Die child;
+	if (dwarf_child(cu, &child) != 0)
+		return NULL;
+	do {
+		const char *n = dwarf_diename(&child);
+		if (dwarf_tag(&child) != DW_TAG_variable || !n || strcmp(n, name))
+			continue;
+		if (!dwarf_hasattr(&child, DW_AT_declaration))
+			return variable_access(ud, &child, NULL, pc);
+		if (declared)
+			*declared = true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
+/* Whether a compile unit's file is what "@FILE" names: as written, or
+ * after any directory; "" names every unit. */
+static bool cu_matches(Dwarf_Die *cu, const char *file)
+{
+	const char *name = dwarf_diename(cu);
+	if (!name)
+		return false;
+	size_t n = strlen(name), k = strlen(file);
+	return !k || !strcmp(name, file) || (n > k && name[n - k - 1] == '/' && !strcmp(name + n - k, file));
+}
+
+/* `name` in the units that `file` names: stap resolves a file global in
+ * the matching unit with the shortest path, and "" (any unit) in the
+ * first that defines it. */
+static TargetAccess *file_global(UDwarf *ud, const char *file, uint64_t pc, const char *name)
+{
+	Dwarf_Off off = 0, next, best = 0;
+	size_t hsize, best_len = SIZE_MAX;
+	while (dwarf_nextcu(ud->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(ud->dw, off + hsize, &cu) && cu_matches(&cu, file)) {
+			if (!*file) {
+				TargetAccess *ta = cu_global(ud, &cu, pc, name, NULL);
+				if (ta)
+					return ta;
+			} else if (strlen(dwarf_diename(&cu)) < best_len) {
+				best = off + hsize;
+				best_len = strlen(dwarf_diename(&cu));
+			}
+		}
+		off = next;
+	}
+	Dwarf_Die cu;
+	return best_len != SIZE_MAX && dwarf_offdie(ud->dw, best, &cu) ? cu_global(ud, &cu, pc, name, NULL) : NULL;
+}
+
 TargetAccess *udwarf_global(Session *s, const char *path, const UserFunc *fn, uint64_t pc, const char *name)
 {
 	(void)s;
 	UDwarf *ud = udwarf_open(path);
-	Dwarf_Die cu, child;
-	if (!ud->dw || !dwarf_addrdie(ud->dw, fn->entry, &cu) || dwarf_child(&cu, &child) != 0)
+	if (!ud->dw)
 		return NULL;
-	do {
-		const char *n = dwarf_diename(&child);
-		if (dwarf_tag(&child) == DW_TAG_variable && n && !strcmp(n, name))
-			return variable_access(ud, &child, NULL, pc);
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return NULL;
+	const char *at = strchr(name, '@');
+	if (!at) {
+		/* fn's unit; an extern it declares is found where it is defined */
+		Dwarf_Die cu;
+		bool declared = false;
+		TargetAccess *ta = dwarf_addrdie(ud->dw, fn->entry, &cu) ? cu_global(ud, &cu, pc, name, &declared) : NULL;
+		return ta || !declared ? ta : file_global(ud, "", pc, name);
+	}
+	char *var = xstrndup(name, (size_t)(at - name));
+	TargetAccess *ta = file_global(ud, at + 1, pc, var);
+	free(var);
+	return ta;
 }
 
 char *udwarf_missing(Session *s, const char *path, const UserFunc *fn, uint64_t pc, bool at_return,

@@ -15,8 +15,8 @@
  * are read with STP_UREG(K, reg) and memory with STP_UREAD(T, addr)
  * (runtime/target/stp_bpf.h), so the expression works in any handler of a
  * uprobe; addresses of globals in position-independent programs are moved
- * by the load bias, which is the probe's instruction pointer less the
- * address the probe was placed at.
+ * by the load bias, which is where the probed point is at run time
+ * (K->upc) less the address the probe was placed at.
  */
 #ifndef ELAB_DWARF_H
 #define ELAB_DWARF_H
@@ -50,7 +50,9 @@ uint64_t udwarf_line_address(Session *s, const char *path, const UserFunc *fn, i
 void udwarf_variables(Session *s, const char *path, const UserFunc *fn, uint64_t pc, bool at_return,
 		      Vec *names, Vec *accesses);
 
-/* A global of fn's compile unit ($counter), or NULL. */
+/* A global of fn's compile unit ($counter; an extern it declares is
+ * found in the unit defining it), or with "name@file" of that file's
+ * compile unit (@var; "name@" looks in every unit), or NULL. */
 TargetAccess *udwarf_global(Session *s, const char *path, const UserFunc *fn, uint64_t pc, const char *name);
 
 /* "unable to find local 'x', ... (alternatives: $a, $b)": why `name` is

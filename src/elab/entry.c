@@ -29,6 +29,7 @@
  *                                     -> the matching sys_enter
  */
 #include "elab/elab.h"
+#include "elab/kernel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static char *strip_suffix(const char *s, const char *suffix)
 }
 
 /* The entry point matching return point r, or NULL if r is not one. */
-static Resolved *entry_point_of(const Resolved *r)
+static Resolved *entry_point_of(Session *s, const Resolved *r)
 {
 	Resolved *e = NULL;
 	switch (r->kind) {
@@ -66,6 +67,8 @@ static Resolved *entry_point_of(const Resolved *r)
 		*e = *r;
 		e->is_return = false;
 		e->pp = strip_suffix(r->pp, ".return");
+		if (r->kind == PK_UPROBE)
+			e->offset = process_entry_offset(s, r);
 		return e;
 	case PK_TRACEPOINT: {
 		const char *ev = r->tp_event;
@@ -146,7 +149,7 @@ static Stmt *block_of(Vec *stmts, SrcLoc loc)
 
 static void rewrite_probe(Elab *E, DerivedProbe *dp, EntryUses *uses)
 {
-	Resolved *entry = dp->npoints == 1 ? entry_point_of(dp->points[0]) : NULL;
+	Resolved *entry = dp->npoints == 1 ? entry_point_of(E->s, dp->points[0]) : NULL;
 	if (!entry) {
 		Expr *first = VEC_AT(&uses->exprs, 0);
 		diag_error(E->s, first->loc, "semantic error", "@entry is allowed only in .return probes");

@@ -273,6 +273,10 @@ void kernel_list_by_resolving(Session *s, const ProbePoint *pattern, Vec *out,
 			      int (*resolve)(Session *, const ProbePoint *, Vec *));
 /* A program as process("NAME") finds it: via $PATH, canonical; NULL if none. */
 char *kernel_find_executable(const char *name);
+/* The file offset where the entry probe matching a .return uprobe point
+ * goes: after the function's prologue when it has debuginfo, where its
+ * parameters can be read (@entry($param)). */
+uint64_t process_entry_offset(Session *s, const Resolved *ret);
 extern const Provider *const kernel_side_providers[]; /* NULL-terminated, for listing */
 
 /* Filled by the language side (aliases, begin, end, timer...): append the

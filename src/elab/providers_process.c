@@ -734,6 +734,14 @@ static const UserFunc *probed_function(Session *s, const Resolved *r, uint64_t *
 	return udwarf_function_at(s, r->path, *pc);
 }
 
+uint64_t process_entry_offset(Session *s, const Resolved *ret)
+{
+	uint64_t pc;
+	const UserFunc *uf = probed_function(s, ret, &pc);
+	ElfInfo *e = elf_info(s, ret->path);
+	return uf && uf->entry == pc ? file_offset(e, uf->body) : ret->offset;
+}
+
 static void process_target_list(Session *s, const Resolved *r, Vec *names, Vec *accesses)
 {
 	char name[16];
@@ -788,7 +796,9 @@ static TargetAccess *process_target(Session *s, const Resolved *r, const char *n
 	TargetAccess *ta = kernel_target_from_list(s, r, name, process_target_list);
 	uint64_t pc;
 	const UserFunc *uf;
-	if (!ta && r->kind == PK_UPROBE && !r->is_return && (uf = probed_function(s, r, &pc)))
+	/* globals: in return probes only by @var("name@file"), read as they
+	 * are at the return */
+	if (!ta && r->kind == PK_UPROBE && (!r->is_return || strchr(name, '@')) && (uf = probed_function(s, r, &pc)))
 		ta = udwarf_global(s, r->path, uf, pc, name);
 	return ta;
 }

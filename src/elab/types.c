@@ -142,6 +142,41 @@ static bool cast_exists(TargetWalk *tw, const Expr *e)
 	return r != NULL;
 }
 
+/* @var("name[@file]"[, "module"]) in a user-space function probe: what
+ * $name is there, else the program's global of that name in any compile
+ * unit; with @file, the global of that file.  Typed like $name.  Kernel
+ * globals are the translator's (targetvars.c). */
+static void user_var_at(TargetWalk *tw, Expr *e)
+{
+	const Resolved *r = tw->dp->npoints ? tw->dp->points[0] : NULL;
+	if (!r || r->kind != PK_UPROBE || !e->str)
+		return;
+	const char *at = strchr(e->str, '@');
+	char *module = e->module ? kernel_find_executable(e->module) : NULL;
+	bool other_module = e->module && (!module || !r->path || strcmp(module, r->path));
+	free(module);
+	TargetAccess *ta = NULL;
+	if (!other_module) {
+		ta = target_at(tw, e->str);
+		if (!ta && !at) {
+			char *anywhere = xasprintf("%s@", e->str);
+			ta = target_at(tw, anywhere);
+			free(anywhere);
+		}
+	}
+	if (!ta) {
+		int len = at ? (int)(at - e->str) : (int)strlen(e->str);
+		const char *in = e->module ? e->module : r->path ? r->path : "the program";
+		if (elab_report_once(tw->E, e))
+			diag_error(tw->E->s, e->loc, "semantic error", "unable to find global '%.*s' in %s%s%s", len,
+				   e->str, in, at ? ", in " : "", at ? at + 1 : "");
+		e->type = TY_LONG;
+		return;
+	}
+	e->target = ta;
+	e->type = chain_type(tw, e, ta);
+}
+
 static bool is_context_list(const char *name)
 {
 	return strcmp(name, "$$vars") == 0 || strcmp(name, "$$parms") == 0 ||
@@ -262,6 +297,10 @@ static void targets_expr(TargetWalk *tw, Expr *e)
 		targets_expr(tw, e->comps[i].expr);
 	if (e->kind == E_CAST && !e->target) {
 		cast_target(tw, e);
+		return;
+	}
+	if (e->kind == E_VAR_AT && !e->target) {
+		user_var_at(tw, e);
 		return;
 	}
 	if (e->kind != E_TARGET || e->target)

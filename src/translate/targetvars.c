@@ -231,6 +231,9 @@ char *emit_target_var(Emitter *e, Expr *x)
  * could check: it is accepted and not checked. */
 char *emit_var_at(Emitter *e, Expr *x)
 {
+	TargetAccess *ta = x->target;
+	if (ta && ta->uvar && e->target == T_BPF)
+		return emit_user_var(e, x, ta); /* a user program's global (elab/types.c) */
 	if (e->target != T_BPF) {
 		emit_fail(e, x->loc, "@var reads kernel memory, in kernel-context probes only");
 		return xstrdup("0");

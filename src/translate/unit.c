@@ -663,7 +663,10 @@ static char *emit_regs_context(Emitter *e, StrBuf *b, const Resolved *r)
 		free(func);
 		func = xasprintf(", .func = stp_lit_%d", emit_literal(e, r->function, strlen(r->function)));
 	}
-	char *init = xasprintf(", .regs = regs_, .args = args_, .retval = (int64_t)regs_->rax%s", func);
+	/* a uretprobe fires at the return address; the kernel keeps the
+	 * function's (bpf_get_func_ip, Linux 6.4) */
+	const char *upc = r->kind != PK_UPROBE ? "" : r->is_return ? ", .upc = bpf_get_func_ip(ctx)" : ", .upc = regs_->rip";
+	char *init = xasprintf(", .regs = regs_, .args = args_, .retval = (int64_t)regs_->rax%s%s", func, upc);
 	free(func);
 	return init;
 }
