@@ -167,9 +167,12 @@ static void user_var_at(TargetWalk *tw, Expr *e)
 	if (!ta) {
 		int len = at ? (int)(at - e->str) : (int)strlen(e->str);
 		const char *in = e->module ? e->module : r->path ? r->path : "the program";
+		/* one message per name and place, as stap counts them */
+		char *msg = xasprintf("unable to find global '%.*s' in %s%s%s", len, e->str, in, at ? ", in " : "",
+				      at ? at + 1 : "");
 		if (elab_report_once(tw->E, e))
-			diag_error(tw->E->s, e->loc, "semantic error", "unable to find global '%.*s' in %s%s%s", len,
-				   e->str, in, at ? ", in " : "", at ? at + 1 : "");
+			diag_error(tw->E->s, e->loc, "semantic error", "%s", msg);
+		free(msg);
 		e->type = TY_LONG;
 		return;
 	}
