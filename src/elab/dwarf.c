@@ -164,30 +164,44 @@ const UserFunc *udwarf_function_at(Session *s, const char *path, uint64_t pc)
 	return NULL;
 }
 
-uint64_t udwarf_line_address(Session *s, const char *path, const UserFunc *fn, int line)
+static int by_line(const void *a, const void *b)
+{
+	const UserLine *x = a, *y = b;
+	return x->line != y->line ? (x->line > y->line) - (x->line < y->line) : (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+int udwarf_lines(Session *s, const char *path, const UserFunc *fn, UserLine **out)
 {
 	(void)s;
+	*out = NULL;
 	UDwarf *ud = udwarf_open(path);
 	Dwarf_Die cu;
 	Dwarf_Lines *lines;
 	size_t n;
-	if (!ud->dw || !dwarf_addrdie(ud->dw, fn->entry, &cu) || dwarf_getsrclines(&cu, &lines, &n) != 0)
+	if (!ud->dw || !fn->file || !dwarf_addrdie(ud->dw, fn->entry, &cu) || dwarf_getsrclines(&cu, &lines, &n) != 0)
 		return 0;
-	uint64_t best = 0;
+	UserLine *all = xcalloc(n + 1, sizeof *all);
+	int count = 0;
 	for (size_t i = 0; i < n; i++) {
 		Dwarf_Line *l = dwarf_onesrcline(lines, i);
 		Dwarf_Addr a;
 		int ln;
 		bool stmt;
 		const char *src = dwarf_linesrc(l, NULL, NULL);
-		if (dwarf_lineaddr(l, &a) || dwarf_lineno(l, &ln) || ln != line || a < fn->entry || a >= fn->end)
+		if (dwarf_lineaddr(l, &a) || dwarf_lineno(l, &ln) || a < fn->entry || a >= fn->end)
 			continue;
-		if (dwarf_linebeginstatement(l, &stmt) || !stmt || !src || !fn->file || strcmp(src, fn->file))
+		if (dwarf_linebeginstatement(l, &stmt) || !stmt || !src || strcmp(src, fn->file))
 			continue;
-		if (!best || a < best)
-			best = a;
+		all[count++] = (UserLine){ .line = ln, .addr = a };
 	}
-	return best;
+	/* sorted by line then address: the first of each line is its lowest */
+	qsort(all, (size_t)count, sizeof *all, by_line);
+	int kept = 0;
+	for (int i = 0; i < count; i++)
+		if (!kept || all[kept - 1].line != all[i].line)
+			all[kept++] = all[i];
+	*out = all;
+	return kept;
 }
 
 /* ---- types */

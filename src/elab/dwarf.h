@@ -39,9 +39,16 @@ int udwarf_functions(Session *s, const char *path, const UserFunc **out);
 /* The function whose code holds address pc, or NULL. */
 const UserFunc *udwarf_function_at(Session *s, const char *path, uint64_t pc);
 
-/* The lowest address of a statement of `line` in `fn`'s source file that
- * lies in `fn`, or 0 if none. */
-uint64_t udwarf_line_address(Session *s, const char *path, const UserFunc *fn, int line);
+/* A source line with code and the lowest address of its statements. */
+typedef struct UserLine {
+	int line;
+	uint64_t addr;
+} UserLine;
+
+/* The lines of `fn`'s source file that have statements inside `fn`,
+ * sorted, each once; returns the count and sets *out (free it, also
+ * when 0). */
+int udwarf_lines(Session *s, const char *path, const UserFunc *fn, UserLine **out);
 
 /* The variables visible at `pc` in `fn` (parameters first, then locals of
  * the scopes around pc), or at its return only "return".  Names (char*,

@@ -365,7 +365,11 @@ typedef struct FuncQuery {
 	const char *suffix;  /* "", ".call", ".return", ".absolute" */
 	char *name;          /* function name pattern */
 	char *file;          /* "@FILE" pattern, or NULL */
-	int line;            /* ":LINE", or 0 */
+	/* the lines after FILE: ":N", ":N-M,K", ":*" or "+N" */
+	int nranges;         /* 0: none given */
+	int (*ranges)[2];    /* first and last line of each */
+	bool all_lines;      /* ":*" */
+	bool relative;       /* "+N": from the function's declaration line */
 } FuncQuery;
 
 /* One probe point on a function: with debuginfo (uf) it is named as stap
@@ -401,8 +405,78 @@ static bool file_matches(const char *pattern, const char *file)
 	return m;
 }
 
-/* .function("NAME@FILE[:LINE]") and .statement("NAME@FILE:LINE"), from the
- * DWARF of the binary. */
+/* Whether `line` of uf is one the query names. */
+static bool line_wanted(const FuncQuery *q, const UserFunc *uf, int line)
+{
+	int base = q->relative ? uf->line : 0;
+	for (int i = 0; i < q->nranges; i++)
+		if (line >= base + q->ranges[i][0] && line <= base + q->ranges[i][1])
+			return true;
+	return q->all_lines;
+}
+
+/* One line asked for by number (":N" or "+N") rather than a range. */
+static bool single_line(const FuncQuery *q)
+{
+	return !q->all_lines && q->nranges == 1 && q->ranges[0][0] == q->ranges[0][1];
+}
+
+/* .statement("FN@FILE:N") where no function FN has code on line N:
+ * stap's error, with the nearest line of uf (one of them) that has some. */
+static void no_line_records(Session *s, const ProbePoint *pt, const Target *t, const FuncQuery *q,
+			    const UserFunc *uf)
+{
+	int line = (q->relative ? uf->line : 0) + q->ranges[0][0];
+	UserLine *lines;
+	int nlines = udwarf_lines(s, t->path, uf, &lines);
+	int near = 0;
+	for (int i = 0; i < nlines; i++)
+		if (!near || abs(lines[i].line - line) < abs(near - line))
+			near = lines[i].line;
+	free(lines);
+	if (near)
+		kernel_point_error(s, pt, -1, "no line records for %s:%d [man error::dwarf] (try :%d)", uf->file, line, near);
+	else
+		kernel_point_error(s, pt, -1, "no line records for %s:%d [man error::dwarf]", uf->file, line);
+}
+
+/* The statement points of uf that the query's lines name, each at the
+ * first instruction of its line (the prologue's line too, as stap). */
+static int statement_points(Session *s, const ProbePoint *pt, const Target *t, const ElfInfo *e,
+			    const FuncQuery *q, const UserFunc *uf, Vec *out)
+{
+	UserLine *lines;
+	int nlines = udwarf_lines(s, t->path, uf, &lines);
+	int n = 0;
+	for (int i = 0; i < nlines; i++) {
+		if (!line_wanted(q, uf, lines[i].line))
+			continue;
+		push_function_point(pt, t, e, q, uf->name, lines[i].addr, uf, lines[i].line, out);
+		n++;
+	}
+	free(lines);
+	return n;
+}
+
+/* Whether .function("FN@FILE:LINES") takes uf: declared on one of the
+ * lines, or with code on one. */
+static bool function_on_lines(Session *s, const Target *t, const FuncQuery *q, const UserFunc *uf)
+{
+	if (!q->nranges && !q->all_lines)
+		return true;
+	if (line_wanted(q, uf, uf->line))
+		return true;
+	UserLine *lines;
+	int nlines = udwarf_lines(s, t->path, uf, &lines);
+	bool found = false;
+	for (int i = 0; i < nlines && !found; i++)
+		found = line_wanted(q, uf, lines[i].line);
+	free(lines);
+	return found;
+}
+
+/* .function("NAME@FILE[:LINES]") and .statement("NAME@FILE:LINES"), from
+ * the DWARF of the binary. */
 static int source_points(Session *s, const ProbePoint *pt, const Target *t, const ElfInfo *e, const FuncQuery *q,
 			 Vec *out)
 {
@@ -413,40 +487,69 @@ static int source_points(Session *s, const ProbePoint *pt, const Target *t, cons
 		return -1;
 	}
 	int n = 0;
+	const UserFunc *named = NULL;
 	for (int k = 0; k < nfuncs; k++) {
 		const UserFunc *uf = &funcs[k];
 		if (!kernel_glob(q->name, uf->name) || !file_matches(q->file, uf->file))
 			continue;
-		uint64_t at = q->ret ? uf->entry : uf->body;
-		if (q->line) {
-			uint64_t line_at = udwarf_line_address(s, t->path, uf, q->line);
-			if (q->statement ? !line_at : (uf->line != q->line && !line_at))
-				continue;
-			if (q->statement)
-				at = line_at;
+		named = named ? named : uf;
+		if (q->statement && (q->nranges || q->all_lines)) {
+			n += statement_points(s, pt, t, e, q, uf, out);
+			continue;
 		}
-		push_function_point(pt, t, e, q, uf->name, at, uf, q->statement ? q->line : 0, out);
+		if (!function_on_lines(s, t, q, uf))
+			continue;
+		push_function_point(pt, t, e, q, uf->name, q->ret ? uf->entry : uf->body, uf, 0, out);
 		n++;
 	}
+	if (!n && named && q->statement && single_line(q) && !kernel_point_quiet(s, pt)) {
+		no_line_records(s, pt, t, q, named);
+		return -1;
+	}
 	return n;
+}
+
+/* "N", "N-M", lists of those joined by ',', "*" after ':'; "N" after '+'. */
+static bool parse_lines(const char *text, bool relative, FuncQuery *q)
+{
+	if (!relative && !strcmp(text, "*")) {
+		q->all_lines = true;
+		return true;
+	}
+	const char *c = text;
+	do {
+		char *end;
+		long lo = strtol(c, &end, 10), hi = lo;
+		if (end == c || lo < 0 || lo > INT32_MAX)
+			return false;
+		if (*end == '-' && !relative) {
+			c = end + 1;
+			hi = strtol(c, &end, 10);
+			if (end == c || hi < lo || hi > INT32_MAX)
+				return false;
+		}
+		q->ranges = xrealloc(q->ranges, (size_t)(q->nranges + 1) * sizeof *q->ranges);
+		q->ranges[q->nranges][0] = (int)lo;
+		q->ranges[q->nranges][1] = (int)hi;
+		q->nranges++;
+		c = end;
+	} while (*c == ',' && !relative && *++c && *c != ',');
+	return !*c && c[-1] != ',' && (relative || q->ranges[0][0] > 0);
 }
 
 static bool parse_source_pattern(Session *s, const ProbePoint *pt, int i, const char *text, FuncQuery *q)
 {
 	const char *at = strchr(text, '@');
 	q->name = xstrndup(text, (size_t)(at - text));
-	const char *colon = strchr(at + 1, ':');
-	q->file = colon ? xstrndup(at + 1, (size_t)(colon - at - 1)) : xstrdup(at + 1);
-	if (!colon)
+	const char *sep = strpbrk(at + 1, ":+");
+	q->file = sep ? xstrndup(at + 1, (size_t)(sep - at - 1)) : xstrdup(at + 1);
+	if (!sep)
 		return true;
-	char *end;
-	long line = strtol(colon + 1, &end, 10);
-	if (*end || line <= 0) {
-		kernel_point_error(s, pt, i, "'%s': stapng reads one line number after ':' (no ranges or '*')",
-				   text);
+	q->relative = *sep == '+';
+	if (!parse_lines(sep + 1, q->relative, q)) {
+		kernel_point_error(s, pt, i, "malformed specification '%s'", text);
 		return false;
 	}
-	q->line = (int)line;
 	return true;
 }
 
@@ -496,6 +599,7 @@ static int process_function(Session *s, const ProbePoint *pt, const Target *t, i
 		int n = parse_source_pattern(s, pt, i, fn, &q) ? source_points(s, pt, t, e, &q, out) : -1;
 		free(q.name);
 		free(q.file);
+		free(q.ranges);
 		return n;
 	}
 	int n = 0;
