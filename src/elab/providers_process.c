@@ -4,8 +4,9 @@
  *   process("PATH") / process(PID), then
  *     .begin .end .thread.begin .thread.end            PK_PROCESS
  *     .syscall[.return]                                PK_SYSCALL, filtered
- *     .function("FN")[.call|.return]                   PK_UPROBE (ELF symbols)
- *     .statement("FN") / .statement(ADDR)[.absolute]   PK_UPROBE
+ *     .function("FN[@FILE[:LINES]]")[.call|.return]    PK_UPROBE (ELF symbols;
+ *     .statement("FN@FILE:LINES")                        DWARF for files, lines)
+ *     .statement(ADDR)[.absolute]                      PK_UPROBE
  *     .mark("NAME")                                    PK_USDT (.note.stapsdt)
  *   procfs[("NAME")].read / .write                     PK_PROCFS
  *
