@@ -115,6 +115,8 @@ int stp_unpack_long(const void *args, size_t len, size_t *pos, int64_t *v)
 	return 1;
 }
 
+int (*stp_deferred_expand)(const void *args, size_t len, size_t *pos, const char **s, size_t *n);
+
 int stp_unpack_str(const void *args, size_t len, size_t *pos, const char **s, size_t *n)
 {
 	uint16_t slen;
@@ -123,6 +125,10 @@ int stp_unpack_str(const void *args, size_t len, size_t *pos, const char **s, si
 	if (*pos + 2 > len)
 		return 0;
 	memcpy(&slen, (const char *)args + *pos, 2);
+	if (slen == 0xffff) { /* STP_DEFERRED */
+		*pos += 2;
+		return stp_deferred_expand && stp_deferred_expand(args, len, pos, s, n);
+	}
 	if (*pos + 2 + slen > len)
 		return 0;
 	*s = (const char *)args + *pos + 2;

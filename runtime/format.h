@@ -40,6 +40,11 @@ void stp_escape_str(struct stp_buf *out, const char *s, size_t n);
 int stp_unpack_long(const void *args, size_t len, size_t *pos, int64_t *v);
 int stp_unpack_str(const void *args, size_t len, size_t *pos, const char **s, size_t *n);
 
+/* A deferred string (stp_module.h): when set (staprun), stp_unpack_str
+ * calls this on seeing one, with *pos after the marker; it formats the
+ * string, advances *pos past its arguments and returns the text. */
+extern int (*stp_deferred_expand)(const void *args, size_t len, size_t *pos, const char **s, size_t *n);
+
 /* Writers for packed arguments (used by host code and tests). */
 void stp_pack_long(struct stp_buf *b, int64_t v);
 void stp_pack_str(struct stp_buf *b, const char *s);

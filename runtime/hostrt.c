@@ -188,6 +188,38 @@ int rt_handle_record(void *session, void *data, size_t size)
 	return 0;
 }
 
+/* A deferred string in a record (stp_module.h): the kernel sent a
+ * function id and its arguments; run the module's function on them.
+ * Several may be expanded for one record, so the texts rotate through a
+ * few buffers that live until the record is formatted. */
+#define DEFER_BUFS 16
+int rt_deferred_expand(const void *args, size_t len, size_t *pos, const char **str, size_t *n)
+{
+	static char *bufs[DEFER_BUFS];
+	static unsigned next;
+	struct stp_session *s = stp_current_session;
+	uint16_t fid;
+	if (!s || *pos + 2 > len)
+		return 0;
+	memcpy(&fid, (const char *)args + *pos, 2);
+	*pos += 2;
+	if (fid >= s->mod->ndeferred || !s->mod->deferred || !s->mod->deferred[fid]) {
+		*pos = len; /* the rest cannot be parsed */
+		return 0;
+	}
+	char **buf = &bufs[next++ % DEFER_BUFS];
+	if (!*buf && !(*buf = calloc(1, (size_t)s->mod->limits.maxstringlen + 1)))
+		return 0;
+	struct stp_ctx c = s->ctx;
+	c.actions = 0;
+	c.error = 0;
+	c.errmsg[0] = '\0';
+	s->mod->deferred[fid](&c, args, len, pos, *buf);
+	*str = *buf;
+	*n = strlen(*buf);
+	return 1;
+}
+
 /* ------------------------------------------------------- host handlers */
 
 void rt_run_handler(struct stp_session *s, const struct stp_probe_desc *p)

@@ -110,6 +110,8 @@ int64_t rt_total_errors(struct stp_session *s);
 void rt_run_handler(struct stp_session *s, const struct stp_probe_desc *p);
 /* Handles one record from the kernel's ring buffer. */
 int rt_handle_record(void *session, void *data, size_t size);
+/* stp_deferred_expand for staprun: run a deferred string's function. */
+int rt_deferred_expand(const void *args, size_t len, size_t *pos, const char **s, size_t *n);
 struct stp_state *rt_state(struct stp_session *s);
 
 /* bpfload.c */

@@ -551,6 +551,7 @@ static int prepare(struct stp_session *s)
 		return -1;
 	s->ctx.mod = s->mod;
 	s->ctx.rt = s;
+	stp_deferred_expand = rt_deferred_expand;
 	s->ctx.globals = s->globals;
 	if (s->mod->host_frame_size && !(s->ctx.frame = calloc(1, s->mod->host_frame_size)))
 		return -1;

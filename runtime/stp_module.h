@@ -130,7 +130,12 @@ struct stp_rec_hdr {
  *   string (%s)      : u16 length, then that many bytes (no NUL), padded to 2
  *   %m / %M          : like a string (the bytes read in the kernel)
  *   '*' width/prec   : 8 bytes, like a long
+ * A string argument may instead be a deferred string: u16 STP_DEFERRED,
+ * u16 function id, then the function's arguments packed the same way.
+ * staprun runs stp_module.deferred[id] on them and uses the text it
+ * returns (doc/module-format.md, "Deferred strings").
  */
+#define STP_DEFERRED 0xffff
 
 /* Scalar state shared by both sides, at the start of the module's global
  * block (the BPF object's .data section, memory-mapped by staprun). */
@@ -248,6 +253,12 @@ struct stp_limits {
 	int64_t maxerrors, maxskipped;
 };
 
+struct stp_ctx;
+/* A deferred string's function: unpack its arguments from args at *pos
+ * (advancing it) and write its text, NUL-terminated, to out
+ * (MAXSTRINGLEN bytes). */
+typedef void (*stp_defer_fn)(struct stp_ctx *c, const void *args, size_t len, size_t *pos, char *out);
+
 struct stp_module {
 	uint32_t abi_version;      /* STP_ABI_VERSION */
 	const char *name;          /* module name (stap_<hash> or -m NAME) */
@@ -266,6 +277,8 @@ struct stp_module {
 	int nerrors;
 	struct stp_limits limits;
 	uint32_t host_frame_size;  /* bytes of scratch a host handler needs */
+	const stp_defer_fn *deferred; /* by function id; NULL entries: none */
+	int ndeferred;
 };
 
 /* ------------------------------------------------ runtime for host code */
@@ -282,6 +295,10 @@ struct stp_ctx {
 	void *frame;               /* per-handler scratch (locals) */
 	void *rt;                  /* staprun private */
 };
+
+/* Packed arguments (format.c), for deferred strings' functions. */
+int stp_unpack_long(const void *args, size_t len, size_t *pos, int64_t *v);
+int stp_unpack_str(const void *args, size_t len, size_t *pos, const char **s, size_t *n);
 
 /* Output. */
 void stp_rt_printf(struct stp_ctx *c, int fmt_id, const void *args, size_t len);

@@ -68,6 +68,7 @@ struct stp_kctx {
 	 * its function's entry), against which addresses from DWARF are
 	 * moved by the load bias */
 	uint64_t upc;
+	const void *row;     /* syscall dispatch: the constants of this syscall (struct stp_sysrow) */
 };
 
 /* What a loop or foreach callback needs from the handler it runs in. */
@@ -190,6 +191,16 @@ static __always_inline __u32 stp_rec_str(unsigned char *r, __u32 off, const char
 	__u16 len = n > 0 ? (__u16)(n - 1) : 0;
 	__builtin_memcpy(r + off, &len, 2);
 	return off + 2 + ((len + 1) & ~1u);
+}
+
+/* The head of a deferred string field: its function's packed arguments
+ * follow (stp_module.h). */
+static __always_inline __u32 stp_rec_defer(unsigned char *r, __u32 off, int64_t fid)
+{
+	off &= STP_RECMAX - 1;
+	__u16 h[2] = {STP_DEFERRED, (__u16)fid};
+	__builtin_memcpy(r + off, h, 4);
+	return off + 4;
 }
 
 /* stp_events and stp_g are defined by the generated code before this is

@@ -17,6 +17,14 @@
 
 #include "stp_module.h"
 
+/* Functions only deferred strings call (translate/defer.c): many, each
+ * run once per record; not worth the compile time of optimising. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define STP_DEFERRED_FN __attribute__((optimize("O0")))
+#else
+#define STP_DEFERRED_FN
+#endif
+
 #ifndef STP_STRLEN
 #error "STP_STRLEN (MAXSTRINGLEN) must be defined by the generated code"
 #endif

@@ -151,6 +151,10 @@ static const Builtin builtins[] = {
 	{"user_string2_warn", S, 2, 2, {L, S}, K, "user string, warn and give warn_msg on a fault"},
 	{"user_string_n_warn", S, 2, 3, {L, L, S}, K, "at most n bytes of a user string, warn on a fault"},
 	{"user_string2_n_warn", S, 3, 3, {L, L, S}, K, "at most n bytes of a user string, warn and give warn_msg on a fault"},
+	/* deferred formatting (translate/defer.c, doc/module-format.md) */
+	{"_defer", S, 1, 1, {S}, BOTH, "the string a script function call returns, formatted by staprun where it is only printed"},
+	{"_syscall_arg", L, 1, 1, {L}, K, "raw argument word N of a syscall tracepoint"},
+	{"_syscall_arg_str", S, 1, 1, {L}, K, "user string at syscall argument word N, empty unless N is 0..5"},
 	/* strings */
 	{"strlen", L, 1, 1, {S}, BOTH, "length of a string"},
 	{"substr", S, 2, 3, {S, L, L}, BOTH, "part of a string"},

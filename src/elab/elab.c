@@ -67,7 +67,8 @@ static bool builtin_is_pure(const char *name)
 		"local_clock_us", "local_clock_ns", "cpu_clock_s", "cpu_clock_ms", "cpu_clock_us",
 		"cpu_clock_ns", "jiffies", "kernel_string", "kernel_string_n", "kernel_long", "kernel_int",
 		"kernel_short", "kernel_char", "user_string", "user_string_n", "user_long", "user_int",
-		"user_short", "user_char", "user_string_warn", "abs", "ctime",
+		"user_short", "user_char", "user_string_warn", "abs", "ctime", "_defer", "_syscall_arg",
+		"_syscall_arg_str",
 	};
 	for (size_t i = 0; i < sizeof pure / sizeof pure[0]; i++)
 		if (strcmp(name, pure[i]) == 0)

@@ -393,6 +393,33 @@ static char *emit_stack_builtin(Emitter *e, Expr *x)
 	return NULL;
 }
 
+/* _syscall_arg(N): raw argument word N of a syscall tracepoint record
+ * (sys_enter_X and raw_syscalls:sys_enter alike: 8 bytes each from
+ * offset 16); _syscall_arg_str(N): the user string it points to, or ""
+ * unless N is 0..5.  N may be a row constant of a merged handler (dispatch.c),
+ * so it is masked, not trusted. */
+static char *emit_syscall_arg(Emitter *e, Expr *x)
+{
+	char *idx = emit_expr(e, x->args[0]);
+	if (e->target != T_BPF) {
+		emit_fail(e, x->loc, "%s() reads a syscall record in kernel-context probes only", x->name);
+		return xstrdup("0");
+	}
+	bool str = !strcmp(x->name, "_syscall_arg_str");
+	if (str) {
+		char *s = emit_new_str(e);
+		emit_line(e, "%s[0] = 0;", s);
+		emit_line(e, "if (%s >= 0 && %s < 6) { uint64_t p_ = 0;", idx, idx);
+		emit_line(e, "  bpf_probe_read_kernel(&p_, 8, (char *)K->ctx + 16 + 8 * (%s & 7));", idx);
+		emit_line(e, "  if (bpf_probe_read_user_str(%s, STP_STRLEN, (void *)p_) < 0) %s[0] = 0; }", s, s);
+		return s;
+	}
+	char *t = emit_new_long(e);
+	emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (char *)K->ctx + 16 + 8 * (%s & 7)); %s = (int64_t)v_; }",
+		  idx, t);
+	return t;
+}
+
 char *emit_builtin(Emitter *e, Expr *x)
 {
 	char *reg = emit_register_builtin(e, x);
@@ -421,6 +448,10 @@ char *emit_builtin(Emitter *e, Expr *x)
 		emit_line(e, "goto %s;", e->unwind);
 		return xstrdup("0");
 	}
+	if (!strcmp(n, "_defer"))
+		return emit_defer(e, x);
+	if (!strcmp(n, "_syscall_arg") || !strcmp(n, "_syscall_arg_str"))
+		return emit_syscall_arg(e, x);
 	if (!strcmp(n, "pid")) return long_call(e, "stp_pid()", NULL);
 	if (!strcmp(n, "tid")) return long_call(e, "stp_tid()", NULL);
 	if (!strcmp(n, "ppid")) return long_call(e, "stp_ppid()", NULL);

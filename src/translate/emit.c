@@ -716,13 +716,18 @@ char *emit_expr(Emitter *e, Expr *x)
 	switch (x->kind) {
 	case E_NUM: {
 		char *t = emit_new_long(e);
-		if (x->num == INT64_MIN)
+		const char *lifted = emit_lifted(e, x);
+		if (lifted)
+			emit_line(e, "%s = %s;", t, lifted);
+		else if (x->num == INT64_MIN)
 			emit_line(e, "%s = (-9223372036854775807LL - 1);", t);
 		else
 			emit_line(e, "%s = %lldLL;", t, (long long)x->num);
 		return t;
 	}
 	case E_STR:
+		if (emit_lifted(e, x))
+			return xstrdup(emit_lifted(e, x));
 		return xasprintf("stp_lit_%d", emit_literal(e, x->str, x->len));
 	case E_SYM: {
 		Var *v = x->var;

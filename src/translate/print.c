@@ -6,6 +6,7 @@
  */
 #include "translate.h"
 #include "elab/kernel.h"
+#include "stp_module.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,13 +109,21 @@ static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, in
 			return;
 		}
 		emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); if (r_) { uint32_t o_ = sizeof(struct stp_rec_hdr);");
+		unsigned size = sizeof(struct stp_rec_hdr);
 		for (int i = from; i < nargs; i++) {
-			if (args[i]->type == TY_STRING)
+			size += args[i]->type == TY_STRING ? (unsigned)e->s->limits.maxstringlen + 4 : 8;
+			if (defer_is_printed(args[i])) {
+				/* staprun formats it (defer.c) */
+				emit_defer_field(e, args[i]);
+				size += defer_field_max(e->s, args[i]);
+			} else if (args[i]->type == TY_STRING)
 				emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", vals[i]);
 			else
 				emit_line(e, "  o_ = stp_rec_long(r_, o_, %s);", vals[i]);
 		}
 		emit_line(e, "  stp_rec_send(K, r_, STP_REC_PRINTF, %d, o_); } }", fmt_id);
+		if (size > e->rec_max)
+			e->rec_max = size;
 	} else {
 		emit_line(e, "{ unsigned char r_[%d]; uint32_t o_ = 0;", (nargs - from) * 8 + (nargs - from) * 2 + 8 +
 									 (nargs - from) * (int)e->s->limits.maxstringlen);

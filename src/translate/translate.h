@@ -84,6 +84,8 @@ typedef struct Emitter {
 	Vec *btf_needs;         /* (intptr_t) KBTF_NEED_* of CO-RE member chains */
 	bool uses_tp_args;      /* current probe reads TP_PROTO arguments: raw_tp */
 	bool uses_tp_fields;    /* current probe reads tracepoint record fields */
+	Vec *lifts;             /* merged handler: constants read from the row (dispatch.c) */
+	unsigned rec_max;       /* largest record with deferred fields (defer.c) */
 	bool failed;
 } Emitter;
 
@@ -128,6 +130,27 @@ char *emit_print_family(Emitter *e, Expr *x);
 
 /* builtins.c */
 char *emit_builtin(Emitter *e, Expr *x);
+
+/* defer.c: strings formatted by staprun (doc/module-format.md) */
+void defer_plan(Program *p);
+char *emit_defer(Emitter *e, Expr *x);             /* the _defer(...) built-in */
+bool defer_is_captured(const Expr *x);             /* a _defer(...) whose call staprun makes */
+bool defer_call_is_captured(const Expr *call);     /* F(...) of such a _defer */
+bool defer_is_printed(const Expr *arg);            /* a print argument that is deferred */
+void emit_defer_field(Emitter *e, const Expr *arg);
+unsigned defer_field_max(Session *s, const Expr *arg);
+void defer_host_roots(Program *p, Vec *funcs);     /* Func*: staprun calls them */
+void defer_emit_host(StrBuf *b, Program *p);       /* wrappers and stp_deferred[] */
+
+/* dispatch.c: syscall tracepoints on raw_syscalls, merged handlers */
+int syscall_point(const Resolved *r, bool *is_exit); /* syscall number or -1 */
+void dispatch_plan(Program *p);
+bool dispatched_in(DerivedProbe *dp, const Resolved *r);
+bool dispatch_skips_body(DerivedProbe *dp);
+Vec *dispatch_lifts(DerivedProbe *dp);
+const char *emit_lifted(Emitter *e, const Expr *x); /* row read for a lifted constant, or NULL */
+void dispatch_emit_types(StrBuf *b, Program *p);
+void dispatch_emit(Emitter *e, StrBuf *b, Program *p);
 
 /* unit.c helpers used by emit.c */
 char *global_key_type(Var *v);   /* "struct stp_key_3" */

@@ -307,7 +307,10 @@ static void long_decls(StrBuf *b, CFn *fn)
 		sb_printf(b, "\tint64_t t%d = 0;\n", i);
 }
 
-static void emit_function(Emitter *e, Unit *u, Func *f)
+/* only_deferred: a host function only staprun's formatting of deferred
+ * strings calls (hundreds of argstr formatters for syscall.*): compiled
+ * without optimisation, which takes a third of the time. */
+static void emit_function(Emitter *e, Unit *u, Func *f, bool only_deferred)
 {
 	Frame *fr = xcalloc(1, sizeof *fr);
 	fr->type = xasprintf("struct stp_frame_f%d", f->id);
@@ -321,7 +324,7 @@ static void emit_function(Emitter *e, Unit *u, Func *f)
 	if (!f->body)
 		emit_fail(e, f->loc, "function '%s' has an embedded C body, which needs guru mode and a kernel module", f->name);
 
-	const char *attr = e->target == T_BPF ? "static __noinline " : "static ";
+	const char *attr = e->target == T_BPF ? "static __noinline " : only_deferred ? "static STP_DEFERRED_FN " : "static ";
 	sb_printf(&u->protos, "%s%s;\n", attr,
 		  xasprintf("void stp_fn_%d(stp_kctx_t *K, %s *F)", f->id, fr->type));
 	sb_printf(&u->code, "/* function %s */\n%svoid stp_fn_%d(stp_kctx_t *K, %s *F)\n{\n", f->name, attr, f->id,
@@ -426,104 +429,6 @@ static char *bpf_section(DerivedProbe *dp, Resolved *r)
 	default:
 		return NULL;
 	}
-}
-
-/* ------------------------------------------------- syscall dispatch */
-
-/* Many syscalls:sys_enter_X / sys_exit_X points (syscall.* expands to
- * hundreds) are served by one program on raw_syscalls, which switches on
- * the syscall number: arming is two attachments instead of hundreds.  The
- * records line up: both tracepoints put the number at offset 8 and the
- * arguments (or the return value) from offset 16, 8 bytes each. */
-#define SYSCALL_DISPATCH_MIN 8
-static bool dispatch_syscalls;
-
-static int syscall_point(const Resolved *r, bool *is_exit)
-{
-	if (r->kind != PK_TRACEPOINT || !r->tp_system || strcmp(r->tp_system, "syscalls") || !r->tp_event)
-		return -1;
-	const char *ev = r->tp_event;
-	if (!strncmp(ev, "sys_enter_", 10)) {
-		*is_exit = false;
-		return syscall_nr(ev + 10);
-	}
-	if (!strncmp(ev, "sys_exit_", 9)) {
-		*is_exit = true;
-		return syscall_nr(ev + 9);
-	}
-	return -1;
-}
-
-static bool dispatched(const Resolved *r)
-{
-	bool is_exit;
-	return dispatch_syscalls && syscall_point(r, &is_exit) >= 0;
-}
-
-static bool dispatched_in(DerivedProbe *dp, const Resolved *r)
-{
-	return !is_raw_tp(dp) && dispatched(r);
-}
-
-static void decide_dispatch(Program *p)
-{
-	int n = 0;
-	for (int i = 0; i < p->probes.len; i++) {
-		DerivedProbe *dp = VEC_AT(&p->probes, i);
-		bool is_exit;
-		for (int j = 0; j < dp->npoints; j++)
-			if (dp->ctx == CTX_KERNEL && syscall_point(dp->points[j], &is_exit) >= 0)
-				n++;
-	}
-	dispatch_syscalls = n >= SYSCALL_DISPATCH_MIN;
-}
-
-/* A BPF program may call at most 256 subprograms (handler bodies, their
- * functions and loop callbacks), so the dispatch is split into programs of
- * at most this many cases, all attached to the same raw tracepoint. */
-#define DISPATCH_CASES_PER_PROG 192
-
-static void emit_dispatch_chunk(StrBuf *b, const char *dir, int chunk, const char *cases)
-{
-	sb_printf(b, "SEC(\"tp/raw_syscalls/sys_%s\")\nint stp_sys_%s_%d(void *ctx)\n{\n", dir, dir, chunk);
-	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
-	sb_puts(b, "\tint64_t nr_ = 0;\n\tbpf_probe_read_kernel(&nr_, 8, (char *)ctx + 8);\n");
-	sb_puts(b, "\tstp_kctx_t k = {.ctx = ctx};\n\tswitch (nr_) {\n");
-	sb_puts(b, cases);
-	sb_puts(b, "\t}\n\treturn 0;\n}\n\n");
-}
-
-/* Returns the number of dispatch programs emitted for this direction. */
-static int emit_dispatch_program(Emitter *e, StrBuf *b, Program *p, bool want_exit)
-{
-	const char *dir = want_exit ? "exit" : "enter";
-	StrBuf cases = {0};
-	int ncases = 0, chunks = 0;
-	for (int i = 0; i < p->probes.len; i++) {
-		DerivedProbe *dp = VEC_AT(&p->probes, i);
-		if (dp->ctx != CTX_KERNEL)
-			continue;
-		for (int j = 0; j < dp->npoints; j++) {
-			bool is_exit;
-			int nr = syscall_point(dp->points[j], &is_exit);
-			if (nr < 0 || is_exit != want_exit || is_raw_tp(dp))
-				continue;
-			int lit = emit_literal(e, dp->points[j]->pp, strlen(dp->points[j]->pp));
-			sb_printf(&cases, "\tcase %d:\n\t\tk.pp = stp_lit_%d;\n\t\tk.error = 0;\n\t\tk.actions = 0;\n"
-					  "\t\tstp_probe_%d(&k);\n\t\tbreak;\n",
-				  nr, lit, dp->id);
-			if (++ncases == DISPATCH_CASES_PER_PROG) {
-				emit_dispatch_chunk(b, dir, chunks++, cases.s);
-				cases.len = 0;
-				cases.s[0] = 0;
-				ncases = 0;
-			}
-		}
-	}
-	if (ncases)
-		emit_dispatch_chunk(b, dir, chunks++, cases.s);
-	free(cases.s);
-	return chunks;
 }
 
 /* process(PID) and process("PATH") points on kernel-wide events (exec,
@@ -969,6 +874,7 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 	sb_printf(b, "\t.globals = stp_globals_desc, .nglobals = %d,\n", p->globals.len);
 	sb_printf(b, "\t.formats = stp_formats, .nformats = %d,\n", e->formats->len);
 	sb_printf(b, "\t.errors = stp_errors, .nerrors = %d,\n", e->error_msgs->len);
+	sb_puts(b, "\t.deferred = stp_deferred, .ndeferred = STP_NDEFERRED,\n");
 	sb_printf(b,
 		  "\t.limits = { .maxaction = %lld, .maxstringlen = %lld, .maxmapentries = %lld, .maxnesting = %lld, "
 		  ".maxerrors = %lld, .maxskipped = %lld },\n",
@@ -993,6 +899,9 @@ typedef struct CallMarks {
 static bool mark_call(Expr *x, void *arg)
 {
 	CallMarks *cm = arg;
+	/* a deferred call staprun makes: the kernel keeps only its arguments */
+	if (defer_call_is_captured(x))
+		return false;
 	if (x->kind == E_CALL && x->func && !cm->need[x->func->id]) {
 		cm->need[x->func->id] = true;
 		vec_push(&cm->work, x->func);
@@ -1000,7 +909,7 @@ static bool mark_call(Expr *x, void *arg)
 	return false;
 }
 
-static bool *functions_needed(Program *p, Context ctx, int nfuncs)
+static bool *functions_needed(Program *p, Context ctx, int nfuncs, bool with_deferred)
 {
 	CallMarks cm = {.need = xcalloc((size_t)nfuncs + 1, 1)};
 	const AstWalk walk = {.expr = mark_call, .arg = &cm};
@@ -1010,6 +919,19 @@ static bool *functions_needed(Program *p, Context ctx, int nfuncs)
 			continue;
 		ast_walk_stmt(dp->body, &walk);
 		ast_walk_expr(dp->cond, &walk);
+	}
+	if (ctx == CTX_USER && with_deferred) {
+		/* staprun runs the functions of deferred strings (defer.c) */
+		Vec deferred = {0};
+		defer_host_roots(p, &deferred);
+		for (int i = 0; i < deferred.len; i++) {
+			Func *f = VEC_AT(&deferred, i);
+			if (!cm.need[f->id]) {
+				cm.need[f->id] = true;
+				vec_push(&cm.work, f);
+			}
+		}
+		free(deferred.data);
 	}
 	while (cm.work.len) {
 		Func *f = cm.work.data[--cm.work.len];
@@ -1021,18 +943,24 @@ static bool *functions_needed(Program *p, Context ctx, int nfuncs)
 
 void emit_target(Emitter *e, Unit *u, Program *p, Context ctx)
 {
-	bool *need = functions_needed(p, ctx, p->functions.len);
+	bool *need = functions_needed(p, ctx, p->functions.len, true);
+	bool *by_handlers = functions_needed(p, ctx, p->functions.len, false);
 	for (int i = 0; i < p->functions.len; i++) {
 		Func *f = VEC_AT(&p->functions, i);
 		if (need[f->id])
-			emit_function(e, u, f);
+			emit_function(e, u, f, !by_handlers[f->id]);
 	}
 	free(need);
+	free(by_handlers);
 	for (int i = 0; i < p->probes.len; i++) {
 		DerivedProbe *dp = VEC_AT(&p->probes, i);
 		if (dp->ctx != ctx)
 			continue;
+		if (ctx == CTX_KERNEL && dispatch_skips_body(dp))
+			continue; /* merged: its group's handler serves it (dispatch.c) */
+		e->lifts = ctx == CTX_KERNEL ? dispatch_lifts(dp) : NULL;
 		emit_probe_body(e, u, dp);
+		e->lifts = NULL;
 		if (ctx == CTX_KERNEL)
 			emit_bpf_programs(e, u, dp);
 	}
@@ -1094,18 +1022,18 @@ int translate(Session *s, Program *p, Translation *out)
 
 	Unit bpf = {.target = T_BPF, .nfuncs = p->functions.len}, host = {.target = T_HOST};
 	e.target = T_BPF;
-	decide_dispatch(p);
+	defer_plan(p);
+	dispatch_plan(p);
 	emit_target(&e, &bpf, p, CTX_KERNEL);
-	if (dispatch_syscalls) {
-		e.dispatch_used[0] = emit_dispatch_program(&e, &bpf.code, p, false);
-		e.dispatch_used[1] = emit_dispatch_program(&e, &bpf.code, p, true);
-	}
+	dispatch_emit(&e, &bpf.code, p);
 	e.target = T_HOST;
 	emit_target(&e, &host, p, CTX_USER);
 	if (e.failed || s->errors)
 		return -1;
 
 	unsigned recmax = record_max(s, &formats);
+	if (e.rec_max > recmax)
+		recmax = pow2_at_least(e.rec_max);
 
 	/* the BPF unit */
 	StrBuf b = {0};
@@ -1123,6 +1051,7 @@ int translate(Session *s, Program *p, Translation *out)
 			kbtf_emit_decls(kb, &btf_needs, &b);
 	}
 	emit_global_init(&b, p);
+	dispatch_emit_types(&b, p);
 	sb_printf(&b,
 		  "struct {\n\t__uint(type, BPF_MAP_TYPE_RINGBUF);\n\t__uint(max_entries, %lld);\n} stp_events SEC(\".maps\");\n\n",
 		  (long long)(s->bufsize_mb > 0 ? s->bufsize_mb : 4) << 20);
@@ -1155,6 +1084,7 @@ int translate(Session *s, Program *p, Translation *out)
 	char *host_body = join_unit(&host);
 	sb_puts(&b, host_body);
 	free(host_body);
+	defer_emit_host(&b, p);
 	emit_descriptor(&b, s, p, &e);
 	out->host_c = sb_steal(&b);
 	return 0;
