@@ -1,4 +1,6 @@
-/* empty_tp OBJ: load and attach the empty program, then wait for SIGINT. */
+/* empty_tp OBJ [--exit]: load and attach the empty program, then wait for
+ * SIGINT (or, with --exit, detach at once: the floor of arming). */
+#include <string.h>
 #include <bpf/libbpf.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "empty_tp: cannot attach\n");
 		return 1;
 	}
+	if (argc > 2 && !strcmp(argv[2], "--exit"))
+		stop = 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	printf("ready\n");

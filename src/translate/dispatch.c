@@ -31,8 +31,9 @@
 #define SYSCALL_DISPATCH_MIN 8
 /* A BPF program may call at most 256 subprograms (handler bodies, their
  * functions and loop callbacks), so the calls are split into programs of
- * at most this many, all attached to the same raw tracepoint. */
-#define DISPATCH_CALLS_PER_PROG 192
+ * at most this many handlers and functions, all attached to the same raw
+ * tracepoint (room is left for loop callbacks). */
+#define DISPATCH_SUBPROGS_PER_PROG 160
 
 typedef struct Lift {
 	const Expr *x;     /* the node in the group's representative */
@@ -194,8 +195,11 @@ static bool same_expr(Match *m, const Expr *a, const Expr *b)
 		if (a->fmt_id != b->fmt_id)
 			return false;
 		if (is_defer(a))
+			/* only a captured call's function is a row constant; one
+			 * made in the kernel is code */
 			return is_defer(b) && a->args[0]->kind == E_CALL && b->args[0]->kind == E_CALL &&
-			       same_call(m, a->args[0], b->args[0], true);
+			       defer_is_captured(a) == defer_is_captured(b) &&
+			       same_call(m, a->args[0], b->args[0], defer_is_captured(a));
 		return same_call(m, a, b, false);
 	case E_ASSIGN:
 		if (!same_expr(m, a->args[0], b->args[0]))
@@ -513,8 +517,10 @@ static void emit_call_chunk(StrBuf *b, const char *dir, int chunk, int nrows, co
 {
 	sb_printf(b, "SEC(\"tp/raw_syscalls/sys_%s\")\nint stp_sys_%s_%d(void *ctx)\n{\n", dir, dir, chunk);
 	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
-	sb_puts(b, "\tint64_t nr_ = 0;\n\tbpf_probe_read_kernel(&nr_, 8, (char *)ctx + 8);\n");
-	sb_printf(b, "\tif ((uint64_t)nr_ >= %d)\n\t\treturn 0;\n", nrows);
+	/* the number is copied out of the variable whose address the helper
+	 * took, so that its bounds check holds across the handler calls */
+	sb_puts(b, "\tint64_t raw_ = 0;\n\tbpf_probe_read_kernel(&raw_, 8, (char *)ctx + 8);\n");
+	sb_printf(b, "\tuint64_t nr_ = (uint64_t)raw_;\n\tif (nr_ >= %d)\n\t\treturn 0;\n", nrows);
 	sb_puts(b, "\tstp_kctx_t k = {.ctx = ctx};\n\tconst struct stp_sysrow *row;\n");
 	sb_puts(b, calls);
 	sb_puts(b, "\treturn 0;\n}\n\n");
@@ -541,7 +547,8 @@ static int emit_direction(Emitter *e, StrBuf *b, Program *p, bool want_exit)
 	}
 	/* each (layer, group) is one call site */
 	StrBuf calls = {0};
-	int ncalls = 0, chunks = 0;
+	int ncalls = 0, chunks = 0, nsub = 0;
+	bool *in_chunk = xcalloc((size_t)p->functions.len + 1, 1);
 	for (int L = 0; L < layers; L++) {
 		bool open = false;
 		for (int gi = 0; gi < groups.len; gi++) {
@@ -553,6 +560,29 @@ static int emit_direction(Emitter *e, StrBuf *b, Program *p, bool want_exit)
 			}
 			if (!used)
 				continue;
+			/* the handler and the functions it calls that this program
+			 * does not have yet */
+			bool *fns = probe_functions(p, g->rep);
+			int cost = 1;
+			for (int f = 0; f < p->functions.len; f++)
+				cost += fns[f] && !in_chunk[f];
+			if (ncalls && nsub + cost > DISPATCH_SUBPROGS_PER_PROG) {
+				if (open)
+					sb_puts(&calls, "\t}\n");
+				emit_call_chunk(b, dir, chunks++, nrows, calls.s);
+				calls.len = 0;
+				calls.s[0] = 0;
+				ncalls = nsub = 0;
+				memset(in_chunk, 0, (size_t)p->functions.len + 1);
+				open = false;
+				cost = 1;
+				for (int f = 0; f < p->functions.len; f++)
+					cost += fns[f];
+			}
+			for (int f = 0; f < p->functions.len; f++)
+				in_chunk[f] |= fns[f];
+			free(fns);
+			nsub += cost;
 			if (!open) {
 				sb_printf(&calls, "\trow = &stp_sysrows_%s_%d[nr_];\n\tk.pp = row->pp;\n\tk.row = row;\n"
 						  "\tswitch (row->group) {\n", dir, L);
@@ -560,14 +590,7 @@ static int emit_direction(Emitter *e, StrBuf *b, Program *p, bool want_exit)
 			}
 			sb_printf(&calls, "\tcase %d:\n\t\tk.error = 0;\n\t\tk.actions = 0;\n\t\tstp_probe_%d(&k);\n\t\tbreak;\n",
 				  gi + 1, g->rep->id);
-			if (++ncalls == DISPATCH_CALLS_PER_PROG) {
-				sb_puts(&calls, "\t}\n");
-				emit_call_chunk(b, dir, chunks++, nrows, calls.s);
-				calls.len = 0;
-				calls.s[0] = 0;
-				ncalls = 0;
-				open = false;
-			}
+			ncalls++;
 		}
 		if (open)
 			sb_puts(&calls, "\t}\n");
@@ -575,6 +598,7 @@ static int emit_direction(Emitter *e, StrBuf *b, Program *p, bool want_exit)
 	if (ncalls)
 		emit_call_chunk(b, dir, chunks++, nrows, calls.s);
 	free(calls.s);
+	free(in_chunk);
 	(void)e;
 	return chunks;
 }

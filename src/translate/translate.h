@@ -157,6 +157,7 @@ char *global_key_type(Var *v);   /* "struct stp_key_3" */
 char *global_value_type(Var *v); /* "int64_t", "struct stp_strv", "struct stp_statv_3" */
 int global_id(Program *p, Var *v);
 int hist_nbuckets(Var *v);
-int key_width(Var *v, int k);    /* bytes of string key k when narrowed, else 0 */
+int key_width(Var *v, int k);
+bool *probe_functions(Program *p, DerivedProbe *dp); /* by Func id: called from dp's kernel handler */    /* bytes of string key k when narrowed, else 0 */
 
 #endif

@@ -909,6 +909,21 @@ static bool mark_call(Expr *x, void *arg)
 	return false;
 }
 
+/* The script functions one kernel handler calls, directly or not. */
+bool *probe_functions(Program *p, DerivedProbe *dp)
+{
+	bool *need = xcalloc((size_t)p->functions.len + 1, 1);
+	Vec work = {0};
+	mark_calls_stmt(dp->body, need, &work);
+	mark_calls_expr(dp->cond, need, &work);
+	while (work.len) {
+		Func *f = work.data[--work.len];
+		mark_calls_stmt(f->body, need, &work);
+	}
+	free(work.data);
+	return need;
+}
+
 static bool *functions_needed(Program *p, Context ctx, int nfuncs, bool with_deferred)
 {
 	CallMarks cm = {.need = xcalloc((size_t)nfuncs + 1, 1)};

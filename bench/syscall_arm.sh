@@ -1,0 +1,56 @@
+#!/bin/bash
+# Arming all syscalls at once: `probe syscall.*` (and with .return), armed
+# and back (begin { exit() }), stapng cold (empty cache) and cached, beside
+# bpftrace's tracepoint:syscalls:sys_enter_* and an empty raw_syscalls
+# program (the floor: load, attach, detach of one trivial program).
+# Then the cost per event of printf("%s(%s)\n", name, argstr) on getppid.
+. "$(dirname "$0")/common.sh"
+clang -O2 -g -target bpf -I/usr/include/$(uname -m)-linux-gnu -c bench/empty_raw.bpf.c -o "$B/empty_raw.bpf.o"
+ROUNDS=${ROUNDS:-5}
+N=${N:-200000}
+
+# median of ROUNDS wall-clock runs of a command, in seconds
+median() {
+	local ts=()
+	for _ in $(seq 1 $ROUNDS); do
+		local t0=$(date +%s.%N)
+		"$@" >/dev/null 2>&1
+		ts+=($(awk "BEGIN{print $(date +%s.%N) - $t0}"))
+	done
+	printf "%s\n" "${ts[@]}" | sort -n | awk '{a[NR]=$1} END{printf "%.3f", a[int((NR+1)/2)]}'
+}
+
+cold() { # one run with an empty module cache
+	local d=$(mktemp -d)
+	local t0=$(date +%s.%N)
+	STAPNG_CACHE_DIR=$d "$STAP" -e "$1" >/dev/null 2>&1
+	awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $t0}"
+	rm -rf "$d"
+}
+
+ENTRY='probe syscall.* { printf("%s(%s)\n", name, argstr) } probe begin { exit() }'
+BOTH='probe syscall.* { printf("%s(%s)\n", name, argstr) } probe syscall.*.return { printf("%s = %s\n", name, retstr) } probe begin { exit() }'
+
+printf "%-46s %10s %10s\n" "armed and back" "cold s" "cached s"
+"$STAP" -e "$ENTRY" >/dev/null 2>&1
+printf "%-46s %10s %10s\n" "stapng syscall.*" "$(cold "$ENTRY")" "$(median "$STAP" -e "$ENTRY")"
+"$STAP" -e "$BOTH" >/dev/null 2>&1
+printf "%-46s %10s %10s\n" "stapng syscall.* + syscall.*.return" "$(cold "$BOTH")" "$(median "$STAP" -e "$BOTH")"
+printf "%-46s %10s %10s\n" "empty raw_syscalls program (floor)" "-" "$(median "$B/empty_tp" "$B/empty_raw.bpf.o" --exit)"
+if have_bpftrace; then
+	printf "%-46s %10s %10s\n" "bpftrace tracepoint:syscalls:sys_enter_*" "-" \
+		"$(ROUNDS=1 median bpftrace -e 'tracepoint:syscalls:sys_enter_* { printf("%s\n", probe); } BEGIN { exit(); }')"
+fi
+
+# per event: getppid() in a loop, traced by syscall.* printing argstr
+base=$("$B/getppid_loop" $N)
+out=$B/tracer.out
+: > "$out"
+"$STAP" -e 'probe syscall.* { printf("%s(%s)\n", name, argstr) } probe begin { printf("ready\n") }' > "$out" 2>&1 &
+pid=$!
+wait_armed "$out"
+sleep 0.3
+t=$("$B/getppid_loop" $N)
+kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true
+printf "%-46s %10s ns/call, %s added\n" "getppid(), syscall.* printf(name, argstr)" "$t" \
+	"$(awk "BEGIN{printf \"%.1f\", $t-$base}")"
