@@ -912,16 +912,16 @@ static bool mark_call(Expr *x, void *arg)
 /* The script functions one kernel handler calls, directly or not. */
 bool *probe_functions(Program *p, DerivedProbe *dp)
 {
-	bool *need = xcalloc((size_t)p->functions.len + 1, 1);
-	Vec work = {0};
-	mark_calls_stmt(dp->body, need, &work);
-	mark_calls_expr(dp->cond, need, &work);
-	while (work.len) {
-		Func *f = work.data[--work.len];
-		mark_calls_stmt(f->body, need, &work);
+	CallMarks cm = {.need = xcalloc((size_t)p->functions.len + 1, 1)};
+	const AstWalk walk = {.expr = mark_call, .arg = &cm};
+	ast_walk_stmt(dp->body, &walk);
+	ast_walk_expr(dp->cond, &walk);
+	while (cm.work.len) {
+		Func *f = cm.work.data[--cm.work.len];
+		ast_walk_stmt(f->body, &walk);
 	}
-	free(work.data);
-	return need;
+	free(cm.work.data);
+	return cm.need;
 }
 
 static bool *functions_needed(Program *p, Context ctx, int nfuncs, bool with_deferred)
