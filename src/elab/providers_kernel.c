@@ -661,9 +661,22 @@ TargetAccess *kernel_target_from_list(Session *s, const Resolved *r, const char 
 	return found;
 }
 
+/* A tracepoint's record field without the TP_PROTO arguments: those need
+ * the kernel's BTF, whose loading would cost more than a cached run of
+ * syscall.* (hundreds of aliases reading $fd, $ret...). */
+static TargetAccess *trace_field_target(Session *s, const Resolved *r, const char *name)
+{
+	TpFormat *f = trace_format(s, r);
+	for (int i = 0; f && i < f->nfields; i++)
+		if (strcmp(f->fields[i].name, name) == 0)
+			return trace_field_access(f, &f->fields[i]);
+	return NULL;
+}
+
 static TargetAccess *kernel_target(Session *s, const Resolved *r, const char *name)
 {
-	return kernel_target_from_list(s, r, name, kernel_target_list);
+	TargetAccess *ta = r->kind == PK_TRACEPOINT && name[0] != '$' ? trace_field_target(s, r, name) : NULL;
+	return ta ? ta : kernel_target_from_list(s, r, name, kernel_target_list);
 }
 
 void kernel_list_by_resolving(Session *s, const ProbePoint *pattern, Vec *out,

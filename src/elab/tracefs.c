@@ -347,10 +347,33 @@ const Vec *tracefs_events(Session *s)
 	return &kf->events;
 }
 
+/* An exact "system:event" in the sorted list, or the same event known from
+ * BTF only ("*:event"); NULL when neither is there. */
+static const char *find_event(const Vec *all, const char *sys, const char *event)
+{
+	char *key = xasprintf("%s:%s", sys, event);
+	char **hit = all->len ? bsearch(&key, all->data, (size_t)all->len, sizeof(char *), cmp_str) : NULL;
+	if (!hit && all->len) {
+		free(key);
+		key = xasprintf("*:%s", event);
+		hit = bsearch(&key, all->data, (size_t)all->len, sizeof(char *), cmp_str);
+	}
+	free(key);
+	return hit ? *hit : NULL;
+}
+
 int tracefs_events_matching(Session *s, const char *sys_glob, const char *event_glob, Vec *out)
 {
 	const Vec *all = tracefs_events(s);
 	int n = 0;
+	/* a plain name (each syscall.NAME alias names one): a look-up, not a
+	 * pattern match over every event, which hundreds of aliases make slow */
+	if (!kernel_has_wildcard(sys_glob) && !kernel_has_wildcard(event_glob) && !strchr(event_glob, '\\')) {
+		const char *se = find_event(all, sys_glob, event_glob);
+		if (se)
+			vec_push(out, (void *)se);
+		return se != NULL;
+	}
 	for (int i = 0; i < all->len; i++) {
 		const char *se = VEC_AT(all, i);
 		const char *colon = strchr(se, ':');
