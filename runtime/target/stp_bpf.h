@@ -329,6 +329,52 @@ static __always_inline void stp_regs_args(const uint64_t *regs, uint64_t *a)
 }
 #define stp_regs_ret(regs) ((int64_t)((const uint64_t *)(regs))[10])
 
+/* ------------------------------------------------- sorted foreach */
+
+/* A sorted (or statistics) foreach in a kernel handler copies the array
+ * into a per-CPU snapshot map of (key, value, order) entries, sorts the
+ * order with a bottom-up merge sort (one bpf_loop step per element and
+ * pass: n log n comparisons, checked once by the verifier) and then runs
+ * the body over the snapshot.  The sort's state lives in a per-CPU map
+ * (stp_sortstate, one entry per foreach site), not on the stack: the
+ * verifier tracks stack values exactly and would walk every pass and
+ * step apart, while map contents are just numbers to it. */
+struct stp_sortstate {
+	__u32 n;                /* entries copied */
+	__u32 w;                /* run width of the current pass */
+	__u32 k;                /* next output position of the pass */
+	__u32 lo, mid, hi;      /* the two runs being merged: [lo, mid) [mid, hi) */
+	__u32 i, j;             /* read positions in the left and right run */
+	__u32 src;              /* which of the entries' two order slots is read */
+	__u32 pad;
+	int64_t budget;         /* MAXACTION left when the body loop starts */
+	int64_t spent;          /* actions of the body loop so far */
+};
+
+struct stp_sortctx {
+	struct stp_loopctx L;   /* first: the body's callback reads it as L */
+	struct stp_sortstate *st;
+};
+
+/* Byte-wise string order within a field of n bytes (keys may be narrow),
+ * as strncmp orders them on the host. */
+static __always_inline int stp_sort_strcmp(const char *a, const char *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		unsigned char x = a[i], y = b[i];
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (!x)
+			return 0;
+	}
+	return 0;
+}
+
+static __always_inline int stp_sort_i64cmp(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
 /* --------------------------------------------------------- context */
 
 static __always_inline int64_t stp_pid(void) { return bpf_get_current_pid_tgid() >> 32; }

@@ -294,11 +294,17 @@ ElabVar *elab_find_global(Elab *E, const char *name, const SrcFile *from)
 /* ------------------------------------------------------------ resolving */
 
 /* The scope a body is resolved in. */
+#define MAX_FOREACH_NESTING 32
+
 typedef struct Frame {
 	Elab *E;
 	Vec *locals;
 	const SrcFile *file;
 	Func *func;     /* NULL in a probe */
+	/* globals of the enclosing foreach loops: stap forbids changing them
+	 * inside the loop */
+	Var *iterating[MAX_FOREACH_NESTING];
+	int niterating;
 } Frame;
 
 static Var *find_local(Frame *fr, const char *name)
@@ -491,6 +497,12 @@ static void resolve_array_name(Frame *fr, Expr *e, bool read, bool write)
 	e->var = &g->v;
 	note_global_use(fr->E, g);
 	mark_use(&g->v, read, write);
+	/* deleting the whole array inside the loop is allowed, as in stap */
+	for (int i = 0; write && e->kind != E_SYM && i < fr->niterating; i++)
+		if (fr->iterating[i] == &g->v && elab_report_once(fr->E, e))
+			diag_error(fr->E->s, e->loc, "semantic error",
+				   "variable '%s' modified during 'foreach' iteration: identifier '%s'", e->name,
+				   e->name);
 }
 
 static void resolve_expr(Frame *fr, Expr *e, bool read, bool write)
@@ -586,7 +598,12 @@ static void resolve_foreach(Frame *fr, Stmt *st)
 	if (fe->value)
 		fe->value_var = bind_loop_var(fr, fe->value, fe->value_loc);
 	resolve_expr(fr, fe->limit, true, false);
+	bool pushed = arr && arr->var && fr->niterating < MAX_FOREACH_NESTING;
+	if (pushed)
+		fr->iterating[fr->niterating++] = arr->var;
 	resolve_stmt(fr, st->then);
+	if (pushed)
+		fr->niterating--;
 }
 
 static void resolve_stmt(Frame *fr, Stmt *st)

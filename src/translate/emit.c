@@ -1007,8 +1007,207 @@ static void emit_foreach_host(Emitter *e, Stmt *st)
 	emit_line(e, "  if (K->error || F->returning) goto %s; }", e->unwind);
 }
 
+/* ------------------------------------------------ kernel foreach */
+
+/* A kernel foreach's state, in the per-CPU map stp_sortstate (entry
+ * `site`): the verifier tracks values on the stack exactly, so a count or
+ * an action budget kept there and tested in the callback would make it
+ * walk every iteration apart; map contents are just numbers to it. */
+static void emit_site_begin(Emitter *e, int site, const char *lim)
+{
+	emit_line(e, "{ __u32 site_ = %d; struct stp_sortctx sc_ = {.L = {K, F, 0, 0, %s}};", site, lim);
+	emit_line(e, "  sc_.st = bpf_map_lookup_elem(&stp_sortstate, &site_);");
+	emit_line(e, "  if (!sc_.st) goto %s;", e->unwind);
+	emit_line(e, "  sc_.st->n = 0; sc_.st->spent = 0;");
+	emit_line(e, "  sc_.st->budget = STP_MAXACTION_HERE - K->actions;");
+}
+
+static void emit_site_end(Emitter *e, Stmt *st)
+{
+	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'foreach'", st->loc);
+	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
+	emit_raise_if(e, id, "sc_.L.done == 2");
+	emit_line(e, "}");
+}
+
+/* Each iteration pays for the body's statements against MAXACTION. */
+static void emit_body_actions(Emitter *e, Stmt *st)
+{
+	int per = count_stmts(st->then) < 1 ? 1 : count_stmts(st->then);
+	emit_line(e, "K->actions += %d;", per);
+	emit_line(e, "SC->st->spent += %d;", per);
+	emit_line(e, "if (SC->st->spent > SC->st->budget) { L->done = 2; return 1; }");
+}
+
+/* The snapshot of one sorted (or statistics) foreach site: its entry type
+ * and per-CPU map, sized like the array (see stp_sortctx in stp_bpf.h).
+ * For a statistics array the entry keeps the aggregate it is sorted by. */
+typedef struct Snapshot {
+	int id;
+	Var *arr;
+	char *ent;      /* "struct stp_sortent_3" */
+	char *map;      /* "stp_sort_3" */
+	int64_t cap;
+} Snapshot;
+
+static int64_t array_capacity(Emitter *e, Var *arr)
+{
+	return arr->maxsize > 0 ? arr->maxsize : e->s->limits.maxmapentries;
+}
+
+static void snapshot_decls(Emitter *e, Snapshot *sn)
+{
+	Var *arr = sn->arr;
+	const char *vt = arr->type == TY_STRING ? "struct stp_strv" : "int64_t";
+	sb_printf(e->decls, "%s { %s k; %s v; __u32 ix[2]; };\n", sn->ent, global_key_type(arr), vt);
+	sb_printf(e->decls,
+		  "struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, %lld);\n"
+		  "\t__type(key, __u32);\n\t__type(value, %s);\n} %s SEC(\".maps\");\n\n",
+		  (long long)sn->cap, sn->ent, sn->map);
+}
+
+/* The callback of bpf_for_each_map_elem that copies one element. */
+static void snapshot_collect_fn(Emitter *e, Snapshot *sn, const char *stat_tmp)
+{
+	Var *arr = sn->arr;
+	StrBuf *b = e->callbacks;
+	sb_printf(b, "static long stp_sortcollect_%d(void *map, void *key, void *value, void *ctx)\n{\n", sn->id);
+	sb_puts(b, "\tstruct stp_sortstate *c = ((struct stp_sortctx *)ctx)->st;\n\t__u32 x = c->n;\n");
+	sb_printf(b, "\tif (x >= %lld)\n\t\treturn 1;\n", (long long)sn->cap);
+	sb_printf(b, "\t%s *p = bpf_map_lookup_elem(&%s, &x);\n\tif (!p)\n\t\treturn 1;\n", sn->ent, sn->map);
+	sb_puts(b, "\t__builtin_memcpy(&p->k, key, sizeof p->k);\n");
+	if (arr->type == TY_STATS) {
+		/* this CPU's copy is in value; the order is by the whole @count */
+		sb_printf(b, "\t%s *F = ((struct stp_sortctx *)ctx)->L.F;\n", e->frame->type);
+		sb_printf(b, "\tstp_stat_sum_%d(&g_%s, key, &%s);\n\tp->v = %s.s.count;\n", global_id(e->p, arr),
+			  arr->name, stat_tmp, stat_tmp);
+	} else if (arr->type == TY_STRING) {
+		sb_puts(b, "\t__builtin_memcpy(&p->v, value, sizeof p->v);\n");
+	} else {
+		sb_puts(b, "\tp->v = *(int64_t *)value;\n");
+	}
+	sb_puts(b, "\tp->ix[0] = x;\n\tc->n = x + 1;\n\treturn 0;\n}\n\n");
+}
+
+/* Order of two entries: the sort field in the asked direction, then all
+ * keys ascending (the host's tie order, so both sides print alike). */
+static void snapshot_compare_fn(Emitter *e, Snapshot *sn, ForeachInfo *fe)
+{
+	Var *arr = sn->arr;
+	StrBuf *b = e->callbacks;
+	sb_printf(b, "static __always_inline int stp_sortcmp_%d(const %s *a, const %s *b)\n{\n\tint r = 0;\n", sn->id,
+		  sn->ent, sn->ent);
+	if (fe->sort_key == 0) {
+		if (arr->type == TY_STRING)
+			sb_puts(b, "\tr = stp_sort_strcmp(a->v.s, b->v.s, STP_STRLEN);\n");
+		else
+			sb_puts(b, "\tr = stp_sort_i64cmp(a->v, b->v);\n");
+	} else {
+		int k = fe->sort_key - 1;
+		if (arr->keys[k] == TY_STRING)
+			sb_printf(b, "\tr = stp_sort_strcmp(a->k.k%d, b->k.k%d, sizeof a->k.k%d);\n", k, k, k);
+		else
+			sb_printf(b, "\tr = stp_sort_i64cmp(a->k.k%d, b->k.k%d);\n", k, k);
+	}
+	sb_printf(b, "\tif (r)\n\t\treturn %sr;\n", fe->sort_dir < 0 ? "-" : "");
+	for (int k = 0; k < arr->nkeys; k++) {
+		if (arr->keys[k] == TY_STRING)
+			sb_printf(b, "\tr = stp_sort_strcmp(a->k.k%d, b->k.k%d, sizeof a->k.k%d);\n", k, k, k);
+		else
+			sb_printf(b, "\tr = stp_sort_i64cmp(a->k.k%d, b->k.k%d);\n", k, k);
+		sb_puts(b, "\tif (r)\n\t\treturn r;\n");
+	}
+	sb_puts(b, "\treturn 0;\n}\n\n");
+}
+
+/* One step of a merge pass: output position k takes the smaller head of
+ * the runs [lo, mid) and [mid, hi) of order slot src into slot src ^ 1. */
+static void snapshot_merge_fn(Emitter *e, Snapshot *sn)
+{
+	StrBuf *b = e->callbacks;
+	sb_printf(b, "static long stp_sortstep_%d(__u32 step, void *ctx)\n{\n", sn->id);
+	sb_printf(b, "\tstruct stp_sortstate *c = ((struct stp_sortctx *)ctx)->st;\n\t__u32 s = c->src & 1, k = c->k, x;\n"
+		     "\t%s *a = 0, *b = 0, *o;\n\t__u32 xa = 0, xb = 0;\n", sn->ent);
+	sb_puts(b, "\tif (k >= c->n)\n\t\treturn 1;\n"
+		   "\tif (k == c->hi) {\n\t\tc->lo = k;\n\t\tc->mid = k + c->w < c->n ? k + c->w : c->n;\n"
+		   "\t\tc->hi = c->mid + c->w < c->n ? c->mid + c->w : c->n;\n\t\tc->i = c->lo;\n\t\tc->j = c->mid;\n\t}\n");
+	const char *m = sn->map;
+	sb_printf(b, "\tif (c->i < c->mid) {\n\t\tx = c->i;\n\t\to = bpf_map_lookup_elem(&%s, &x);\n"
+		     "\t\tif (!o)\n\t\t\treturn 1;\n\t\txa = o->ix[s];\n\t\ta = bpf_map_lookup_elem(&%s, &xa);\n\t}\n",
+		  m, m);
+	sb_printf(b, "\tif (c->j < c->hi) {\n\t\tx = c->j;\n\t\to = bpf_map_lookup_elem(&%s, &x);\n"
+		     "\t\tif (!o)\n\t\t\treturn 1;\n\t\txb = o->ix[s];\n\t\tb = bpf_map_lookup_elem(&%s, &xb);\n\t}\n",
+		  m, m);
+	/* the tests stay apart: clang would merge !a && !b into a|b,
+	 * arithmetic on pointers that the verifier refuses */
+	sb_printf(b, "\to = bpf_map_lookup_elem(&%s, &k);\n\tif (!o)\n\t\treturn 1;\n\tint left = 0;\n", m);
+	sb_printf(b, "\tif (a) {\n\t\tleft = 1;\n\t\tif (b)\n\t\t\tleft = stp_sortcmp_%d(a, b) <= 0;\n\t}\n", sn->id);
+	sb_puts(b, "\tif (left) {\n\t\to->ix[s ^ 1] = xa;\n\t\tc->i++;\n\t} else if (b) {\n\t\to->ix[s ^ 1] = xb;\n"
+		   "\t\tc->j++;\n\t} else {\n\t\treturn 1;\n\t}\n\tc->k = k + 1;\n\treturn 0;\n}\n\n");
+	/* pass p merges runs of width 2^p; a bpf_loop of passes keeps the
+	 * verifier from walking each pass separately */
+	sb_printf(b, "static long stp_sortpass_%d(__u32 p, void *ctx)\n{\n", sn->id);
+	sb_printf(b, "\tstruct stp_sortstate *c = ((struct stp_sortctx *)ctx)->st;\n\tif (p >= 32 || (1u << p) >= c->n)\n\t\treturn 1;\n"
+		     "\tc->w = 1u << p;\n\tc->k = 0;\n\tc->hi = 0;\n\tc->src = p & 1;\n"
+		     "\tbpf_loop(c->n, stp_sortstep_%d, ctx, 0);\n\tc->src = (p + 1) & 1;\n\treturn 0;\n}\n\n",
+		  sn->id);
+}
+
+/* Sorted foreach, and foreach over statistics, in a kernel handler:
+ * copy, sort (when asked), then run the body over the copy with bpf_loop.
+ * stap forbids changing the array inside the loop (pass 2 checks), so the
+ * copy is what the loop would have seen. */
+static void emit_foreach_bpf_snapshot(Emitter *e, Stmt *st, Var *arr)
+{
+	ForeachInfo *fe = st->fe;
+	Snapshot sn = {.id = e->snapshot_counter++, .arr = arr, .cap = array_capacity(e, arr)};
+	sn.ent = xasprintf("struct stp_sortent_%d", sn.id);
+	sn.map = xasprintf("stp_sort_%d", sn.id);
+	char *lim = fe->limit ? emit_expr(e, fe->limit) : xstrdup("-1");
+	char *stat_tmp = arr->type == TY_STATS ? new_stat(e, arr) : NULL;
+	snapshot_decls(e, &sn);
+	snapshot_collect_fn(e, &sn, stat_tmp);
+	if (fe->sort_dir) {
+		snapshot_compare_fn(e, &sn, fe);
+		snapshot_merge_fn(e, &sn);
+	}
+
+	/* the body, one bpf_loop step per element of the sorted order */
+	char *name;
+	const char *saved_unwind = e->unwind;
+	CFn *fn = callback_begin(e, NULL, &name);
+	Loop lp = {.cont = new_label(e, "cont"), .bpf_callback = true, .is_foreach = true, .outer = e->loop};
+	e->unwind = "out";
+	emit_line(e, "__u32 x_ = i;");
+	emit_line(e, "%s *p_ = bpf_map_lookup_elem(&%s, &x_);", sn.ent, sn.map);
+	emit_line(e, "if (!p_) return 1;");
+	emit_line(e, "x_ = p_->ix[SC->st->src & 1];");
+	emit_line(e, "p_ = bpf_map_lookup_elem(&%s, &x_);", sn.map);
+	emit_line(e, "if (!p_) return 1;");
+	assign_foreach_vars(e, fe, arr, "p_->k",
+			    arr->type == TY_STATS ? NULL : arr->type == TY_STRING ? "p_->v.s" : "p_->v");
+	emit_body_actions(e, st);
+	e->loop = &lp;
+	emit_block_body(e, st->then);
+	e->loop = lp.outer;
+	emit_line(e, "%s:;", lp.cont);
+	callback_end(e, fn, name, "__u32 i, void *ctx", "\tstruct stp_sortctx *SC = ctx;\n\t(void)SC;\n");
+	e->unwind = saved_unwind;
+
+	emit_site_begin(e, sn.id, lim);
+	emit_line(e, "  sc_.st->src = 0;");
+	emit_line(e, "  bpf_for_each_map_elem(&g_%s, stp_sortcollect_%d, &sc_, 0);", arr->name, sn.id);
+	if (fe->sort_dir)
+		emit_line(e, "  bpf_loop(32, stp_sortpass_%d, &sc_, 0);", sn.id);
+	emit_line(e, "  __u32 n_ = sc_.st->n;");
+	emit_line(e, "  if (sc_.L.limit >= 0 && sc_.L.limit < n_) n_ = sc_.L.limit;");
+	emit_line(e, "  bpf_loop(n_, %s, &sc_, 0);", name);
+	emit_site_end(e, st);
+}
+
 /* Kernel foreach walks the map with bpf_for_each_map_elem(): unsorted,
- * like stap's foreach without a sort mark; limit is honoured. */
+ * like stap's foreach without a sort mark.  Sorted foreach and foreach
+ * over statistics go through a snapshot. */
 static void emit_foreach_bpf(Emitter *e, Stmt *st)
 {
 	ForeachInfo *fe = st->fe;
@@ -1017,40 +1216,34 @@ static void emit_foreach_bpf(Emitter *e, Stmt *st)
 		emit_fail(e, fe->array_loc, "unresolved array '%s'", fe->array);
 		return;
 	}
-	if (fe->sort_dir) {
-		emit_fail(e, st->loc, "sorted foreach runs in user-space probes only (end, timer); "
-				      "kernel-context probes iterate unsorted");
+	if (fe->sort_dir || arr->type == TY_STATS) {
+		emit_foreach_bpf_snapshot(e, st, arr);
 		return;
 	}
-	if (arr->type == TY_STATS) {
-		emit_fail(e, st->loc, "foreach over statistics runs in user-space probes only (end, timer)");
-		return;
-	}
+	int site = e->snapshot_counter++;
 	char *lim = fe->limit ? emit_expr(e, fe->limit) : xstrdup("-1");
 	char *name;
 	const char *saved_unwind = e->unwind;
 	CFn *fn = callback_begin(e, NULL, &name);
 	Loop lp = {.cont = new_label(e, "cont"), .bpf_callback = true, .is_foreach = true, .outer = e->loop};
 	e->unwind = "out";
-	emit_line(e, "if (L->limit >= 0 && L->count >= L->limit) return 1;");
-	emit_line(e, "L->count++;");
+	/* the count and the budget are map-held (see stp_sortstate) */
+	emit_line(e, "if (L->limit >= 0 && SC->st->n >= L->limit) return 1;");
+	emit_line(e, "SC->st->n++;");
 	char *kexpr = xasprintf("(*(%s *)key)", global_key_type(arr));
 	char *vexpr = arr->type == TY_STRING ? xstrdup("((struct stp_strv *)value)->s") : xstrdup("(*(int64_t *)value)");
 	assign_foreach_vars(e, fe, arr, kexpr, vexpr);
-	emit_line(e, "K->actions += %d;", count_stmts(st->then) < 1 ? 1 : count_stmts(st->then));
-	emit_line(e, "if (K->actions > STP_MAXACTION_HERE) { L->done = 2; return 1; }");
+	emit_body_actions(e, st);
 	e->loop = &lp;
 	emit_block_body(e, st->then);
 	e->loop = lp.outer;
 	emit_line(e, "%s:;", lp.cont);
-	callback_end(e, fn, name, "void *map, void *key, void *value, void *ctx", NULL);
+	callback_end(e, fn, name, "void *map, void *key, void *value, void *ctx",
+		     "\tstruct stp_sortctx *SC = ctx;\n\t(void)SC;\n");
 	e->unwind = saved_unwind;
-	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'foreach'", st->loc);
-	emit_line(e, "{ struct stp_loopctx lc_ = {K, F, 0, 0, %s}; bpf_for_each_map_elem(&g_%s, %s, &lc_, 0);", lim,
-		  arr->name, name);
-	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
-	emit_raise_if(e, id, "lc_.done == 2");
-	emit_line(e, "}");
+	emit_site_begin(e, site, lim);
+	emit_line(e, "  bpf_for_each_map_elem(&g_%s, %s, &sc_, 0);", arr->name, name);
+	emit_site_end(e, st);
 }
 
 static void emit_delete(Emitter *e, Stmt *st)

@@ -73,6 +73,8 @@ typedef struct Emitter {
 	int try_depth;          /* static try nesting in the current function */
 	StrBuf *callbacks;      /* BPF: loop callbacks, emitted before their user */
 	int callback_counter;
+	StrBuf *decls;          /* BPF: types and maps of foreach snapshots, before the callbacks */
+	int snapshot_counter;
 	/* shared by both targets, filled as code is emitted */
 	Vec *literals;          /* char* (decoded) -> stp_lit_N */
 	Vec *literal_lens;      /* (intptr_t) lengths */

@@ -320,6 +320,7 @@ static void emit_function(Emitter *e, Unit *u, Func *f, bool only_deferred)
 	CFn fn;
 	begin_fn(e, &fn, fr);
 	e->callbacks = &u->callbacks;
+	e->decls = &u->maps;
 	emit_stmt(e, f->body);
 	if (!f->body)
 		emit_fail(e, f->loc, "function '%s' has an embedded C body, which needs guru mode and a kernel module", f->name);
@@ -357,6 +358,7 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 	CFn fn;
 	begin_fn(e, &fn, fr);
 	e->callbacks = &u->callbacks;
+	e->decls = &u->maps;
 	e->uses_tp_args = e->uses_tp_fields = false;
 	if (dp->cond) {
 		char *c = emit_expr(e, dp->cond);
@@ -644,25 +646,37 @@ static void emit_global_maps(StrBuf *b, Session *s, Program *p)
 	}
 }
 
-/* Sum a statistics element over CPUs (kernel-side @count and friends). */
+/* Sum a statistics element over CPUs (kernel-side @count and friends,
+ * histograms printed in the kernel).  One bpf_loop step per CPU: the
+ * verifier checks the merge once, however many CPUs there are. */
 static void emit_stat_sum_fns(StrBuf *b, Program *p)
 {
+	sb_puts(b, "struct stp_statsum_ctx {\n\tconst void *key;\n\tvoid *out;\n};\n\n");
 	for (int i = 0; i < p->globals.len; i++) {
 		Var *v = VEC_AT(&p->globals, i);
 		if (v->type != TY_STATS)
 			continue;
-		sb_printf(b, "#define stp_stat_sum_%d(map, key, out) stp_stat_sum_g_%s(map, key, out)\n", i, v->name);
+		int nb = hist_nbuckets(v);
+		sb_printf(b, "static long stp_stat_merge_g_%s(__u32 cpu, void *ctx)\n{\n", v->name);
+		sb_printf(b, "\tstruct stp_statsum_ctx *c = ctx;\n\tstruct stp_statv_%s *out = c->out;\n", v->name);
+		sb_printf(b, "\tstruct stp_statv_%s *p = bpf_map_lookup_percpu_elem(&g_%s, c->key, cpu);\n", v->name,
+			  v->name);
+		sb_puts(b, "\tif (!p)\n\t\treturn 1;\n\tif (!p->s.count)\n\t\treturn 0;\n"
+			   "\tif (!out->s.count || p->s.min < out->s.min)\n\t\tout->s.min = p->s.min;\n"
+			   "\tif (!out->s.count || p->s.max > out->s.max)\n\t\tout->s.max = p->s.max;\n"
+			   "\tout->s.count += p->s.count;\n\tout->s.sum += p->s.sum;\n\tout->s.sumsq += p->s.sumsq;\n");
+		if (nb)
+			sb_printf(b, "\tfor (int i = 0; i < %d; i++)\n\t\tout->b[i] += p->b[i];\n", nb);
+		sb_puts(b, "\treturn 0;\n}\n\n");
+		sb_printf(b, "#define stp_stat_sum_%d(map, key, out) stp_stat_sum_g_%s(key, out)\n", i, v->name);
 		sb_printf(b,
-			  "static __always_inline void stp_stat_sum_g_%s(void *map, const void *key, struct stp_statv_%s *out)\n"
-			  "{\n\t__builtin_memset(&out->s, 0, sizeof out->s);\n"
-			  "\tfor (__u32 c = 0; c < STP_MAXCPU; c++) {\n"
-			  "\t\tstruct stp_statv_%s *p = bpf_map_lookup_percpu_elem(map, key, c);\n"
-			  "\t\tif (!p)\n\t\t\tbreak;\n\t\tif (!p->s.count)\n\t\t\tcontinue;\n"
-			  "\t\tif (!out->s.count || p->s.min < out->s.min)\n\t\t\tout->s.min = p->s.min;\n"
-			  "\t\tif (!out->s.count || p->s.max > out->s.max)\n\t\t\tout->s.max = p->s.max;\n"
-			  "\t\tout->s.count += p->s.count;\n\t\tout->s.sum += p->s.sum;\n\t\tout->s.sumsq += p->s.sumsq;\n"
-			  "\t}\n}\n\n",
-			  v->name, v->name, v->name);
+			  "static __always_inline void stp_stat_sum_g_%s(const void *key, struct stp_statv_%s *out)\n"
+			  "{\n\tstruct stp_statsum_ctx c = {key, out};\n"
+			  "\t__builtin_memset(&out->s, 0, sizeof out->s);\n",
+			  v->name, v->name);
+		if (nb)
+			sb_printf(b, "\tfor (int i = 0; i < %d; i++)\n\t\tout->b[i] = 0;\n", nb);
+		sb_printf(b, "\tbpf_loop(STP_MAXCPU, stp_stat_merge_g_%s, &c, 0);\n}\n\n", v->name);
 	}
 }
 
@@ -1079,6 +1093,11 @@ int translate(Session *s, Program *p, Translation *out)
 	emit_regex_tables(&e, &b);
 	emit_global_maps(&b, s, p);
 	emit_stat_sum_fns(&b, p);
+	if (e.snapshot_counter)
+		sb_printf(&b,
+			  "struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, %d);\n"
+			  "\t__type(key, __u32);\n\t__type(value, struct stp_sortstate);\n} stp_sortstate SEC(\".maps\");\n\n",
+			  e.snapshot_counter);
 	sb_puts(&b, "static long stp_delete_cb(void *map, void *key, void *value, void *ctx)\n"
 		    "{\n\tbpf_map_delete_elem(map, key);\n\treturn 0;\n}\n\n");
 	char *bpf_body = join_unit(&bpf);
