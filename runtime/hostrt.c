@@ -155,6 +155,25 @@ static void print_stack_record(struct stp_session *s, const struct stp_rec_hdr *
 	rt_print_frames(s, who, ips, n);
 }
 
+/* print(@hist_*(s)) in a kernel handler: the kernel summed the CPUs'
+ * copies; the same code as for user-space handlers prints it. */
+static void record_hist(struct stp_session *s, const struct stp_rec_hdr *h, const void *payload)
+{
+	if (h->id >= (uint32_t)s->mod->nglobals)
+		return;
+	const struct stp_global_desc *g = &s->mod->globals[h->id];
+	size_t need = stp_stat_size(g);
+	if (g->type != STP_T_STATS || h->len < need)
+		return;
+	struct stp_stat *st = malloc(need);
+	if (!st)
+		return;
+	memcpy(st, payload, need);
+	stp_hist_format(&s->out, g, st);
+	free(st);
+	out_maybe_flush(s);
+}
+
 int rt_handle_record(void *session, void *data, size_t size)
 {
 	struct stp_session *s = session;
@@ -183,6 +202,9 @@ int rt_handle_record(void *session, void *data, size_t size)
 		break;
 	case STP_REC_STACK:
 		print_stack_record(s, h, payload);
+		break;
+	case STP_REC_HIST:
+		record_hist(s, h, payload);
 		break;
 	}
 	return 0;

@@ -108,6 +108,8 @@ enum stp_rec_kind {
 	STP_REC_STACK = 6,  /* id: STP_STACK_* bits; payload: u64 pid, then u64
 			     * addresses, or (STP_STACK_TEXT) a packed string
 			     * of hex addresses as backtrace() returns */
+	STP_REC_HIST = 7,   /* id: global; payload: the aggregate (struct stp_stat
+			     * and buckets, summed over CPUs) to print as a histogram */
 };
 
 /* Frames a backtrace holds (stap's MAXBACKTRACE). */

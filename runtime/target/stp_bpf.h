@@ -301,15 +301,19 @@ static __always_inline void stp_stat_add(struct stp_stat *s, int64_t v, int hist
 	} else if (hist_kind == 2) {
 		/* bucket 0 underflow, 1..n for start..stop (stop included, as
 		 * stap counts them), n+1 overflow; nbuckets = n + 2 */
-		int b;
+		__u64 b;
 		if (v < start)
 			b = 0;
 		else
-			b = 1 + (int)stp_sdiv(v - start, step);
-		if (b > nbuckets - 1)
+			b = 1 + (__u64)stp_sdiv(v - start, step);
+		/* the test must stay next to the access for the verifier:
+		 * the empty asm keeps clang from folding it into the clamp */
+		asm volatile("" : "+r"(b));
+		if (b > (__u64)nbuckets - 1)
 			b = nbuckets - 1;
-		if (b >= 0 && b < nbuckets)
-			s->buckets[b & 1023]++;
+		asm volatile("" : "+r"(b));
+		if (b < (__u64)nbuckets)
+			s->buckets[b]++;
 	}
 }
 

@@ -577,7 +577,7 @@ static char *emit_in(Emitter *e, Expr *x)
 /* ---------------------------------------------------------- statistics */
 
 /* The key for a statistics access: scalar aggregates use key 0. */
-static char *stat_key(Emitter *e, Expr *x, Var **var)
+char *emit_stat_key(Emitter *e, Expr *x, Var **var)
 {
 	if (x->kind == E_INDEX) {
 		*var = x->var;
@@ -590,7 +590,7 @@ static char *stat_key(Emitter *e, Expr *x, Var **var)
 static char *emit_stats_add(Emitter *e, Expr *x)
 {
 	Var *v;
-	char *key = stat_key(e, x->args[0], &v);
+	char *key = emit_stat_key(e, x->args[0], &v);
 	char *val = emit_expr(e, x->args[1]);
 	if (!v) {
 		emit_fail(e, x->loc, "'<<<' needs a statistics variable");
@@ -614,7 +614,7 @@ static char *emit_stats_add(Emitter *e, Expr *x)
 /* Read an aggregate into a stat temporary; returns its name. */
 char *emit_stat_read(Emitter *e, Expr *agg, Var **var)
 {
-	char *key = stat_key(e, agg, var);
+	char *key = emit_stat_key(e, agg, var);
 	Var *v = *var;
 	if (!v)
 		return NULL;

@@ -157,11 +157,28 @@ static int synth_format(Emitter *e, Expr **args, int nargs, const char *sep, con
 	return id;
 }
 
+/* The kernel sums the CPUs' copies straight into a record that staprun
+ * prints with the host's histogram code. */
+static void emit_hist_print_bpf(Emitter *e, Expr *h)
+{
+	Var *v = NULL;
+	char *key = emit_stat_key(e, h->args[0], &v);
+	if (!v) {
+		emit_fail(e, h->loc, "@%s needs a statistics variable", h->op);
+		return;
+	}
+	emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); if (r_) {");
+	emit_line(e, "  struct stp_statv_%s *hv_ = (void *)(r_ + sizeof(struct stp_rec_hdr));", v->name);
+	emit_line(e, "  stp_stat_sum_g_%s(%s, hv_);", v->name, key);
+	emit_line(e, "  stp_rec_send(K, r_, STP_REC_HIST, %d, sizeof(struct stp_rec_hdr) + sizeof *hv_); } }",
+		  global_id(e->p, v));
+}
+
 static void emit_hist_print(Emitter *e, Expr *h)
 {
 	Var *v = NULL;
 	if (e->target == T_BPF) {
-		emit_fail(e, h->loc, "printing a histogram in a kernel-context probe is not supported; print it in an end or timer probe");
+		emit_hist_print_bpf(e, h);
 		return;
 	}
 	char *st = emit_stat_read(e, h->args[0], &v);

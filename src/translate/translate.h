@@ -121,6 +121,8 @@ char *near_op(const char *op);        /* "operator '/'" */
 char *near_ident(const char *name);   /* "identifier 'x'" */
 char *emit_stat_read(Emitter *e, Expr *agg, Var **var);
 void emit_regex_tables(Emitter *e, StrBuf *b);
+/* "&stp_zero" for a scalar aggregate, else "&F->kN" built from the index */
+char *emit_stat_key(Emitter *e, Expr *agg, Var **var);
 
 /* targetvars.c */
 char *emit_target_var(Emitter *e, Expr *x);

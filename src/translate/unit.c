@@ -674,8 +674,9 @@ static void emit_stat_sum_fns(StrBuf *b, Program *p)
 			  "{\n\tstruct stp_statsum_ctx c = {key, out};\n"
 			  "\t__builtin_memset(&out->s, 0, sizeof out->s);\n",
 			  v->name, v->name);
+		/* volatile: clang would make the loop a memset call, which BPF lacks */
 		if (nb)
-			sb_printf(b, "\tfor (int i = 0; i < %d; i++)\n\t\tout->b[i] = 0;\n", nb);
+			sb_printf(b, "\tvolatile int64_t *z = out->b;\n\tfor (int i = 0; i < %d; i++)\n\t\tz[i] = 0;\n", nb);
 		sb_printf(b, "\tbpf_loop(STP_MAXCPU, stp_stat_merge_g_%s, &c, 0);\n}\n\n", v->name);
 	}
 }
@@ -1010,7 +1011,7 @@ static char *join_unit(Unit *u)
 }
 
 /* The largest printf record: header plus each argument at its largest. */
-static unsigned record_max(Session *s, Vec *formats)
+static unsigned record_max(Session *s, Program *p, Vec *formats)
 {
 	unsigned m = 64;
 	for (int i = 0; i < formats->len; i++) {
@@ -1026,10 +1027,36 @@ static unsigned record_max(Session *s, Vec *formats)
 	/* stack records: a pid and MAXBACKTRACE addresses */
 	if (sizeof(struct stp_rec_hdr) + 8 + STP_MAXBACKTRACE * 8 > m)
 		m = sizeof(struct stp_rec_hdr) + 8 + STP_MAXBACKTRACE * 8;
+	/* histogram records carry an aggregate and its buckets */
+	unsigned hist = (unsigned)sizeof(struct stp_rec_hdr) + max_stat_size(p);
+	if (hist > m)
+		m = hist;
 	/* error records carry one string */
 	if ((unsigned)s->limits.maxstringlen + 32 > m)
 		m = (unsigned)s->limits.maxstringlen + 32;
 	return pow2_at_least(m);
+}
+
+/* A linear histogram travels whole in one ring buffer record (and sits
+ * in per-CPU map values), so its bucket count is bounded. */
+#define HIST_LINEAR_MAX_BUCKETS 1000
+
+static int check_hist_sizes(Session *s, Program *p)
+{
+	int bad = 0;
+	for (int i = 0; i < p->globals.len; i++) {
+		Var *v = VEC_AT(&p->globals, i);
+		if (v->type != TY_STATS || v->hist_kind != 2 || v->hist_step <= 0)
+			continue;
+		int64_t n = (v->hist_stop - v->hist_start) / v->hist_step + 1;
+		if (n <= HIST_LINEAR_MAX_BUCKETS)
+			continue;
+		diag_error(s, v->loc, "semantic error",
+			   "@hist_linear of '%s' would have %lld buckets; at most %d are supported: identifier '%s'",
+			   v->name, (long long)n, HIST_LINEAR_MAX_BUCKETS, v->name);
+		bad = 1;
+	}
+	return bad;
 }
 
 int translate(Session *s, Program *p, Translation *out)
@@ -1039,6 +1066,8 @@ int translate(Session *s, Program *p, Translation *out)
 	for (int i = 0; i < p->probes.len; i++)
 		((DerivedProbe *)VEC_AT(&p->probes, i))->id = i;
 
+	if (check_hist_sizes(s, p))
+		return -1;
 	narrow_scan(p);
 	raw_tp_probes.len = 0;
 	Vec literals = {0}, lens = {0}, msgs = {0}, wheres = {0}, formats = {0}, btf_needs = {0}, regexes = {0};
@@ -1060,7 +1089,7 @@ int translate(Session *s, Program *p, Translation *out)
 	if (e.failed || s->errors)
 		return -1;
 
-	unsigned recmax = record_max(s, &formats);
+	unsigned recmax = record_max(s, p, &formats);
 	if (e.rec_max > recmax)
 		recmax = pow2_at_least(e.rec_max);
 
