@@ -9,7 +9,9 @@
  *   stats (scalar)  BPF_MAP_TYPE_PERCPU_ARRAY (or ARRAY) of one entry,
  *                   key a u32 0 (host code passes key NULL).
  * Per-CPU values are read for every possible CPU, each rounded up to 8
- * bytes, and summed.  A host `<<<` on a per-CPU map adds to CPU 0's copy.
+ * bytes, and summed.  A host `<<<` on a per-CPU map that kernel handlers
+ * also update runs in the kernel (stat_add_in_kernel); otherwise it adds
+ * to CPU 0's copy.
  */
 #include "rt.h"
 #include "stats.h"
@@ -276,12 +278,44 @@ static bool stat_read(struct stp_session *s, int fd, const struct stp_global_des
 	return found && out->count > 0;
 }
 
+/* A host `<<<` on a statistic that kernel handlers also update runs in
+ * the kernel: the module's program stp_hostadd_GID adds the value kept in
+ * stp_hostop to the current CPU's copy (see emit_host_add_programs in
+ * the translator), so no concurrent kernel update is lost.  False when
+ * the module has no such program. */
+static bool stat_add_in_kernel(struct stp_session *s, const struct stp_global_desc *g, int gid,
+			       const void *key, int64_t v)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "stp_hostadd_%d", gid);
+	struct bpf_program *prog = s->obj ? bpf_object__find_program_by_name(s->obj, name) : NULL;
+	struct bpf_map *m = prog ? bpf_object__find_map_by_name(s->obj, "stp_hostop") : NULL;
+	if (!m || bpf_program__fd(prog) < 0)
+		return false;
+	size_t vs = bpf_map__value_size(m);
+	char *op = calloc(1, vs);
+	if (!op)
+		return false;
+	memcpy(op, &v, 8);
+	if (g->nkeys && key)
+		memcpy(op + 8, key, key_size(g) < vs - 8 ? key_size(g) : vs - 8);
+	uint32_t zero = 0;
+	uint64_t args[1] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof(args));
+	bool ok = bpf_map_update_elem(bpf_map__fd(m), &zero, op, BPF_ANY) == 0 &&
+		  bpf_prog_test_run_opts(bpf_program__fd(prog), &run) == 0;
+	free(op);
+	return ok;
+}
+
 void stp_rt_stat_add(struct stp_ctx *c, int gid, const void *key, int64_t v)
 {
 	struct stp_session *s = c->rt;
 	const struct stp_global_desc *g;
 	int fd = map_fd(s, gid, &g);
 	if (fd < 0)
+		return;
+	if (is_percpu(g) && stat_add_in_kernel(s, g, gid, key, v))
 		return;
 	size_t size = is_percpu(g) ? percpu_stride(g) * (size_t)s->ncpus : value_size(g);
 	char *all = calloc(1, size);

@@ -607,6 +607,11 @@ static char *emit_stats_add(Emitter *e, Expr *x)
 		emit_line(e, "  else __sync_fetch_and_add(&stp_g.st.skipped, 1); }");
 	} else {
 		emit_line(e, "stp_rt_stat_add(K, %d, %s, %s);", global_id(e->p, v), key, val);
+		bool known = false;
+		for (int i = 0; i < e->host_stat_adds->len; i++)
+			known |= VEC_AT(e->host_stat_adds, i) == v;
+		if (!known)
+			vec_push(e->host_stat_adds, v);
 	}
 	return val;
 }

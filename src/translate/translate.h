@@ -73,6 +73,7 @@ typedef struct Emitter {
 	int try_depth;          /* static try nesting in the current function */
 	StrBuf *callbacks;      /* BPF: loop callbacks, emitted before their user */
 	int callback_counter;
+	Vec *host_stat_adds;    /* Var*: statistics that host handlers add to (<<<) */
 	StrBuf *decls;          /* BPF: types and maps of foreach snapshots, before the callbacks */
 	int snapshot_counter;
 	/* shared by both targets, filled as code is emitted */

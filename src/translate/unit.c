@@ -1037,6 +1037,51 @@ static unsigned record_max(Session *s, Program *p, Vec *formats)
 	return pow2_at_least(m);
 }
 
+static bool has_kernel_probes(Program *p)
+{
+	for (int i = 0; i < p->probes.len; i++)
+		if (((DerivedProbe *)VEC_AT(&p->probes, i))->ctx == CTX_KERNEL)
+			return true;
+	return false;
+}
+
+/* A host handler's `s <<< v` on a statistic that kernel handlers also
+ * update: rewriting every CPU's copy from user space would lose the
+ * kernel's updates made meanwhile.  Instead staprun puts the key and
+ * value in stp_hostop and runs this program (BPF_PROG_TEST_RUN), which
+ * adds to the current CPU's copy in the kernel, as a kernel handler
+ * would.  The program is never attached. */
+static void emit_host_add_programs(StrBuf *b, Program *p, Vec *vars)
+{
+	if (!vars->len)
+		return;
+	sb_puts(b, "union stp_hostop_key {\n\t__u32 none;\n");
+	for (int i = 0; i < vars->len; i++) {
+		Var *v = VEC_AT(vars, i);
+		if (is_array(v))
+			sb_printf(b, "\tstruct stp_key_%s k%d;\n", v->name, i);
+	}
+	sb_puts(b, "};\n\nstruct stp_hostop {\n\tint64_t v;\n\tunion stp_hostop_key key;\n};\n\n");
+	sb_puts(b, "struct {\n\t__uint(type, BPF_MAP_TYPE_ARRAY);\n\t__uint(max_entries, 1);\n\t__type(key, __u32);\n"
+		   "\t__type(value, struct stp_hostop);\n} stp_hostop SEC(\".maps\");\n\n");
+	for (int i = 0; i < vars->len; i++) {
+		Var *v = VEC_AT(vars, i);
+		const char *key = is_array(v) ? "&op->key" : "&stp_zero";
+		sb_printf(b, "SEC(\"raw_tp\")\nint stp_hostadd_%d(void *ctx)\n{\n", global_id(p, v));
+		sb_puts(b, "\tstruct stp_hostop *op = bpf_map_lookup_elem(&stp_hostop, &stp_zero);\n"
+			   "\tif (!op)\n\t\treturn 0;\n");
+		sb_printf(b, "\tstruct stp_statv_%s *p = bpf_map_lookup_elem(&g_%s, %s);\n", v->name, v->name, key);
+		sb_printf(b, "\tif (!p) {\n\t\tvoid *z = bpf_map_lookup_elem(&stp_zero_stat, &stp_zero);\n"
+			     "\t\tif (z)\n\t\t\tbpf_map_update_elem(&g_%s, %s, z, BPF_NOEXIST);\n"
+			     "\t\tp = bpf_map_lookup_elem(&g_%s, %s);\n\t}\n",
+			  v->name, key, v->name, key);
+		sb_printf(b, "\tif (!p)\n\t\treturn 1;\n\tstp_stat_add(&p->s, op->v, %d, %lldLL, %lldLL, %lldLL, %d);\n"
+			     "\treturn 0;\n}\n\n",
+			  v->hist_kind, (long long)v->hist_start, (long long)v->hist_stop, (long long)v->hist_step,
+			  hist_nbuckets(v));
+	}
+}
+
 /* A linear histogram travels whole in one ring buffer record (and sits
  * in per-CPU map values), so its bucket count is bounded. */
 #define HIST_LINEAR_MAX_BUCKETS 1000
@@ -1073,8 +1118,10 @@ int translate(Session *s, Program *p, Translation *out)
 	Vec literals = {0}, lens = {0}, msgs = {0}, wheres = {0}, formats = {0}, btf_needs = {0}, regexes = {0};
 	for (int i = 0; i < p->formats.len; i++)
 		vec_push(&formats, xstrdup(VEC_AT(&p->formats, i)));
+	Vec host_stat_adds = {0};
 	Emitter e = {.s = s, .p = p, .literals = &literals, .literal_lens = &lens, .error_msgs = &msgs,
-		     .error_wheres = &wheres, .formats = &formats, .btf_needs = &btf_needs, .regexes = &regexes};
+		     .error_wheres = &wheres, .formats = &formats, .btf_needs = &btf_needs, .regexes = &regexes,
+		     .host_stat_adds = &host_stat_adds};
 	/* literal 0 is the empty string */
 	emit_literal(&e, "", 0);
 
@@ -1132,6 +1179,8 @@ int translate(Session *s, Program *p, Translation *out)
 	char *bpf_body = join_unit(&bpf);
 	sb_puts(&b, bpf_body);
 	free(bpf_body);
+	if (has_kernel_probes(p))
+		emit_host_add_programs(&b, p, &host_stat_adds);
 	out->bpf_c = sb_steal(&b);
 
 	/* the host unit */
