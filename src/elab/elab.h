@@ -43,6 +43,8 @@ typedef struct ElabVar {
 	const Expr *arity_at;
 	bool arity_known;
 	const Expr *first_read;  /* for "never-assigned" warnings */
+	int variance_shift;      /* @variance(s, N): the one N allowed per global, or -1 */
+	bool variance_shift_set;
 } ElabVar;
 #define ELAB_VAR(var) ((ElabVar *)(var))
 

@@ -559,6 +559,38 @@ static void record_hist(Infer *in, Expr *e, Var *v)
 	v->hist_step = p[2];
 }
 
+/* @variance(s, N): N is a literal bit shift 0..62, one per global (stap's
+ * rules and messages).  Our variance comes from exact running sums, so the
+ * shift, which stap uses to scale its integer Welford updates, changes
+ * nothing in the result. */
+#define VARIANCE_MAX_SHIFT 62
+
+static void check_variance_shift(Infer *in, Expr *e, Var *v)
+{
+	Expr *n = e->args[1];
+	if (n->kind != E_NUM) {
+		if (elab_report_once(in->E, n))
+			diag_error(in->E->s, n->loc, "semantic error", "expected number: %s", elab_describe(n));
+		return;
+	}
+	if (n->num < 0 || n->num > VARIANCE_MAX_SHIFT) {
+		if (elab_report_once(in->E, e))
+			diag_error(in->E->s, e->loc, "semantic error", "bit shift (%lld) out of range <0..%d>: %s",
+				   (long long)n->num, VARIANCE_MAX_SHIFT, elab_describe(e));
+		return;
+	}
+	ElabVar *ev = ELAB_VAR(v);
+	if (ev->variance_shift_set && ev->variance_shift != (int)n->num) {
+		if (elab_report_once(in->E, e))
+			diag_error(in->E->s, e->loc, "semantic error",
+				   "conflicting bit shifts declared (previously %d): %s", ev->variance_shift,
+				   elab_describe(e));
+		return;
+	}
+	ev->variance_shift = (int)n->num;
+	ev->variance_shift_set = true;
+}
+
 static Type infer_stat(Infer *in, Expr *e, Type want)
 {
 	Expr *a = e->nargs ? e->args[0] : NULL;
@@ -568,6 +600,8 @@ static Type infer_stat(Infer *in, Expr *e, Type want)
 			a->var->stat_ops |= stat_op_bit(e->op);
 			if (e->kind == E_HIST)
 				record_hist(in, e, a->var);
+			if (e->kind == E_STAT && e->nargs == 2 && !strcmp(e->op, "variance"))
+				check_variance_shift(in, e, a->var);
 		}
 	}
 	for (int i = 1; i < e->nargs; i++)
