@@ -19,6 +19,13 @@
  * (a comparison, strlen, sprintf, a map store, a function argument)
  * needs the text in the kernel, and the call is made there as before.
  * Both ways run the same script function, so the text is the same.
+ *
+ * A print argument can also be deferred without a local ("direct"): the
+ * argument is `_defer(F(...))` itself, or a call of a script function
+ * whose whole body is `return _defer(F(p1, ..., pn))` with its own
+ * parameters in order (a tapset wrapper, say `symname(addr)`).  F's
+ * arguments are then evaluated where the argument would have been, and
+ * written into the record.
  */
 #include "translate.h"
 
@@ -34,6 +41,17 @@ typedef struct Deferral {
 } Deferral;
 
 static Vec deferrals; /* Deferral* */
+
+/* A print argument deferred without a local. */
+typedef struct Direct {
+	Expr *arg;       /* the print argument */
+	Expr *call;      /* F(...) when the argument is _defer(F(...)), else NULL */
+	Func *fn;        /* F */
+	Expr **args;     /* the expressions F's arguments are evaluated from */
+	int nargs;
+} Direct;
+
+static Vec directs; /* Direct* */
 
 static bool is_defer_call(const Expr *x)
 {
@@ -206,14 +224,77 @@ static void plan_probe(DerivedProbe *dp)
 	free(cands.data);
 }
 
+/* F(...) of a function whose body is `return _defer(F(p1, ..., pn))`, its
+ * parameters in order (so F(args) is the wrapper's value), else NULL. */
+static Expr *wrapped_call(const Func *f)
+{
+	const Stmt *st = f->body;
+	while (st && st->kind == S_BLOCK && st->nbody == 1)
+		st = st->body[0];
+	if (!st || st->kind != S_RETURN || !is_defer_call(st->expr))
+		return NULL;
+	Expr *c = deferrable_call(st->expr);
+	if (!c || c->nargs != f->nparams)
+		return NULL;
+	for (int k = 0; k < c->nargs; k++)
+		if (c->args[k]->kind != E_SYM || c->args[k]->var != VEC_AT(&f->locals, k))
+			return NULL;
+	return c;
+}
+
+static void plan_direct(Expr *arg)
+{
+	Direct d = {.arg = arg};
+	if (is_defer_call(arg) && (d.call = deferrable_call(arg))) {
+		d.fn = d.call->func;
+		d.args = d.call->args;
+		d.nargs = d.call->nargs;
+	} else if (arg->kind == E_CALL && arg->func && arg->func->body && arg->nargs == arg->func->nparams) {
+		Expr *c = wrapped_call(arg->func);
+		if (!c)
+			return;
+		d.fn = c->func;
+		d.args = arg->args;
+		d.nargs = arg->nargs;
+	} else {
+		return;
+	}
+	Direct *n = xmalloc(sizeof *n);
+	*n = d;
+	vec_push(&directs, n);
+}
+
+static bool plan_print_args(Expr *x, void *unused)
+{
+	int first = 0;
+	if (is_print_call(x, &first))
+		for (int i = first; i < x->nargs; i++)
+			plan_direct(x->args[i]);
+	return false;
+}
+
 void defer_plan(Program *p)
 {
 	deferrals.len = 0;
+	directs.len = 0;
+	const AstWalk walk = {.expr = plan_print_args};
 	for (int i = 0; i < p->probes.len; i++) {
 		DerivedProbe *dp = VEC_AT(&p->probes, i);
-		if (dp->ctx == CTX_KERNEL)
-			plan_probe(dp);
+		if (dp->ctx != CTX_KERNEL)
+			continue;
+		plan_probe(dp);
+		ast_walk_stmt(dp->body, &walk);
 	}
+}
+
+static Direct *direct_of_arg(const Expr *arg)
+{
+	for (int i = 0; i < directs.len; i++) {
+		Direct *d = VEC_AT(&directs, i);
+		if (d->arg == arg)
+			return d;
+	}
+	return NULL;
 }
 
 static Deferral *deferral_of_call(const Expr *defer)
@@ -240,7 +321,7 @@ static Deferral *deferral_of_var(const Var *v)
 
 bool defer_is_captured(const Expr *x)
 {
-	return is_defer_call(x) && deferral_of_call(x);
+	return is_defer_call(x) && (deferral_of_call(x) || direct_of_arg(x));
 }
 
 bool defer_call_is_captured(const Expr *call)
@@ -248,6 +329,11 @@ bool defer_call_is_captured(const Expr *call)
 	for (int i = 0; i < deferrals.len; i++)
 		if (((Deferral *)VEC_AT(&deferrals, i))->call == call)
 			return true;
+	for (int i = 0; i < directs.len; i++) {
+		Direct *d = VEC_AT(&directs, i);
+		if (d->call == call || (!d->call && d->arg == call))
+			return true;
+	}
 	return false;
 }
 
@@ -271,35 +357,62 @@ char *emit_defer(Emitter *e, Expr *x)
 
 bool defer_is_printed(const Expr *arg)
 {
-	return arg->kind == E_SYM && arg->var && deferral_of_var(arg->var);
+	return (arg->kind == E_SYM && arg->var && deferral_of_var(arg->var)) || direct_of_arg(arg);
+}
+
+/* A direct deferral's arguments, evaluated where the print argument would
+ * be (one value per argument of F); NULL for a deferred local, whose
+ * values are in hidden locals already. */
+char **defer_eval(Emitter *e, const Expr *arg)
+{
+	Direct *d = direct_of_arg(arg);
+	if (!d)
+		return NULL;
+	char **vals = xcalloc((size_t)d->nargs + 1, sizeof *vals);
+	for (int k = 0; k < d->nargs; k++)
+		vals[k] = emit_expr(e, d->args[k]);
+	return vals;
+}
+
+static void emit_field_value(Emitter *e, Type type, const char *v)
+{
+	if (type == TY_STRING)
+		emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", v);
+	else
+		emit_line(e, "  o_ = stp_rec_long(r_, o_, %s);", v);
 }
 
 /* The record field of a printed deferred value: the marker, the
- * function id, then each captured value packed as a printf argument. */
-void emit_defer_field(Emitter *e, const Expr *arg)
+ * function id, then each argument of the function packed as a printf
+ * argument.  vals: what defer_eval returned for arg (freed here). */
+void emit_defer_field(Emitter *e, const Expr *arg, char **vals)
 {
-	Deferral *d = deferral_of_var(arg->var);
-	const char *fid = emit_lifted(e, d->call);
+	Direct *dir = direct_of_arg(arg);
+	Deferral *d = dir ? NULL : deferral_of_var(arg->var);
+	Expr *call = dir ? dir->call : d->call;
+	Func *fn = dir ? dir->fn : d->call->func;
+	const char *fid = call ? emit_lifted(e, call) : NULL;
 	if (fid)
 		emit_line(e, "  o_ = stp_rec_defer(r_, o_, %s);", fid);
 	else
-		emit_line(e, "  o_ = stp_rec_defer(r_, o_, %d);", d->call->func->id);
-	for (int k = 0; k < d->call->nargs; k++) {
-		const char *v = var_c_name(e, d->captured[k]);
-		if (d->captured[k]->type == TY_STRING)
-			emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", v);
-		else
-			emit_line(e, "  o_ = stp_rec_long(r_, o_, %s);", v);
+		emit_line(e, "  o_ = stp_rec_defer(r_, o_, %d);", fn->id);
+	for (int k = 0; k < fn->nparams; k++) {
+		Type type = ((Var *)VEC_AT(&fn->locals, k))->type;
+		emit_field_value(e, type, dir ? vals[k] : var_c_name(e, d->captured[k]));
+		if (dir)
+			free(vals[k]);
 	}
+	free(vals);
 }
 
 /* Bytes a deferred field may take in a record. */
 unsigned defer_field_max(Session *s, const Expr *arg)
 {
-	Deferral *d = deferral_of_var(arg->var);
+	Direct *dir = direct_of_arg(arg);
+	Func *fn = dir ? dir->fn : deferral_of_var(arg->var)->call->func;
 	unsigned n = 4;
-	for (int k = 0; k < d->call->nargs; k++)
-		n += d->captured[k]->type == TY_STRING ? (unsigned)s->limits.maxstringlen + 4 : 8;
+	for (int k = 0; k < fn->nparams; k++)
+		n += ((Var *)VEC_AT(&fn->locals, k))->type == TY_STRING ? (unsigned)s->limits.maxstringlen + 4 : 8;
 	return n;
 }
 
@@ -312,6 +425,8 @@ static bool *deferred_functions(Program *p)
 		Deferral *d = VEC_AT(&deferrals, i);
 		is[d->call->func->id] = true;
 	}
+	for (int i = 0; i < directs.len; i++)
+		is[((Direct *)VEC_AT(&directs, i))->fn->id] = true;
 	return is;
 }
 

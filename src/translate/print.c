@@ -100,12 +100,18 @@ static void emit_bpf_sprintf(Emitter *e, int fmt_id, Expr **args, int nargs, int
 static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, int from, char *sprintf_dst)
 {
 	char **vals = xcalloc((size_t)nargs + 1, sizeof *vals);
-	for (int i = from; i < nargs; i++)
-		vals[i] = emit_expr(e, args[i]);
+	char ***deferred = xcalloc((size_t)nargs + 1, sizeof *deferred);
+	for (int i = from; i < nargs; i++) {
+		if (e->target == T_BPF && !sprintf_dst && defer_is_printed(args[i]))
+			deferred[i] = defer_eval(e, args[i]); /* staprun calls the function */
+		else
+			vals[i] = emit_expr(e, args[i]);
+	}
 	if (e->target == T_BPF) {
 		if (sprintf_dst) {
 			emit_bpf_sprintf(e, fmt_id, args, nargs, from, vals, sprintf_dst);
 			free(vals);
+			free(deferred);
 			return;
 		}
 		emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); if (r_) { uint32_t o_ = sizeof(struct stp_rec_hdr);");
@@ -114,7 +120,7 @@ static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, in
 			size += args[i]->type == TY_STRING ? (unsigned)e->s->limits.maxstringlen + 4 : 8;
 			if (defer_is_printed(args[i])) {
 				/* staprun formats it (defer.c) */
-				emit_defer_field(e, args[i]);
+				emit_defer_field(e, args[i], deferred[i]);
 				size += defer_field_max(e->s, args[i]);
 			} else if (args[i]->type == TY_STRING)
 				emit_line(e, "  o_ = stp_rec_str(r_, o_, %s, 0);", vals[i]);
@@ -139,6 +145,7 @@ static void emit_print_record(Emitter *e, int fmt_id, Expr **args, int nargs, in
 			emit_line(e, "  stp_rt_printf(K, %d, r_, o_); }", fmt_id);
 	}
 	free(vals);
+	free(deferred);
 }
 
 static int synth_format(Emitter *e, Expr **args, int nargs, const char *sep, const char *end)

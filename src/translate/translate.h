@@ -142,7 +142,8 @@ char *emit_defer(Emitter *e, Expr *x);             /* the _defer(...) built-in *
 bool defer_is_captured(const Expr *x);             /* a _defer(...) whose call staprun makes */
 bool defer_call_is_captured(const Expr *call);     /* F(...) of such a _defer */
 bool defer_is_printed(const Expr *arg);            /* a print argument that is deferred */
-void emit_defer_field(Emitter *e, const Expr *arg);
+char **defer_eval(Emitter *e, const Expr *arg);   /* before the record: a direct one's arguments */
+void emit_defer_field(Emitter *e, const Expr *arg, char **vals);
 unsigned defer_field_max(Session *s, const Expr *arg);
 void defer_host_roots(Program *p, Vec *funcs);     /* Func*: staprun calls them */
 void defer_emit_host(StrBuf *b, Program *p);       /* wrappers and stp_deferred[] */
