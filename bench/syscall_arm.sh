@@ -43,15 +43,23 @@ if have_bpftrace; then
 		"$(ROUNDS=1 best_median bpftrace -e 'tracepoint:syscalls:sys_enter_* { printf("%s\n", probe); } BEGIN { exit(); }')"
 fi
 
-# per event: getppid() in a loop, traced by syscall.* printing argstr
+# per event: getppid() in a loop, traced by syscall.* printing argstr,
+# formatted by staprun (deferred) and, as before deferral, in the kernel
+# (a comparison needs its text there)
+per_event() { # label, script
+	local out=$B/tracer.out
+	: > "$out"
+	"$STAP" -e "$2"' probe begin { printf("ready\n") }' > "$out" 2>&1 &
+	local pid=$!
+	wait_armed "$out"
+	sleep 0.3
+	local t=$("$B/getppid_loop" $N)
+	kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true
+	printf "%-46s %10s ns/call, %s added\n" "$1" "$t" "$(awk "BEGIN{printf \"%.1f\", $t-$base}")"
+}
 base=$("$B/getppid_loop" $N)
-out=$B/tracer.out
-: > "$out"
-"$STAP" -e 'probe syscall.* { printf("%s(%s)\n", name, argstr) } probe begin { printf("ready\n") }' > "$out" 2>&1 &
-pid=$!
-wait_armed "$out"
-sleep 0.3
-t=$("$B/getppid_loop" $N)
-kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true
-printf "%-46s %10s ns/call, %s added\n" "getppid(), syscall.* printf(name, argstr)" "$t" \
-	"$(awk "BEGIN{printf \"%.1f\", $t-$base}")"
+printf "%-46s %10s ns/call\n" "getppid(), untraced" "$base"
+per_event "getppid(), syscall.* printf argstr (staprun)" \
+	'probe syscall.* { printf("%s(%s)\n", name, argstr) }'
+per_event "getppid(), same, argstr made in the kernel" \
+	'probe syscall.* { if (argstr == "?") next; printf("%s(%s)\n", name, argstr) }'
