@@ -130,7 +130,7 @@ uint64_t build_cache_key(Session *s, const Program *p)
 	hash_file_stat(&h, s->btf_path ? s->btf_path : "/sys/kernel/btf/vmlinux");
 	/* The runtime headers the module is compiled against. */
 	static const char *const headers[] = {"stp_module.h", "target/stp_bpf.h", "target/stp_host.h",
-					      "target/stp_string.h"};
+					      "target/stp_string.h", "target/stp_embedded.h"};
 	for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
 		char *rt = xasprintf("%s/%s", runtime_dir(), headers[i]);
 		hash_file_stat(&h, rt);
@@ -207,12 +207,15 @@ static int wait_ok(pid_t pid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static void show_log(Session *s, const char *dir, const char *log, const char *what)
+/* The compiler's messages.  With embedded C they point into the script
+ * (#line) and are the user's to fix; otherwise the translator is wrong. */
+static void show_log(Session *s, const char *dir, const char *log, const char *what, bool user_c)
 {
 	char *path = xasprintf("%s/%s", dir, log);
 	char *text = read_file(path, NULL);
 	fprintf(stderr, "%s failed:\n%s", what, text ? text : "");
-	diag_fatal(s, "this is a bug in stapng's translator; please report it with the script (-p3 shows the C)");
+	if (!user_c)
+		diag_fatal(s, "this is a bug in stapng's translator; please report it with the script (-p3 shows the C)");
 	free(text);
 	free(path);
 }
@@ -392,9 +395,9 @@ char *build_module(Session *s, const Translation *t, uint64_t key)
 	int host_rc = wait_ok(host_pid);
 	char *module = NULL;
 	if (bpf_rc) {
-		show_log(s, dir, "bpf.log", "Compiling the BPF unit");
+		show_log(s, dir, "bpf.log", "Compiling the BPF unit", t->has_embedded_c);
 	} else if (host_rc) {
-		show_log(s, dir, "host.log", "Compiling the host unit");
+		show_log(s, dir, "host.log", "Compiling the host unit", t->has_embedded_c);
 	} else {
 		if (!t->bpf_c) {
 			/* no kernel handlers: an empty blob keeps the link uniform */
@@ -405,7 +408,7 @@ char *build_module(Session *s, const Translation *t, uint64_t key)
 		char *argv[] = {(char *)cc, "-shared", "-o", "module.ko", "host.o",
 				"-Wl,-b,binary,bpf.o,-b,default", NULL};
 		if (wait_ok(spawn(dir, argv, "link.log")))
-			show_log(s, dir, "link.log", "Linking the module");
+			show_log(s, dir, "link.log", "Linking the module", t->has_embedded_c);
 		else
 			module = xasprintf("%s/module.ko", dir);
 	}

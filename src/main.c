@@ -51,7 +51,7 @@ static void usage(FILE *out)
 		"  -D NAME=VAL   set a limit: MAXACTION MAXSTRINGLEN MAXMAPENTRIES MAXNESTING\n"
 		"                MAXERRORS MAXSKIPPED\n"
 		"  -G NAME=VAL   set global variable NAME before the script starts\n"
-		"  -g            guru mode: allow embedded C and writes to target variables\n"
+		"  -g            guru mode: allow embedded C (%%{ %%}) and writes to target variables\n"
 		"  -u            unoptimized: keep unused variables and functions\n"
 		"  -w            no warnings\n"
 		"  -W            warnings are errors\n"

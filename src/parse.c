@@ -1359,6 +1359,7 @@ static void function_decl(Parser *p, Token *t, bool is_private)
 		Token *code = advance(p);
 		check_embedded_allowed(p, code, false);
 		fn->embedded = code->text;
+		fn->embedded_loc = code->loc;
 		collect_pragmas(fn);
 	} else {
 		p->in_function = true;

@@ -393,6 +393,7 @@ typedef struct Func {
 	int nparams;
 	Stmt *body;          /* script body, or NULL for embedded */
 	char *embedded;      /* %{ ... %} body, or NULL */
+	SrcLoc embedded_loc; /* where that body's %{ is */
 	char **pragmas;      /* /" pragma:... "/ found in an embedded body */
 	int npragmas;
 	bool is_private;
@@ -577,6 +578,7 @@ typedef struct Program {
 	Vec functions;         /* Func* (used ones) */
 	Vec probes;            /* DerivedProbe* */
 	Vec embedded;          /* top-level %{ %} code (guru mode) */
+	Vec embedded_locs;     /* SrcLoc*: where each of those blocks is */
 	Vec formats;           /* char*: printf formats, by Expr.fmt_id */
 	int nlibrary_files;    /* tapset files pulled in (for -v) */
 	/* -v: "Pass 2: analyzed script: N probes, N functions, N embeds, N globals" */
@@ -597,6 +599,7 @@ int list_probes(struct Session *s, const char *pattern, bool verbose); /* -l / -
 typedef struct Translation {
 	char *bpf_c;   /* kernel-context handlers, or NULL if there are none */
 	char *host_c;  /* the module descriptor and user-space handlers */
+	bool has_embedded_c; /* guru mode's C is in a unit: its compile errors are the script's */
 } Translation;
 int translate(struct Session *s, Program *p, Translation *out); /* 0 or -1 */
 

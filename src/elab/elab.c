@@ -78,6 +78,12 @@ static bool builtin_is_pure(const char *name)
 
 static bool stmt_has_global_effects(const Stmt *st);
 
+/* Embedded C has effects unless it says otherwise with stap's marker. */
+static bool embedded_is_pure(const char *code)
+{
+	return code && strstr(code, "/* pure */");
+}
+
 /* A script function is pure when its body writes no global and calls
  * nothing impure; recursion is assumed pure while being decided. */
 static bool func_is_pure(Func *f)
@@ -88,6 +94,8 @@ static bool func_is_pure(Func *f)
 	for (int i = 0; i < depth; i++)
 		if (stack[i] == f)
 			return true;
+	if (f->embedded)
+		return embedded_is_pure(f->embedded);
 	if (!f->body || depth == 64)
 		return false;
 	stack[depth++] = f;
@@ -116,8 +124,9 @@ static bool effect_node(Expr *e, void *globals_only)
 		return !*(bool *)globals_only || !e->args[0]->var || e->args[0]->var->scope == VAR_GLOBAL ||
 		       e->args[0]->kind != E_SYM;
 	case E_STATS_ADD:
-	case E_EMBEDDED:
 		return true;
+	case E_EMBEDDED:
+		return !embedded_is_pure(e->str);
 	default:
 		return false;
 	}
@@ -500,6 +509,10 @@ static void print_end_dump(FILE *out, const Program *p)
 void elab_print(FILE *out, Session *s, const Program *p)
 {
 	(void)s;
+	if (p->embedded.len)
+		fputs("# global embedded code\n", out);
+	for (int i = 0; i < p->embedded.len; i++)
+		fprintf(out, "%%{%s%%}\n", (char *)p->embedded.data[i]);
 	if (p->globals.len)
 		fputs("# globals\n", out);
 	for (int i = 0; i < p->globals.len; i++)

@@ -271,8 +271,10 @@ void elab_register_script(Elab *E, Script *sc)
 			vec_push(&E->alias_owner, p);
 		}
 	}
-	for (int i = 0; i < sc->embedded.len; i++)
+	for (int i = 0; i < sc->embedded.len; i++) {
 		vec_push(&E->prog->embedded, sc->embedded.data[i]);
+		vec_push(&E->prog->embedded_locs, sc->embedded_locs.data[i]);
+	}
 }
 
 Func *elab_find_function(Elab *E, const char *name, const SrcFile *from)

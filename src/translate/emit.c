@@ -812,11 +812,11 @@ char *emit_expr(Emitter *e, Expr *x)
 		return emit_cast(e, x);
 	case E_VAR_AT:
 		return emit_var_at(e, x);
-	case E_ENTRY:
 	case E_EMBEDDED:
+		return emit_embedded_expr(e, x);
+	case E_ENTRY:
 		emit_fail(e, x->loc, "%s is not supported by this translator yet",
-			  x->kind == E_CAST ? "@cast" : x->kind == E_VAR_AT ? "@var" : x->kind == E_ENTRY ? "@entry"
-												     : "embedded C");
+			  x->kind == E_CAST ? "@cast" : x->kind == E_VAR_AT ? "@var" : "@entry");
 		return xstrdup("0");
 	}
 	return xstrdup("0");
@@ -1396,7 +1396,7 @@ void emit_stmt(Emitter *e, Stmt *st)
 		emit_try(e, st);
 		break;
 	case S_EMBEDDED:
-		emit_fail(e, st->loc, "embedded C is not supported by the eBPF translator");
+		emit_embedded_stmt(e, st);
 		break;
 	case S_NULL:
 		break;

@@ -21,6 +21,7 @@
  *   print.c       print, printf, sprintf and friends
  *   builtins.c    the runtime's native functions (context, time, memory,
  *                 strings)
+ *   embedded.c    embedded C (guru mode)
  *   unit.c        the two translation units: globals, maps, frames,
  *                 probes, the module descriptor
  */
@@ -124,6 +125,14 @@ char *emit_stat_read(Emitter *e, Expr *agg, Var **var);
 void emit_regex_tables(Emitter *e, StrBuf *b);
 /* "&stp_zero" for a scalar aggregate, else "&F->kN" built from the index */
 char *emit_stat_key(Emitter *e, Expr *agg, Var **var);
+
+/* embedded.c: guru mode's %{ %} (stap -g) */
+void emit_embedded_function(Emitter *e, Func *f);
+char *emit_embedded_expr(Emitter *e, Expr *x);
+void emit_embedded_stmt(Emitter *e, Stmt *st);
+void emit_embedded_toplevel(StrBuf *b, Session *s, Program *p);
+/* Sets *found when text holds embedded C. */
+char *embedded_restore_lines(char *text, const char *name, bool *found);
 
 /* targetvars.c */
 char *emit_target_var(Emitter *e, Expr *x);
