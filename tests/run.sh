@@ -12,6 +12,8 @@
 #   # timeout: SECONDS   (default 30)
 #   # needs: root|bpftrace|tracefs|no-kfunc   skip (counted as passed? no: reported) when absent
 #   # roundtrip: no      leave out of the -p1 round trip
+# TESTS=REGEX runs only the script tests (and round trips) whose name matches,
+# and leaves out the other groups: TESTS=tapset/ tests/run.sh
 # A directory NAME.tapset/ holds library files for a test (stap -I NAME.tapset):
 # they are not tests themselves.
 #   # build: CMD         run CMD first, in the test's directory, with $T a fresh
@@ -36,8 +38,12 @@ trap 'rm -rf "$tmp"' EXIT
 ok()   { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "PASS $1"; return 0; }
 bad()  { fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1${2:+: $2}"; }
 
+only=${TESTS:-}
+selected() { [ -z "$only" ] || [[ "$1" =~ $only ]]; }
+
 # --- unit tests: each binary prints "PASS name" / "FAIL name: why" lines
 for t in "$B"/tests/test_*; do
+	[ -z "$only" ] || break
 	[ -x "$t" ] || continue
 	out=$("$t" 2>&1); rc=$?
 	while IFS= read -r line; do
@@ -66,6 +72,7 @@ have() {
 # --- script tests
 while IFS= read -r stp; do
 	name=${stp#tests/scripts/}; name=${name%.stp}
+	selected "$name" || continue
 	base=${stp%.stp}
 	opts=$(directive stap "$stp")
 	want_rc=$(directive exit "$stp"); want_rc=${want_rc:-0}
@@ -107,6 +114,7 @@ done < <(find tests/scripts -name '*.stp' -not -path '*.tapset/*' | sort)
 
 # --- -p1 round trip: printing, parsing that and printing again is identical
 while IFS= read -r stp; do
+	selected "${stp#tests/scripts/}" || continue
 	[ "$(directive roundtrip "$stp")" = no ] && continue
 	[ "$(directive exit "$stp")" = "" ] || [ "$(directive exit "$stp")" = 0 ] || continue
 	(cd "$(dirname "$stp")" && "$STAP" -p1 "$(basename "$stp")") >"$tmp/p1a" 2>/dev/null || continue
@@ -121,7 +129,7 @@ while IFS= read -r stp; do
 done < <(find tests/scripts -name '*.stp' -not -path '*.tapset/*' | sort)
 
 # --- runtime tests: hand-written modules run by staprun (tests/runtime/run.sh)
-if [ -x tests/runtime/run.sh ]; then
+if [ -x tests/runtime/run.sh ] && [ -z "$only" ]; then
 	while IFS= read -r line; do
 		case "$line" in
 		PASS\ *) ok "runtime: ${line#PASS }" ;;
@@ -133,7 +141,7 @@ fi
 
 # --- session tests: output files, flight recorder, modules elsewhere,
 #     privilege, temporary directories (tests/session/run.sh)
-if [ -x tests/session/run.sh ]; then
+if [ -x tests/session/run.sh ] && [ -z "$only" ]; then
 	while IFS= read -r line; do
 		case "$line" in
 		PASS\ *) ok "session: ${line#PASS }" ;;
@@ -145,7 +153,9 @@ fi
 
 # --- kernel.function probes on a Debian kernel under qemu, which has what
 #     this machine's kernel lacks (tests/qemu/run.sh; STAPNG_QEMU_TESTS=no skips)
-if [ -x tests/qemu/run.sh ] && [ "${STAPNG_QEMU_TESTS:-yes}" != no ]; then
+if [ -n "$only" ]; then
+	:
+elif [ -x tests/qemu/run.sh ] && [ "${STAPNG_QEMU_TESTS:-yes}" != no ]; then
 	while IFS= read -r line; do
 		case "$line" in
 		PASS\ *) ok "${line#PASS }" ;;
@@ -158,7 +168,7 @@ elif [ -x tests/qemu/run.sh ]; then
 fi
 
 # --- fuzz the front end for a bounded time
-if [ -x tests/fuzz/run.sh ]; then
+if [ -x tests/fuzz/run.sh ] && [ -z "$only" ]; then
 	if out=$(tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1); then ok "fuzz"; else bad "fuzz" "$(tail -20 <<<"$out")"; fi
 fi
 
