@@ -277,7 +277,8 @@ static int expand_alias(Walk *w, const Probe *alias, Path *path, bool optional)
 	for (int i = 0; i < alias->npoints; i++) {
 		const ProbePoint *ap = alias->points[i];
 		Path p = path_through(path, alias, ap);
-		int n = expand_point(w, ap, &p, optional || ap->optional);
+		/* "!" is both optional and sufficient (stapprobes) */
+		int n = expand_point(w, ap, &p, optional || ap->optional || ap->sufficient);
 		if (n > 0)
 			total += n;
 		if (n > 0 && ap->sufficient)
@@ -493,7 +494,7 @@ static void expand_user_probe(Elab *E, const Probe *p)
 		path.parts[0] = p->body;
 		path.nparts = p->body ? 1 : 0;
 		path.cond = pt->cond;
-		int n = expand_point(&w, pt, &path, pt->optional);
+		int n = expand_point(&w, pt, &path, pt->optional || pt->sufficient);
 		if (n > 0 && pt->sufficient)
 			break;
 	}
