@@ -277,8 +277,7 @@ static int expand_alias(Walk *w, const Probe *alias, Path *path, bool optional)
 	for (int i = 0; i < alias->npoints; i++) {
 		const ProbePoint *ap = alias->points[i];
 		Path p = path_through(path, alias, ap);
-		/* "!" is both optional and sufficient (stapprobes) */
-		int n = expand_point(w, ap, &p, optional || ap->optional || ap->sufficient);
+		int n = expand_point(w, ap, &p, optional || ap->optional);
 		if (n > 0)
 			total += n;
 		if (n > 0 && ap->sufficient)
@@ -291,17 +290,19 @@ static int resolve_leaf(Walk *w, const ProbePoint *pt, Path *path, bool optional
 {
 	Elab *E = w->E;
 	const Provider *prov = provider_find(pt->comps[0].name);
+	/* "!" is both optional and sufficient (stapprobes): it fails silently */
+	bool quiet = optional || pt->sufficient;
 	if (!prov) {
-		if (!optional)
+		if (!quiet)
 			mismatch_error(E, pt);
 		return 0;
 	}
 	Vec out = {0};
 	int errors = E->s->errors;
 	int n = prov->resolve(E->s, pt, &out);
-	if (n < 0 && optional)
+	if (n < 0 && quiet)
 		E->s->errors = errors; /* optional points fail silently */
-	if (n == 0 && !optional) {
+	if (n == 0 && !quiet) {
 		/* the family exists but nothing in it matched: stap's two lines */
 		diag_error(E->s, pt->comps[0].loc, "semantic error",
 			   "while resolving probe point: identifier '%s'", pt->comps[0].name);
@@ -494,7 +495,7 @@ static void expand_user_probe(Elab *E, const Probe *p)
 		path.parts[0] = p->body;
 		path.nparts = p->body ? 1 : 0;
 		path.cond = pt->cond;
-		int n = expand_point(&w, pt, &path, pt->optional || pt->sufficient);
+		int n = expand_point(&w, pt, &path, pt->optional);
 		if (n > 0 && pt->sufficient)
 			break;
 	}
