@@ -569,6 +569,8 @@ typedef struct Builtin {
 	Type args[6];               /* TY_UNKNOWN: any */
 	unsigned contexts;          /* 1<<CTX_USER | 1<<CTX_KERNEL where available */
 	const char *doc;
+	bool guru;                  /* a call from the user's script needs -g, as in stap */
+	const char *refused;        /* why pass 2 refuses every call (BPF cannot do it), or NULL */
 } Builtin;
 const Builtin *builtin_lookup(const char *name);
 

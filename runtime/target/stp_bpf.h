@@ -606,4 +606,6 @@ static __always_inline void stp_stack_text(stp_kctx_t *K, char *dst, __u32 flags
 	dst[o & (2 * STP_STRBUF - 1)] = 0;
 }
 
+#include "stp_memtext.h" /* quoting and UTF readers, set_user_* */
+
 #endif

@@ -53,6 +53,12 @@ struct stp_text_vars {
 	int64_t room;           /* output bytes left */
 	uint64_t esc, esc_len;  /* first escape that a "..." could cut */
 	int64_t truncated;
+	uint64_t limit;         /* bytes of s to take, NULs escaped; 0: up to the NUL */
+};
+
+struct stp_utf_vars {
+	uint64_t i, o;          /* next byte of the UTF-16/32 source, of the result */
+	int64_t status;         /* 0, or why the walk stopped: -1 fault, -2 bad sequence */
 };
 
 struct stp_tok_vars {
@@ -75,6 +81,7 @@ struct stp_str_vars {
 		struct stp_text_vars text;
 		struct stp_tok_vars tok;
 		struct stp_re_vars re;
+		struct stp_utf_vars utf;
 	} walk;                 /* one walk at a time: none calls another */
 	struct stp_tok_state tok;
 };
@@ -314,7 +321,7 @@ static inline uint64_t stp_utf8_decode(const struct stp_text_walk *w, uint64_t i
 	unsigned char b = stp_text_byte(w, i);
 	uint64_t n = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 1;
 	int64_t c = n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
-	if (n == 1 || i + n > STP_STR_LAST) {
+	if (n == 1 || i + n > STP_STR_LAST || (w->v->limit && i + n > w->v->limit)) {
 		*cp = (signed char)b;
 		return 1;
 	}
@@ -375,7 +382,7 @@ STP_CALLBACK stp_text_cb(uint32_t n, void *ctx)
 	int64_t c;
 	uint64_t i = v->i;
 	uint64_t len = stp_utf8_decode(w, i, &c);
-	if (c == 0 || i >= STP_STR_LAST)
+	if ((v->limit ? i >= v->limit : c == 0) || i >= STP_STR_LAST)
 		return 1;
 	if (v->room <= 0) {
 		v->truncated = 1;
@@ -403,8 +410,18 @@ STP_CALLBACK stp_text_cb(uint32_t n, void *ctx)
 /* text_strn(s, len, quoted): s with non-printing bytes escaped as C
  * writes them (\n, \ooo; UTF-8 as \uXXXX), at most len bytes of output
  * (0: MAXSTRINGLEN - 1); quoted puts it in double quotes, followed by
- * "..." when it had to be cut.  text_str(s) is text_strn(s, 0, 0). */
+ * "..." when it had to be cut.  text_str(s) is text_strn(s, 0, 0).
+ * stp_text_run() also quotes the first limit bytes of a buffer (NULs
+ * included) and, with more, input that goes on past what s holds (the
+ * memory readers of stp_memtext.h): the "..." follows even if all of s fit. */
+static inline void stp_text_run(char *dst, const char *s, uint64_t limit, int64_t len, int64_t quoted, int64_t more);
+
 static inline void stp_text_strn(char *dst, const char *s, int64_t len, int64_t quoted)
+{
+	stp_text_run(dst, s, 0, len, quoted, 0);
+}
+
+static inline void stp_text_run(char *dst, const char *s, uint64_t limit, int64_t len, int64_t quoted, int64_t more)
 {
 	struct stp_str_vars *vars = stp_str_vars();
 	dst[0] = 0;
@@ -412,7 +429,7 @@ static inline void stp_text_strn(char *dst, const char *s, int64_t len, int64_t 
 		return;
 	struct stp_text_walk w = {dst, s, &vars->walk.text};
 	struct stp_text_vars *v = w.v;
-	*v = (struct stp_text_vars){0, 0, len, 0, 0, 0};
+	*v = (struct stp_text_vars){0, 0, len, 0, 0, 0, limit};
 	if (len <= 0 || len > STP_STR_LAST)
 		v->room = STP_STR_LAST;
 	if (quoted) {
@@ -420,9 +437,10 @@ static inline void stp_text_strn(char *dst, const char *s, int64_t len, int64_t 
 		stp_text_put(&w, '"');
 	}
 	stp_loop(STP_STRLEN, stp_text_cb, &w);
-	if (quoted && v->truncated) {
+	if (quoted && (v->truncated || more)) {
 		/* "..." replaces the last bytes, or the escape it would cut */
-		uint64_t cut = v->o - 3 + (uint64_t)v->room;
+		int64_t room = v->truncated || v->room < 3 ? v->room : 3;
+		uint64_t cut = v->o - 3 + (uint64_t)room;
 		v->o = v->esc_len && v->esc < cut && cut < v->esc + v->esc_len ? v->esc : cut;
 		stp_text_put(&w, '"');
 		stp_text_put(&w, '.');

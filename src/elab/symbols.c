@@ -460,6 +460,12 @@ static void resolve_call(Frame *fr, Expr *e)
 	}
 	if (b) {
 		e->builtin = b;
+		if (b->guru && !E->s->guru && !fr->file->is_tapset)
+			diag_error(E->s, e->loc, "semantic error",
+				   "function may not be used unless -g is specified: identifier '%s'", e->name);
+		else if (b->refused)
+			diag_error(E->s, e->loc, "semantic error", "%s() %s: identifier '%s'", e->name, b->refused,
+				   e->name);
 		if (e->nargs < b->min_args || (b->max_args >= 0 && e->nargs > b->max_args)) {
 			if (builtin_is_printf_family(b) || builtin_is_print_family(b))
 				diag_error(E->s, e->loc, "semantic error",

@@ -86,11 +86,20 @@ static const StrReader str_readers[] = {
 /* Leave by a fault at `addr`: stap's message names the address, so the
  * kernel formats it into the record ("user int copy fault at 0x1000
  * [man error::fault]"); inside try the site's text is the message. */
-static void emit_fault(Emitter *e, Expr *x, const char *what, bool user, const char *addr, bool warn)
+void emit_fault(Emitter *e, Expr *x, const char *what, bool user, const char *addr, bool warn)
 {
 	char *fmt = xasprintf("%s %s %s at 0x%%llx [man error::fault]", user ? "user" : "kernel", what,
 			      user || !strcmp(what, "string") ? "copy fault" : "read fault");
 	char *site = xasprintf("%s %s fault", user ? "user" : "kernel", what);
+	emit_fault_text(e, x, fmt, site, addr, warn);
+	free(fmt);
+	free(site);
+}
+
+/* The same with the message's format (one %llx, the address) and the
+ * text a catch sees given. */
+void emit_fault_text(Emitter *e, Expr *x, const char *fmt, const char *site, const char *addr, bool warn)
+{
 	int id = emit_error_site(e, site, near_ident(x->name), x->loc);
 	int lit = emit_literal(e, fmt, strlen(fmt));
 	if (warn) {
@@ -101,12 +110,10 @@ static void emit_fault(Emitter *e, Expr *x, const char *what, bool user, const c
 		emit_line(e, "stp_fault_record(K, STP_REC_ERROR, %d, stp_lit_%d, %s);", id, lit, addr);
 		emit_line(e, "K->error = %d; goto %s;", id + 1, e->unwind);
 	}
-	free(fmt);
-	free(site);
 }
 
 /* Functions that read the kernel context exist in kernel handlers only. */
-static bool needs_bpf(Emitter *e, Expr *x, const char *what)
+bool needs_bpf(Emitter *e, Expr *x, const char *what)
 {
 	if (e->target == T_BPF)
 		return true;
@@ -495,6 +502,9 @@ char *emit_builtin(Emitter *e, Expr *x)
 		return long_call(e, "stp_str_len(%s)", a);
 	}
 	char *mem = emit_mem_read(e, x);
+	if (mem)
+		return mem;
+	mem = emit_mem_text(e, x);
 	if (mem)
 		return mem;
 	char *stack = emit_stack_builtin(e, x);

@@ -144,6 +144,13 @@ char *emit_print_family(Emitter *e, Expr *x);
 
 /* builtins.c */
 char *emit_builtin(Emitter *e, Expr *x);
+/* builtins.c: a memory function's fault (stap's message with the address),
+ * and the check that x runs in a kernel handler */
+void emit_fault(Emitter *e, Expr *x, const char *what, bool user, const char *addr, bool warn);
+void emit_fault_text(Emitter *e, Expr *x, const char *fmt, const char *site, const char *addr, bool warn);
+bool needs_bpf(Emitter *e, Expr *x, const char *what);
+/* memtext.c: the quoting and UTF readers and set_user_*, or NULL */
+char *emit_mem_text(Emitter *e, Expr *x);
 
 /* defer.c: strings formatted by staprun (doc/module-format.md) */
 void defer_plan(Program *p);
