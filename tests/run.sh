@@ -20,6 +20,8 @@
 #                        directory for what it builds (a test program: `# build:
 #                        cc -g -o $T/prog prog.c`); stap's options may use $T,
 #                        and NAME.out/.err write that directory as $T
+# NAME.err names the tapset library's files tapset/FILE, wherever the
+# checkout is.
 set -u
 cd "$(dirname "$0")/.."
 B=${STAP_BUILD:-build}
@@ -98,6 +100,8 @@ while IFS= read -r stp; do
 	fi
 	wait $pid; rc=$?
 	[ -n "$build" ] && sed -i "s|$T|\$T|g" "$tmp/out" "$tmp/err"
+	# the library's files as the checkout names them, wherever it is
+	sed -i "s|$STAPNG_TAPSET_DIR/|tapset/|g" "$tmp/err"
 	why=""
 	[ "$rc" = "$want_rc" ] || why="exit $rc, expected $want_rc"
 	if [ -z "$why" ] && [ -f "$base.out" ] && ! cmp -s "$base.out" "$tmp/out"; then
