@@ -259,12 +259,50 @@ static int check_kernel_symbols(struct stp_session *s)
 	return 0;
 }
 
+/* set_user_* write with bpf_probe_write_user(), which a kernel in lockdown
+ * (integrity or confidentiality) refuses to every program.  When a load
+ * fails, a call of it in the object (the instruction "call 36", looked
+ * for in the ELF image: subprograms are not separate programs before the
+ * load) on such a kernel is named, rather than the verifier's "cannot use
+ * helper". */
+static int refused_write_user(struct stp_session *s)
+{
+	static const unsigned char call[8] = {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_write_user, 0, 0, 0};
+	const unsigned char *obj = s->mod->bpf_obj;
+	size_t n = s->mod->bpf_obj_len;
+	bool uses = false;
+	for (size_t i = 0; i + sizeof call <= n && !uses; i += 8)
+		uses = !memcmp(obj + i, call, sizeof call);
+	if (!uses)
+		return 0;
+	/* libbpf_probe_bpf_helper() takes lockdown's refusal for support: ask
+	 * the verifier (the call's arguments are wrong either way) */
+	struct bpf_insn probe[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1},
+		{.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_write_user},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	char log[4096] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof log, .log_level = 1);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", probe, 4, &opts);
+	if (fd >= 0)
+		close(fd);
+	if (!strstr(log, "cannot use helper"))
+		return 0;
+	fprintf(stderr, "ERROR: set_user_*(): this kernel refuses bpf_probe_write_user(), so user memory cannot be "
+			"written (kernel lockdown: see /sys/kernel/security/lockdown)\n");
+	return 1;
+}
+
 int rt_bpf_load(struct stp_session *s)
 {
 	if (s->obj) {
 		if (prepare_function_probes(s) || check_kernel_symbols(s))
 			return -1;
 		int err = bpf_object__load(s->obj);
+		if (err && refused_write_user(s))
+			return -1;
 		if (err) {
 			fprintf(stderr, "ERROR: the kernel refused the BPF programs of %s: %s%s\n",
 				s->opt.module_path, strerror(-err),

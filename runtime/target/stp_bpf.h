@@ -152,6 +152,7 @@ static __always_inline int64_t stp_str_len(const char *a)
 /* stp_string.h: the library's string functions, loops run by bpf_loop */
 #define stp_loop(n, fn, ctx) bpf_loop((n), (fn), (ctx), 0)
 #include "stp_string.h"
+#include "stp_memtext.h" /* quoting and UTF readers, set_user_* */
 
 /* The string walks' positions and tokenize()'s string, per CPU: a
  * handler runs on one CPU from start to end. */
