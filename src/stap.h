@@ -452,9 +452,11 @@ Script *parse_path_each(struct Session *s, const char *path, bool is_tapset, Par
 void unparse_script(FILE *out, const Script *sc);
 /* The same text built up a few declarations at a time (parse_*_each):
  * each kind has its own buffer so that the order stays unparse_script's
- * (embedded blocks, globals, probes, functions). */
+ * (embedded blocks, globals, probes, functions).  The parts are arena
+ * memory (not to be freed); piece is where one declaration is printed. */
 typedef struct UnparseParts {
 	StrBuf embedded, globals, probes, functions;
+	StrBuf piece;
 } UnparseParts;
 void unparse_parts_add(UnparseParts *u, const Script *decls);
 /* Append the file's header and parts to out; frees the parts. */

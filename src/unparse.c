@@ -688,22 +688,52 @@ void unparse_script(FILE *out, const Script *sc)
 	free(b.s);
 }
 
+/* The parts of a large script grow to megabytes.  Grown by realloc, a
+ * part would take its memory one 4 KB page fault at a time, which for a
+ * 100,000-line script costs more than printing the text; so parts live
+ * in the arena (huge pages), and each declaration is printed into a
+ * small buffer (`piece`, reused, in the cache) and then appended.  A
+ * part's memory is the arena's: it is never freed. */
+#define PART_MIN (256 * 1024)
+
+static void part_append(StrBuf *part, StrBuf *piece)
+{
+	if (part->len + piece->len + 1 > part->cap) {
+		size_t cap = part->cap ? part->cap * 2 : PART_MIN;
+		while (cap < part->len + piece->len + 1)
+			cap *= 2;
+		char *mem = arena_alloc(cap);
+		if (part->len)
+			memcpy(mem, part->s, part->len);
+		part->s = mem;
+		part->cap = cap;
+	}
+	memcpy(part->s + part->len, piece->s, piece->len);
+	part->len += piece->len;
+	part->s[part->len] = '\0';
+	piece->len = 0;
+}
+
 void unparse_parts_add(UnparseParts *u, const Script *decls)
 {
+	StrBuf *piece = &u->piece;
 	for (int i = 0; i < decls->embedded.len; i++) {
-		put_embedded(&u->embedded, VEC_AT(&decls->embedded, i));
-		put_c(&u->embedded, '\n');
+		put_embedded(piece, VEC_AT(&decls->embedded, i));
+		put_c(piece, '\n');
+		part_append(&u->embedded, piece);
 	}
-	for (int i = 0; i < decls->globals.len; i++)
-		put_global(&u->globals, VEC_AT(&decls->globals, i));
-	for (int i = 0; i < decls->probes.len; i++)
-		put_probe(&u->probes, VEC_AT(&decls->probes, i));
-	for (int i = 0; i < decls->functions.len; i++)
-		put_function(&u->functions, VEC_AT(&decls->functions, i));
-	put_end(&u->embedded);
-	put_end(&u->globals);
-	put_end(&u->probes);
-	put_end(&u->functions);
+	for (int i = 0; i < decls->globals.len; i++) {
+		put_global(piece, VEC_AT(&decls->globals, i));
+		part_append(&u->globals, piece);
+	}
+	for (int i = 0; i < decls->probes.len; i++) {
+		put_probe(piece, VEC_AT(&decls->probes, i));
+		part_append(&u->probes, piece);
+	}
+	for (int i = 0; i < decls->functions.len; i++) {
+		put_function(piece, VEC_AT(&decls->functions, i));
+		part_append(&u->functions, piece);
+	}
 }
 
 static void put_header(StrBuf *out, const SrcFile *file)
@@ -718,8 +748,13 @@ static void take_part(StrBuf *out, StrBuf *part)
 {
 	if (part->len)
 		sb_putn(out, part->s, part->len);
-	free(part->s);
 	*part = (StrBuf){0};
+}
+
+static void free_piece(UnparseParts *u)
+{
+	free(u->piece.s);
+	u->piece = (StrBuf){0};
 }
 
 void unparse_parts_finish(StrBuf *out, UnparseParts *u, const SrcFile *file)
@@ -729,13 +764,13 @@ void unparse_parts_finish(StrBuf *out, UnparseParts *u, const SrcFile *file)
 	take_part(out, &u->globals);
 	take_part(out, &u->probes);
 	take_part(out, &u->functions);
+	free_piece(u);
 }
 
 static void write_part(FILE *out, StrBuf *part)
 {
 	if (part->len)
 		fwrite(part->s, 1, part->len, out);
-	free(part->s);
 	*part = (StrBuf){0};
 }
 
@@ -745,9 +780,11 @@ void unparse_parts_write(FILE *out, UnparseParts *u, const SrcFile *file)
 {
 	StrBuf head = {0};
 	put_header(&head, file);
-	write_part(out, &head);
+	fwrite(head.s, 1, head.len, out);
+	free(head.s);
 	write_part(out, &u->embedded);
 	write_part(out, &u->globals);
 	write_part(out, &u->probes);
 	write_part(out, &u->functions);
+	free_piece(u);
 }
