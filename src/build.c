@@ -130,7 +130,8 @@ uint64_t build_cache_key(Session *s, const Program *p)
 	hash_file_stat(&h, s->btf_path ? s->btf_path : "/sys/kernel/btf/vmlinux");
 	/* The runtime headers the module is compiled against. */
 	static const char *const headers[] = {"stp_module.h", "target/stp_bpf.h", "target/stp_host.h",
-					      "target/stp_string.h", "target/stp_embedded.h"};
+					      "target/stp_string.h", "target/stp_embedded.h",
+					      "target/stp_softfloat.h"};
 	for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
 		char *rt = xasprintf("%s/%s", runtime_dir(), headers[i]);
 		hash_file_stat(&h, rt);
