@@ -451,11 +451,15 @@ Script *parse_path_each(struct Session *s, const char *path, bool is_tapset, Par
 /* Print a script as canonical stap text (the -p1 output). */
 void unparse_script(FILE *out, const Script *sc);
 /* The same text built up a few declarations at a time (parse_*_each):
- * each kind has its own buffer so that the order stays unparse_script's
- * (embedded blocks, globals, probes, functions).  The parts are arena
- * memory (not to be freed); piece is where one declaration is printed. */
+ * each kind has its own part so that the order stays unparse_script's
+ * (embedded blocks, globals, probes, functions).  A part is a chain of
+ * arena blocks; piece is where one declaration is printed. */
+typedef struct PartBlock PartBlock;
+typedef struct UnparsePart {
+	PartBlock *first, *last;
+} UnparsePart;
 typedef struct UnparseParts {
-	StrBuf embedded, globals, probes, functions;
+	UnparsePart embedded, globals, probes, functions;
 	StrBuf piece;
 } UnparseParts;
 void unparse_parts_add(UnparseParts *u, const Script *decls);

@@ -690,27 +690,38 @@ void unparse_script(FILE *out, const Script *sc)
 
 /* The parts of a large script grow to megabytes.  Grown by realloc, a
  * part would take its memory one 4 KB page fault at a time, which for a
- * 100,000-line script costs more than printing the text; so parts live
- * in the arena (huge pages), and each declaration is printed into a
- * small buffer (`piece`, reused, in the cache) and then appended.  A
- * part's memory is the arena's: it is never freed. */
-#define PART_MIN (256 * 1024)
+ * 100,000-line script costs more than printing the text; so a part is a
+ * chain of blocks from the arena (huge pages, each byte touched once),
+ * and each declaration is printed into a small buffer (`piece`, reused,
+ * in the cache) and then appended. */
+#define PART_BLOCK (256 * 1024)
 
-static void part_append(StrBuf *part, StrBuf *piece)
+struct PartBlock {
+	struct PartBlock *next;
+	size_t len;
+	char text[PART_BLOCK];
+};
+
+static void part_append(UnparsePart *part, StrBuf *piece)
 {
-	if (part->len + piece->len + 1 > part->cap) {
-		size_t cap = part->cap ? part->cap * 2 : PART_MIN;
-		while (cap < part->len + piece->len + 1)
-			cap *= 2;
-		char *mem = arena_alloc(cap);
-		if (part->len)
-			memcpy(mem, part->s, part->len);
-		part->s = mem;
-		part->cap = cap;
+	const char *s = piece->s;
+	size_t n = piece->len;
+	while (n) {
+		PartBlock *b = part->last;
+		if (!b || b->len == PART_BLOCK) {
+			b = arena_alloc(sizeof *b);
+			if (part->last)
+				part->last->next = b;
+			else
+				part->first = b;
+			part->last = b;
+		}
+		size_t k = n < PART_BLOCK - b->len ? n : PART_BLOCK - b->len;
+		memcpy(b->text + b->len, s, k);
+		b->len += k;
+		s += k;
+		n -= k;
 	}
-	memcpy(part->s + part->len, piece->s, piece->len);
-	part->len += piece->len;
-	part->s[part->len] = '\0';
 	piece->len = 0;
 }
 
@@ -744,11 +755,11 @@ static void put_header(StrBuf *out, const SrcFile *file)
 	put_end(out);
 }
 
-static void take_part(StrBuf *out, StrBuf *part)
+static void take_part(StrBuf *out, UnparsePart *part)
 {
-	if (part->len)
-		sb_putn(out, part->s, part->len);
-	*part = (StrBuf){0};
+	for (const PartBlock *b = part->first; b; b = b->next)
+		sb_putn(out, b->text, b->len);
+	*part = (UnparsePart){0};
 }
 
 static void free_piece(UnparseParts *u)
@@ -767,11 +778,11 @@ void unparse_parts_finish(StrBuf *out, UnparseParts *u, const SrcFile *file)
 	free_piece(u);
 }
 
-static void write_part(FILE *out, StrBuf *part)
+static void write_part(FILE *out, UnparsePart *part)
 {
-	if (part->len)
-		fwrite(part->s, 1, part->len, out);
-	*part = (StrBuf){0};
+	for (const PartBlock *b = part->first; b; b = b->next)
+		fwrite(b->text, 1, b->len, out);
+	*part = (UnparsePart){0};
 }
 
 /* As unparse_parts_finish, straight to a file: a large script's text is
