@@ -32,7 +32,7 @@ RT_LIBOBJS   := $(RT_LIBSRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 STAP_LIBS    := -lbpf -ldw -lelf -lz
-RT_LIBS      := -lbpf -lelf -lz -ldl
+RT_LIBS      := -lbpf -ldw -lelf -lz -ldl
 
 .PHONY: all check demo fuzz bench install clean setup unit docs
 all: $(BUILD)/stap $(BUILD)/staprun

@@ -152,7 +152,10 @@ static void print_stack_record(struct stp_session *s, const struct stp_rec_hdr *
 	if (n > STP_MAXBACKTRACE)
 		n = STP_MAXBACKTRACE;
 	memcpy(ips, payload + 8, n * 8);
-	rt_print_frames(s, who, ips, n);
+	rt_print_frames_styled(s, who, ips, n,
+			       h->id & STP_STACK_BRIEF	  ? RT_FRAME_BRIEF
+			       : h->id & STP_STACK_FILELINE ? RT_FRAME_FILELINE
+							    : RT_FRAME_FULL);
 }
 
 /* print(@hist_*(s)) in a kernel handler: the kernel summed the CPUs'
@@ -313,6 +316,40 @@ void stp_rt_symname(struct stp_ctx *c, char *dst, size_t size, int64_t addr, int
 void stp_rt_print_stack(struct stp_ctx *c, const char *stk)
 {
 	rt_print_stack_text(session_of(c), -1, stk, strlen(stk));
+}
+
+void stp_rt_sym_text(struct stp_ctx *c, char *dst, size_t size, int64_t pid, int64_t addr, int64_t what)
+{
+	(void)c;
+	rt_symbol_where(dst, size, pid < 0 ? -1 : (int)pid, (uint64_t)addr,
+			what >= RT_SYM_FILE && what <= RT_SYM_MODULE ? (enum rt_sym_what)what : RT_SYM_FILELINE);
+}
+
+void stp_rt_sym_lines(struct stp_ctx *c, char *dst, size_t size, int64_t pid, const char *stk, int64_t style)
+{
+	(void)c;
+	rt_stack_text_lines(dst, size, pid < 0 ? -1 : (int)pid, stk,
+			    style == RT_FRAME_BRIEF ? RT_FRAME_BRIEF : RT_FRAME_SIMPLE);
+}
+
+/* module_name(): the module file's name without ".ko"; module_size():
+ * the sizes of the module's code, data and zeroed data, as its ELF
+ * section headers give them. */
+void stp_rt_module_info(struct stp_ctx *c, char *dst, size_t size, int64_t what)
+{
+	const char *path = session_of(c)->opt.module_path;
+	if (what == 0) {
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		size_t len = strlen(base);
+		if (len > 3 && !strcmp(base + len - 3, ".ko"))
+			len -= 3;
+		snprintf(dst, size, "%.*s", (int)len, base);
+		return;
+	}
+	unsigned long long text = 0, data = 0, bss = 0;
+	rt_module_sections(path, &text, &data, &bss);
+	snprintf(dst, size, "%llu text/%llu data/%llu bss", text, data, bss);
 }
 
 void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg)

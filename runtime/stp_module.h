@@ -117,6 +117,8 @@ enum stp_rec_kind {
 enum stp_stack_flags {
 	STP_STACK_USER = 1,  /* user-space addresses of the record's pid */
 	STP_STACK_TEXT = 2,  /* print_stack(str): the payload is a string */
+	STP_STACK_BRIEF = 4, /* print_ubacktrace_brief(): "function+0xOFF" a line */
+	STP_STACK_FILELINE = 8, /* print_*backtrace_fileline(): " at FILE:LINE" */
 };
 
 struct stp_rec_hdr {
@@ -314,6 +316,13 @@ void stp_rt_error(struct stp_ctx *c, int error_id, const char *detail);
  * in host handlers, and print_stack() of a backtrace() string. */
 void stp_rt_symname(struct stp_ctx *c, char *dst, size_t size, int64_t addr, int with_data);
 void stp_rt_print_stack(struct stp_ctx *c, const char *stk);
+/* What the functions of deferred symbol texts (tapset/symbols.stp) ask
+ * staprun: of an address (pid -1: kernel), what 0 its source file, 1 its
+ * line, 2 "file:line", 3 its module; the frames of a backtrace() string
+ * as sprint_syms() writes them; the module's name (0) or sizes (1). */
+void stp_rt_sym_text(struct stp_ctx *c, char *dst, size_t size, int64_t pid, int64_t addr, int64_t what);
+void stp_rt_sym_lines(struct stp_ctx *c, char *dst, size_t size, int64_t pid, const char *stk, int64_t style);
+void stp_rt_module_info(struct stp_ctx *c, char *dst, size_t size, int64_t what);
 /* warn(msg): print a warning, go on. */
 void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg);
 void stp_rt_exit(struct stp_ctx *c);

@@ -13,6 +13,7 @@
  */
 #include "rt.h"
 
+#include <elfutils/libdw.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -118,6 +119,8 @@ struct elf_syms {
 	/* file offset to link-time address: vaddr = off + bias, from the
 	 * first executable PT_LOAD (where code lives) */
 	int64_t bias;
+	Dwarf *dwarf;            /* source lines, opened on first use (NULL: none) */
+	int dwarf_fd, dwarf_tried;
 	struct elf_syms *next;
 };
 
@@ -247,29 +250,174 @@ void rt_symbol_text(char *buf, size_t size, int pid, uint64_t addr, int with_dat
 			 (unsigned long long)s->size, module);
 }
 
-void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n)
+/* ------------------------------------------------------ source lines */
+
+/* The source file and line of a link-time address, from the file's DWARF
+ * line table; 0 when it has none there. */
+static int source_line(struct elf_syms *es, uint64_t vaddr, const char **file, int *line)
+{
+	if (!es->dwarf_tried) {
+		es->dwarf_tried = 1;
+		es->dwarf_fd = open(es->path, O_RDONLY | O_CLOEXEC);
+		if (es->dwarf_fd >= 0)
+			es->dwarf = dwarf_begin(es->dwarf_fd, DWARF_C_READ);
+	}
+	Dwarf_Die cu;
+	if (!es->dwarf || !dwarf_addrdie(es->dwarf, vaddr, &cu))
+		return 0;
+	Dwarf_Line *l = dwarf_getsrc_die(&cu, vaddr);
+	if (!l || !(*file = dwarf_linesrc(l, NULL, NULL)) || dwarf_lineno(l, line) != 0)
+		return 0;
+	return 1;
+}
+
+/* Where addr is in the sources: kernel addresses have no DWARF here
+ * (no debuginfo), user ones have it when the file was built with -g. */
+static int addr_source(int pid, uint64_t addr, const char **file, int *line)
+{
+	char path[4096];
+	uint64_t file_off;
+	if (pid < 0 || !find_mapping(pid, addr, path, sizeof path, &file_off))
+		return 0;
+	struct elf_syms *es = elf_syms_of(path);
+	return source_line(es, file_off + (uint64_t)es->bias, file, line);
+}
+
+void rt_symbol_where(char *buf, size_t size, int pid, uint64_t addr, enum rt_sym_what what)
+{
+	const char *file = NULL;
+	int line = 0;
+	if (what == RT_SYM_MODULE) {
+		char path[4096];
+		uint64_t off = 0;
+		const char *module;
+		lookup(pid, addr, &off, &module, path, sizeof path);
+		snprintf(buf, size, "%s", module ? module : "");
+		return;
+	}
+	if (!addr_source(pid, addr, &file, &line))
+		snprintf(buf, size, "0x%llx", (unsigned long long)addr);
+	else if (what == RT_SYM_FILE)
+		snprintf(buf, size, "%s", file);
+	else if (what == RT_SYM_LINE)
+		snprintf(buf, size, "%d", line);
+	else
+		snprintf(buf, size, "%s:%d", file, line);
+}
+
+/* ------------------------------------------------------------ frames */
+
+/* One frame in a style (RT_FRAME_*):
+ *   full      " 0x00000000004004f6 : main+0x1d/0x30 [/tmp/prog]"
+ *   fileline  the same and " at /tmp/prog.c:5" where DWARF knows
+ *   brief     "main+0x1d", or "0x4004f6"
+ *   simple    "main+0x1d [/tmp/prog]", or "0x4004f6 [/tmp/prog+0x4f6]" or
+ *             "0x4004f6" (sprint_syms)
+ * and a newline. */
+static int frame_text(char *buf, size_t size, int pid, uint64_t ip, enum rt_frame_style style)
+{
+	char path[4096];
+	uint64_t off = 0;
+	const char *module;
+	const struct sym *sym = lookup(pid, ip, &off, &module, path, sizeof path);
+	unsigned long long a = ip, o = off;
+	if (style == RT_FRAME_BRIEF)
+		return sym ? snprintf(buf, size, "%s+0x%llx\n", sym->name, o) : snprintf(buf, size, "0x%llx\n", a);
+	if (style == RT_FRAME_SIMPLE) {
+		if (sym)
+			return snprintf(buf, size, "%s+0x%llx [%s]\n", sym->name, o, module);
+		uint64_t file_off;
+		if (module && pid >= 0 && find_mapping(pid, ip, path, sizeof path, &file_off))
+			return snprintf(buf, size, "0x%llx [%s+0x%llx]\n", a, path,
+					(unsigned long long)(file_off + (uint64_t)elf_syms_of(path)->bias));
+		return snprintf(buf, size, "0x%llx\n", a);
+	}
+	char text[512];
+	rt_symbol_text(text, sizeof text, pid, ip, 1);
+	const char *file = NULL;
+	int line = 0;
+	if (style == RT_FRAME_FILELINE && addr_source(pid, ip, &file, &line))
+		return snprintf(buf, size, " 0x%016llx : %s at %s:%d\n", a, text, file, line);
+	return snprintf(buf, size, " 0x%016llx : %s\n", a, text);
+}
+
+void rt_print_frames_styled(struct stp_session *s, int pid, const uint64_t *ips, size_t n,
+			    enum rt_frame_style style)
 {
 	for (size_t i = 0; i < n && ips[i]; i++) {
-		char text[512], line[600];
-		rt_symbol_text(text, sizeof text, pid, ips[i], 1);
-		int len = snprintf(line, sizeof line, " 0x%016llx : %s\n", (unsigned long long)ips[i], text);
+		char line[4800];
+		int len = frame_text(line, sizeof line, pid, ips[i], style);
 		rt_out_write(s, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
 	}
 }
 
-/* A backtrace() string ("0xffffffff8120f4a0 0xffffffff81210a35 ..."),
- * as print_stack() is given it. */
-void rt_print_stack_text(struct stp_session *s, int pid, const char *text, size_t len)
+void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n)
 {
-	uint64_t ips[STP_MAXBACKTRACE * 4];
+	rt_print_frames_styled(s, pid, ips, n, RT_FRAME_FULL);
+}
+
+/* The addresses of a backtrace() string ("0xffffffff8120f4a0 0xff..."). */
+static size_t parse_stack_text(const char *text, size_t len, uint64_t *ips, size_t max)
+{
 	size_t n = 0;
 	char buf[4096];
 	snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), text);
-	for (char *p = buf, *end; n < sizeof ips / sizeof ips[0]; p = end) {
+	for (char *p = buf, *end; n < max; p = end) {
 		unsigned long long v = strtoull(p, &end, 16);
 		if (end == p)
 			break;
 		ips[n++] = v;
 	}
+	return n;
+}
+
+/* A backtrace() string, as print_stack() is given it. */
+void rt_print_stack_text(struct stp_session *s, int pid, const char *text, size_t len)
+{
+	uint64_t ips[STP_MAXBACKTRACE * 4];
+	size_t n = parse_stack_text(text, len, ips, sizeof ips / sizeof ips[0]);
 	rt_print_frames(s, pid, ips, n);
+}
+
+/* sprint_syms(str) and friends: the frames as text, cut at size - 1. */
+void rt_stack_text_lines(char *buf, size_t size, int pid, const char *text, enum rt_frame_style style)
+{
+	uint64_t ips[STP_MAXBACKTRACE * 4];
+	size_t n = parse_stack_text(text, strlen(text), ips, sizeof ips / sizeof ips[0]);
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < n && ips[i] && o + 1 < size; i++) {
+		char line[4800];
+		frame_text(line, sizeof line, pid, ips[i], style);
+		o += (size_t)snprintf(buf + o, size - o, "%s", line);
+		if (o >= size)
+			o = size - 1;
+	}
+}
+
+/* module_size(): bytes of the module file's allocated sections: code,
+ * initialized data (read-only included), zeroed data. */
+void rt_module_sections(const char *path, unsigned long long *text, unsigned long long *data,
+			unsigned long long *bss)
+{
+	*text = *data = *bss = 0;
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		if (sh.sh_type == SHT_NOBITS)
+			*bss += sh.sh_size;
+		else if (sh.sh_flags & SHF_EXECINSTR)
+			*text += sh.sh_size;
+		else
+			*data += sh.sh_size;
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
 }

@@ -578,7 +578,12 @@ static __always_inline __u32 stp_stack_fill_text(unsigned char *r, const char *t
 /* backtrace() / ubacktrace(): "0xffffffff8120f4a0 0xffffffff81210a35 ...",
  * as many whole addresses as MAXSTRINGLEN holds.  dst is a temporary
  * (2 * STP_STRBUF bytes). */
-static __always_inline void stp_stack_text(stp_kctx_t *K, char *dst, __u32 flags)
+#define stp_stack_text(K, dst, flags) stp_stack_text_range((K), (dst), (flags), 0, -1)
+
+/* callers(n) / ucallers(n): the same text of frames first..first+count-1
+ * (count < 0: all of them). */
+static __always_inline void stp_stack_text_range(stp_kctx_t *K, char *dst, __u32 flags, int64_t first,
+						 int64_t count)
 {
 	__u32 zero = 0;
 	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
@@ -589,12 +594,16 @@ static __always_inline void stp_stack_text(stp_kctx_t *K, char *dst, __u32 flags
 	if (n <= 0)
 		return;
 	n /= 8;
+	if (count >= 0 && first + count < n)
+		n = first + count;
 	__u32 o = 0;
 	for (int i = 0; i < STP_MAXBACKTRACE && i < n; i++) {
-		__u32 need = i ? 19 : 18;
+		if (i < first)
+			continue;
+		__u32 need = o ? 19 : 18;
 		if (o + need > STP_STRLEN - 1)
 			break;
-		if (i)
+		if (o)
 			dst[o++ & (2 * STP_STRBUF - 1)] = ' ';
 		dst[o++ & (2 * STP_STRBUF - 1)] = '0';
 		dst[o++ & (2 * STP_STRBUF - 1)] = 'x';
@@ -607,6 +616,59 @@ static __always_inline void stp_stack_text(stp_kctx_t *K, char *dst, __u32 flags
 	dst[o & (2 * STP_STRBUF - 1)] = 0;
 }
 
-#include "stp_memtext.h" /* quoting and UTF readers, set_user_* */
+/* stack(n), caller_addr(): address n of the kernel backtrace (0: where
+ * the probe hit), or 0 when the stack is not that deep. */
+static __always_inline int64_t stp_stack_at(stp_kctx_t *K, int64_t n, __u32 flags)
+{
+	__u32 zero = 0;
+	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	if (!st || n < 0 || n >= STP_MAXBACKTRACE)
+		return 0;
+	long len = bpf_get_stack(K->ctx, st->ips, sizeof st->ips, flags & STP_STACK_USER ? BPF_F_USER_STACK : 0);
+	if (len <= 0 || n >= (len >> 3))
+		return 0;
+	return st->ips[n];
+}
+
+/* stack_used(): the handler's frame pointer is on the kernel stack the
+ * probe hit on (the task's, or an interrupt stack: both THREAD_SIZE
+ * long and aligned to it).  The verifier does not let a stack pointer
+ * become a number by arithmetic; as privileged code may, it goes through
+ * a map slot.  Returns 0 when the frame is elsewhere (a BPF private
+ * stack), as the caller checks. */
+static __always_inline int64_t stp_stack_pointer(void)
+{
+	__u32 zero = 0;
+	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	unsigned long long fp;
+	if (!st)
+		return 0;
+	asm volatile("%0 = r10" : "=r"(fp));
+	st->ips[0] = fp;
+	return *(volatile __u64 *)&st->ips[0];
+}
+
+/* dump_stack(): the kernel backtrace into the kernel's trace buffer
+ * (tracefs "trace"), a frame a line, named by the kernel's %pB. */
+static __always_inline void stp_dump_stack(stp_kctx_t *K)
+{
+	__u32 zero = 0;
+	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	if (!st)
+		return;
+	long n = bpf_get_stack(K->ctx, st->ips, sizeof st->ips, 0);
+	char head[] = "Call Trace:", frame[] = " %pB";
+	bpf_trace_printk(head, sizeof head);
+	for (int i = 0; i < STP_MAXBACKTRACE && i < (n >> 3); i++)
+		bpf_trace_printk(frame, sizeof frame, st->ips[i]);
+}
+
+/* addr(): the instruction pointer of the probe's registers, 0 without. */
+static __always_inline int64_t stp_addr(stp_kctx_t *K)
+{
+	uint64_t ip = 0;
+	stp_reg_read(K, offsetof(struct pt_regs, rip), &ip);
+	return ip;
+}
 
 #endif

@@ -63,6 +63,23 @@ static const Builtin builtins[] = {
 	{"symdata", S, 1, 1, {L}, BOTH, "the kernel function, offset, size and module at an address"},
 	{"usymname", S, 1, 1, {L}, K, "the user function at an address (not in kernel handlers)"},
 	{"usymdata", S, 1, 1, {L}, K, "the user function at an address, with offset (not in kernel handlers)"},
+	/* stacks and addresses, for tapset/symbols.stp */
+	{"_addr", L, 0, 0, {0}, BOTH, "the instruction pointer of the probe's registers (0 without)"},
+	{"_stack_at", L, 1, 1, {L}, K, "address n of the kernel backtrace (0 past its end)"},
+	{"_callers", S, 1, 1, {L}, K, "kernel backtrace addresses 1..n, in hex"},
+	{"_ucallers", S, 1, 1, {L}, K, "user backtrace addresses 1..n, in hex"},
+	{"_stack_pointer", L, 0, 0, {0}, K, "where the handler's frame is on the kernel stack"},
+	{"_print_backtrace_fileline", V, 0, 0, {0}, K, "print_backtrace() with source files and lines"},
+	{"_print_ubacktrace_fileline", V, 0, 0, {0}, K, "print_ubacktrace() with source files and lines"},
+	{"print_ubacktrace_fileline", V, 3, 3, {L, L, L}, K, "a user backtrace from given pc, sp and fp", false,
+	 "cannot unwind from given registers: bpf_get_stack() walks the stack of the probe's own context only "
+	 "(print_ubacktrace_fileline() without arguments does that)"},
+	{"_print_ubacktrace_brief", V, 0, 0, {0}, K, "print the user stack, function and offset a line"},
+	{"dump_stack", V, 0, 0, {0}, K, "the kernel backtrace to the kernel's trace buffer (tracefs trace)", true},
+	/* made by staprun: the functions of deferred strings call these (tapset/symbols.stp) */
+	{"_sym_text", S, 3, 3, {L, L, L}, BOTH, "source file, line or module of an address (pid -1: kernel)"},
+	{"_sym_lines", S, 3, 3, {L, S, L}, BOTH, "a backtrace() string, a symbolized frame a line (pid -1: kernel)"},
+	{"_module_info", S, 1, 1, {L}, BOTH, "the module's name (0) or its section sizes (1)"},
 	/* registers and arguments of function probes (uprobe, kprobe, USDT) */
 	{"int_arg", L, 1, 1, {L}, K, "argument n as a signed int"},
 	{"uint_arg", L, 1, 1, {L}, K, "argument n as an unsigned int"},

@@ -348,6 +348,72 @@ static char *emit_mem_read(Emitter *e, Expr *x)
 
 /* ------------------------------------------------------- backtraces */
 
+/* Stack addresses and frames (the kernel side of tapset/symbols.stp),
+ * and the texts staprun makes from its symbol tables for the functions
+ * of deferred strings: in a kernel handler those can only be printed. */
+static char *emit_stack_more(Emitter *e, Expr *x)
+{
+	const char *n = x->name;
+	if (!strcmp(n, "_addr"))
+		return e->target == T_BPF ? long_call(e, "stp_addr(K)", NULL) : xstrdup("0");
+	if (!strcmp(n, "_stack_at")) {
+		char *depth = emit_expr(e, x->args[0]);
+		if (!needs_bpf(e, x, "reads the stack"))
+			return xstrdup("0");
+		return long_call(e, "stp_stack_at(K, %s, 0)", depth);
+	}
+	if (!strcmp(n, "_callers") || !strcmp(n, "_ucallers")) {
+		char *count = emit_expr(e, x->args[0]);
+		if (!needs_bpf(e, x, "reads the stack"))
+			return literal_operand(e, "");
+		char *s = emit_new_str(e);
+		emit_line(e, "stp_stack_text_range(K, %s, %s, 1, %s);", s, n[1] == 'u' ? "STP_STACK_USER" : "0",
+			  count);
+		return s;
+	}
+	if (!strcmp(n, "_stack_pointer")) {
+		if (!needs_bpf(e, x, "reads the stack"))
+			return xstrdup("0");
+		return long_call(e, "stp_stack_pointer()", NULL);
+	}
+	if (!strcmp(n, "_print_backtrace_fileline") || !strcmp(n, "_print_ubacktrace_fileline") ||
+	    !strcmp(n, "_print_ubacktrace_brief")) {
+		if (needs_bpf(e, x, "reads the stack"))
+			emit_line(e, "stp_stack_print(K, %s | %s);", strstr(n, "ubacktrace") ? "STP_STACK_USER" : "0",
+				  strstr(n, "brief") ? "STP_STACK_BRIEF" : "STP_STACK_FILELINE");
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "dump_stack")) {
+		if (needs_bpf(e, x, "reads the stack"))
+			emit_line(e, "stp_dump_stack(K);");
+		return xstrdup("0");
+	}
+	if (!strcmp(n, "_sym_text") || !strcmp(n, "_sym_lines") || !strcmp(n, "_module_info")) {
+		char *a[3] = {0};
+		for (int i = 0; i < x->nargs && i < 3; i++)
+			a[i] = emit_expr(e, x->args[i]);
+		if (e->target == T_BPF) {
+			emit_fail(e, x->loc,
+				  "%s() in a kernel-context probe: source files, lines, module names and symbolized "
+				  "stacks are made by staprun from its symbol tables, so in a kernel handler such a "
+				  "text can only be printed (a direct argument of print, println, printf, printd or "
+				  "printdln, or a local only ever printed); use it otherwise in a user-space probe "
+				  "(begin, end, timer)",
+				  n);
+			return literal_operand(e, "");
+		}
+		char *s = emit_new_str(e);
+		if (!strcmp(n, "_sym_text"))
+			emit_line(e, "stp_rt_sym_text(K, %s, STP_STRLEN, %s, %s, %s);", s, a[0], a[1], a[2]);
+		else if (!strcmp(n, "_sym_lines"))
+			emit_line(e, "stp_rt_sym_lines(K, %s, STP_STRLEN, %s, %s, %s);", s, a[0], a[1], a[2]);
+		else
+			emit_line(e, "stp_rt_module_info(K, %s, STP_STRLEN, %s);", s, a[0]);
+		return s;
+	}
+	return NULL;
+}
+
 /* Backtraces are addresses in the kernel (bpf_get_stack) and names in
  * staprun (runtime/symbols.c): printing a stack sends the addresses and
  * staprun prints each frame; backtrace() is the addresses as text. */
@@ -378,6 +444,9 @@ static char *emit_stack_builtin(Emitter *e, Expr *x)
 			needs_bpf(e, x, "names addresses of the probed process");
 		return xstrdup("0");
 	}
+	char *more = emit_stack_more(e, x);
+	if (more)
+		return more;
 	if (!strcmp(n, "symname") || !strcmp(n, "symdata")) {
 		char *addr = emit_expr(e, x->args[0]);
 		if (e->target == T_HOST) {

@@ -23,9 +23,10 @@
  * A print argument can also be deferred without a local ("direct"): the
  * argument is `_defer(F(...))` itself, or a call of a script function
  * whose whole body is `return _defer(F(p1, ..., pn))` with its own
- * parameters in order (a tapset wrapper, say `symname(addr)`).  F's
- * arguments are then evaluated where the argument would have been, and
- * written into the record.
+ * parameters in order (a tapset wrapper, say `symname(addr)`), among
+ * which may stand literals and built-ins of literals (`usymfile(addr)`
+ * passes `pid()` too).  F's arguments are then evaluated where the
+ * argument would have been, and written into the record.
  */
 #include "translate.h"
 
@@ -224,8 +225,24 @@ static void plan_probe(DerivedProbe *dp)
 	free(cands.data);
 }
 
-/* F(...) of a function whose body is `return _defer(F(p1, ..., pn))`, its
- * parameters in order (so F(args) is the wrapper's value), else NULL. */
+/* An argument a wrapper may give F besides its parameters: a literal, or
+ * a built-in of literals (pid(), _stack_at(1)), which means the same
+ * evaluated where the print is. */
+static bool context_arg(const Expr *x)
+{
+	if (x->kind == E_NUM || x->kind == E_STR)
+		return true;
+	if (x->kind != E_CALL || x->func || !x->builtin)
+		return false;
+	for (int i = 0; i < x->nargs; i++)
+		if (!context_arg(x->args[i]))
+			return false;
+	return true;
+}
+
+/* F(...) of a function whose body is `return _defer(F(a1, ..., am))`,
+ * where the a's are its parameters, each once and in order, and
+ * context arguments (so F(args) is the wrapper's value), else NULL. */
 static Expr *wrapped_call(const Func *f)
 {
 	const Stmt *st = f->body;
@@ -234,12 +251,17 @@ static Expr *wrapped_call(const Func *f)
 	if (!st || st->kind != S_RETURN || !is_defer_call(st->expr))
 		return NULL;
 	Expr *c = deferrable_call(st->expr);
-	if (!c || c->nargs != f->nparams)
+	if (!c)
 		return NULL;
-	for (int k = 0; k < c->nargs; k++)
-		if (c->args[k]->kind != E_SYM || c->args[k]->var != VEC_AT(&f->locals, k))
+	int next = 0;
+	for (int k = 0; k < c->nargs; k++) {
+		Expr *a = c->args[k];
+		if (next < f->nparams && a->kind == E_SYM && a->var == VEC_AT(&f->locals, next))
+			next++;
+		else if (!context_arg(a))
 			return NULL;
-	return c;
+	}
+	return next == f->nparams ? c : NULL;
 }
 
 static void plan_direct(Expr *arg)
@@ -254,8 +276,10 @@ static void plan_direct(Expr *arg)
 		if (!c)
 			return;
 		d.fn = c->func;
-		d.args = arg->args;
-		d.nargs = arg->nargs;
+		d.nargs = c->nargs;
+		d.args = xcalloc((size_t)c->nargs + 1, sizeof *d.args);
+		for (int k = 0, next = 0; k < c->nargs; k++)
+			d.args[k] = c->args[k]->kind == E_SYM ? arg->args[next++] : c->args[k];
 	} else {
 		return;
 	}
