@@ -558,6 +558,7 @@ struct Lexer {
 	bool saw_tokens;  /* a token other than TK_EOF was made */
 	bool on_demand;   /* lexer_open: errors belong to stage P1_LEX */
 	Token *ahead;     /* lexed, not yet handed out (lex_ahead) */
+	Token *held;      /* lexed, to start the next run (a tok_swept token) */
 };
 
 /* Character classes, so that the hot loops test one table entry. */
@@ -1014,7 +1015,8 @@ static __attribute__((noinline)) Token *lex_other(Lexer *lx, int action)
  * end).  Lexing a run of tokens in one loop, not one per call, keeps the
  * lexer's position in a register; the pipeline cannot tell, since lexing
  * does not depend on what follows it, and the lexer's errors are held
- * with its stage's (p1_hold) anyway. */
+ * with its stage's (p1_hold) anyway.  A token for the preprocessor
+ * (tok_swept) ends the run before it and starts the next one. */
 #define LEX_AHEAD 64
 
 static __attribute__((noinline)) Token *lex_ahead(Lexer *lx)
@@ -1022,7 +1024,13 @@ static __attribute__((noinline)) Token *lex_ahead(Lexer *lx)
 	Token head, *tail = &head;
 	const char *p = lx->p;
 	bool space = lx->space;
-	for (int n = 0; n < LEX_AHEAD;) {
+	int n = 0;
+	if (lx->held) {
+		tail = tail->next = lx->held;
+		lx->held = NULL;
+		n++;
+	}
+	while (n < LEX_AHEAD) {
 		/* the single space between most tokens, without the switch */
 		if (*p == ' ' && p[1] != ' ') {
 			p++;
@@ -1093,6 +1101,11 @@ static __attribute__((noinline)) Token *lex_ahead(Lexer *lx)
 				space = lx->space;
 				continue;
 			}
+			if (n && tok_swept(t)) {
+				lx->held = t;
+				space = false;
+				goto out;
+			}
 			break;
 		}
 		tail = tail->next = t;
@@ -1151,6 +1164,8 @@ void lexer_close(Lexer *lx)
 {
 	while (lx->ahead)
 		token_free(lexer_next(lx));
+	if (lx->held)
+		token_free(lx->held);
 	free(lx);
 }
 

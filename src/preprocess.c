@@ -1060,25 +1060,15 @@ Token *pp_next(PPStream *ps)
 	return swept_next(ps);
 }
 
-/* The tokens a sweep must see: @NAME, $1 and friends, %( %? %: %). */
-static inline bool swept(const Token *t)
-{
-	return (1u << t->kind) & (1u << TK_AT | 1u << TK_ARG | 1u << TK_PP);
-}
-
 Token *pp_next_run(PPStream *ps)
 {
-	/* as pp_next, for the lexer's whole run up to the first token a
-	 * sweep must see */
+	/* as pp_next, for the lexer's whole run: only its first token may
+	 * be one a sweep must see (lexer_next_run) */
 	if (ps->lx && !ps->pending && !ps->kept) {
 		Token *run = lexer_next_run(ps->lx);
-		Token **link = &run;
-		while (*link && !swept(*link))
-			link = &(*link)->next;
-		lexer_unread_run(ps->lx, *link);
-		*link = NULL;
-		if (run)
+		if (!tok_swept(run))
 			return run;
+		lexer_unread_run(ps->lx, run);
 	}
 	return swept_next(ps);
 }

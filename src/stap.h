@@ -145,6 +145,13 @@ typedef struct Token {
 	struct Token *macro_call;
 } Token;
 
+/* The tokens the preprocessor rewrites or acts on: @NAME, $1 and friends,
+ * %( %? %: %).  Every other token passes it untouched. */
+static inline bool tok_swept(const Token *t)
+{
+	return (1u << t->kind) & (1u << TK_AT | 1u << TK_ARG | 1u << TK_PP);
+}
+
 /* Read a whole file into tokens.  Errors are reported; the returned list is
  * always terminated by TK_EOF. */
 Token *lex(struct Session *s, SrcFile *f);
@@ -181,7 +188,10 @@ typedef struct Lexer Lexer;
 Lexer *lexer_open(struct Session *s, SrcFile *f);
 Token *lexer_next(Lexer *lx);
 /* Every token lexed ahead, as a chain (at least one token; TK_EOF ends
- * the input), and the part of such a chain not used, given back. */
+ * the input), and the part of such a chain not used, given back.  Only
+ * the first token of a chain may be tok_swept: the lexer ends a run
+ * before such a token, so that the preprocessor need not look at the
+ * rest. */
 Token *lexer_next_run(Lexer *lx);
 void lexer_unread_run(Lexer *lx, Token *run);
 bool lexer_saw_tokens(const Lexer *lx); /* made a token other than TK_EOF */
