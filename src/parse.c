@@ -130,7 +130,12 @@ static inline void *scratch_alloc(Scratch *sc, size_t n)
  * instructions.  Kept out of the compiler's sight (noipa): where it sees
  * that n is at most 2 KB, it inlines the memset as a "rep stos", one
  * instruction per 8 bytes as callgrind counts them. */
-static __attribute__((noipa)) void clear_block(void *p, size_t n)
+#if defined(__has_attribute) && __has_attribute(noipa)
+#define OUT_OF_SIGHT __attribute__((noipa))
+#else
+#define OUT_OF_SIGHT __attribute__((noinline)) /* clang: no value ranges across calls */
+#endif
+static OUT_OF_SIGHT void clear_block(void *p, size_t n)
 {
 	memset(p, 0, n);
 }
