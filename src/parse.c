@@ -1229,8 +1229,15 @@ static char *component_name(Parser *p)
 	bool ok = t->kind == TK_IDENT || t->kind == TK_NUMBER || tok_is(t, "*");
 	if (!ok)
 		fail(p, "expected identifier or '*'");
+	Token *first = advance(p);
+	bool glued = (p->t->kind == TK_IDENT || p->t->kind == TK_NUMBER || tok_is(p->t, "*")) &&
+		     !p->t->space_before;
+	/* most names are one token, whose text (interned or static) outlives
+	 * the tree */
+	if (!glued)
+		return first->text;
 	StrBuf b = {0};
-	sb_puts(&b, advance(p)->text);
+	sb_puts(&b, first->text);
 	while ((p->t->kind == TK_IDENT || p->t->kind == TK_NUMBER || tok_is(p->t, "*")) &&
 	       !p->t->space_before)
 		sb_puts(&b, advance(p)->text);
@@ -1245,7 +1252,7 @@ static ProbePoint *probe_point(Parser *p)
 {
 	ProbePoint *pp = ast_alloc(sizeof *pp);
 	pp->loc = p->t->loc;
-	Vec comps = {0};
+	List comps = {0};
 	do {
 		PointComp *c = ast_alloc(sizeof *c);
 		c->loc = p->t->loc;
@@ -1254,13 +1261,14 @@ static ProbePoint *probe_point(Parser *p)
 			c->arg = literal(p, "expected literal string or number");
 			expect(p, ")");
 		}
-		vec_push(&comps, c);
+		list_push(&comps, c);
 	} while (accept(p, "."));
 	pp->ncomps = comps.len;
 	pp->comps = ast_alloc(sizeof(PointComp) * (size_t)comps.len);
 	for (int i = 0; i < comps.len; i++)
-		pp->comps[i] = *(PointComp *)VEC_AT(&comps, i);
-	free(comps.data);
+		pp->comps[i] = *(PointComp *)comps.items[i];
+	if (comps.items != comps.local)
+		free(comps.items);
 	for (;;) {
 		if (accept(p, "?"))
 			pp->optional = true;
@@ -1279,12 +1287,12 @@ static ProbePoint *probe_point(Parser *p)
 
 static ProbePoint **point_list(Parser *p, int *n)
 {
-	Vec points = {0};
+	List points = {0};
 	do
-		vec_push(&points, probe_point(p));
+		list_push(&points, probe_point(p));
 	while (accept(p, ","));
 	*n = points.len;
-	return (ProbePoint **)vec_to_array(&points);
+	return (ProbePoint **)list_to_array(&points);
 }
 
 /* probe_decl -> 'probe' point { ',' point } block
@@ -1348,7 +1356,7 @@ static void function_decl(Parser *p, Token *t, bool is_private)
 	fn->is_private = is_private;
 	fn->ret_declared = parse_type(p, &fn->ret);
 	expect(p, "(");
-	Vec params = {0};
+	List params = {0};
 	if (!at(p, ")")) {
 		for (;;) {
 			Param *pa = ast_alloc(sizeof *pa);
@@ -1356,7 +1364,7 @@ static void function_decl(Parser *p, Token *t, bool is_private)
 			pa->name = pt->text;
 			pa->loc = pt->loc;
 			parse_type(p, &pa->type);
-			vec_push(&params, pa);
+			list_push(&params, pa);
 			if (at(p, ")"))
 				break;
 			if (!accept(p, ","))
@@ -1367,8 +1375,9 @@ static void function_decl(Parser *p, Token *t, bool is_private)
 	fn->nparams = params.len;
 	fn->params = ast_alloc(sizeof(Param) * (size_t)(params.len + 1));
 	for (int i = 0; i < params.len; i++)
-		fn->params[i] = *(Param *)VEC_AT(&params, i);
-	free(params.data);
+		fn->params[i] = *(Param *)params.items[i];
+	if (params.items != params.local)
+		free(params.items);
 	if (p->t->kind == TK_EMBEDDED) {
 		Token *code = advance(p);
 		check_embedded_allowed(p, code, false);
