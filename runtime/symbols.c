@@ -117,8 +117,11 @@ struct elf_syms {
 	char *path;
 	struct symtab t;
 	/* file offset to link-time address: vaddr = off + bias, from the
-	 * first executable PT_LOAD (where code lives) */
+	 * first executable PT_LOAD (where code lives), or from the loaded
+	 * segment that holds the offset (file_vaddr) */
 	int64_t bias;
+	struct { uint64_t off, size, vaddr; } segs[16];
+	int nsegs;
 	Dwarf *dwarf;            /* source lines, opened on first use (NULL: none) */
 	int dwarf_fd, dwarf_tried;
 	struct elf_syms *next;
@@ -148,11 +151,26 @@ static void read_elf_symbols(struct elf_syms *es, Elf *elf)
 	elf_getphdrnum(elf, &nph);
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (!es->nsegs)
 			es->bias = (int64_t)ph.p_vaddr - (int64_t)ph.p_offset;
-			break;
+		if (es->nsegs < 16) {
+			es->segs[es->nsegs].off = ph.p_offset;
+			es->segs[es->nsegs].size = ph.p_filesz;
+			es->segs[es->nsegs++].vaddr = ph.p_vaddr;
 		}
 	}
+}
+
+/* A file offset of a mapped file as its link-time address: code may be
+ * in several executable segments, each with its own distance. */
+static uint64_t file_vaddr(const struct elf_syms *es, uint64_t file_off)
+{
+	for (int i = 0; i < es->nsegs; i++)
+		if (file_off >= es->segs[i].off && file_off < es->segs[i].off + es->segs[i].size)
+			return file_off - es->segs[i].off + es->segs[i].vaddr;
+	return file_off + (uint64_t)es->bias;
 }
 
 static struct elf_syms *elf_syms_of(const char *path)
@@ -228,7 +246,7 @@ static const struct sym *lookup(int pid, uint64_t addr, uint64_t *off, const cha
 		return NULL;
 	*module = pathbuf;
 	struct elf_syms *es = elf_syms_of(pathbuf);
-	uint64_t vaddr = file_off + (uint64_t)es->bias;
+	uint64_t vaddr = file_vaddr(es, file_off);
 	const struct sym *s = symtab_find(&es->t, vaddr);
 	if (s)
 		*off = vaddr - s->addr;
@@ -280,7 +298,7 @@ static int addr_source(int pid, uint64_t addr, const char **file, int *line)
 	if (pid < 0 || !find_mapping(pid, addr, path, sizeof path, &file_off))
 		return 0;
 	struct elf_syms *es = elf_syms_of(path);
-	return source_line(es, file_off + (uint64_t)es->bias, file, line);
+	return source_line(es, file_vaddr(es, file_off), file, line);
 }
 
 void rt_symbol_where(char *buf, size_t size, int pid, uint64_t addr, enum rt_sym_what what)
@@ -329,7 +347,7 @@ static int frame_text(char *buf, size_t size, int pid, uint64_t ip, enum rt_fram
 		uint64_t file_off;
 		if (module && pid >= 0 && find_mapping(pid, ip, path, sizeof path, &file_off))
 			return snprintf(buf, size, "0x%llx [%s+0x%llx]\n", a, path,
-					(unsigned long long)(file_off + (uint64_t)elf_syms_of(path)->bias));
+					(unsigned long long)file_vaddr(elf_syms_of(path), file_off));
 		return snprintf(buf, size, "0x%llx\n", a);
 	}
 	char text[512];
