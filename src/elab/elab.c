@@ -359,7 +359,8 @@ static void fill_program(Elab *E)
 			continue;
 		ev->v.id = p->globals.len;
 		vec_push(&p->globals, &ev->v);
-		if (ev->v.written && !ev->v.read)
+		/* a tapset's own state (tzinfo's zone) is not the user's to see */
+		if (ev->v.written && !ev->v.read && !(ev->v.loc.file && ev->v.loc.file->is_tapset))
 			vec_push(&p->print_at_end, &ev->v);
 	}
 	for (int i = 0; i < E->func_queue.len; i++)
@@ -408,6 +409,18 @@ Program *elaborate(Session *s, Vec *user_scripts)
 	for (int i = 0; i < p->probes.len; i++)
 		elab_resolve_probe(E, p->probes.data[i]);
 	elab_resolve_queued_functions(E);
+	/* A tapset file's own probes (target_set's fork tracking, tzinfo's
+	 * begin) join the session when something the file defines is used,
+	 * as in stap; they may pull in further files. */
+	for (int k = user_scripts->len; k < E->scripts.len; k++) {
+		int first = p->probes.len;
+		elab_expand_probes(E, E->scripts.data[k]);
+		for (int i = first; i < p->probes.len; i++)
+			elab_targets(E, p->probes.data[i]);
+		for (int i = first; i < p->probes.len; i++)
+			elab_resolve_probe(E, p->probes.data[i]);
+		elab_resolve_queued_functions(E);
+	}
 	for (int i = 0; i < E->func_queue.len; i++)
 		elab_function_casts(E, E->func_queue.data[i]);
 	for (int i = 0; i < p->probes.len; i++)

@@ -450,6 +450,10 @@ static void resolve_call(Frame *fr, Expr *e)
 	if (f) {
 		e->func = f;
 		use_function(E, f);
+		/* a tapset function marked guru (udelay, mdelay) needs -g, as in stap */
+		if (f->embedded && strstr(f->embedded, "/* guru */") && !E->s->guru && !fr->file->is_tapset)
+			diag_error(E->s, e->loc, "semantic error",
+				   "function may not be used unless -g is specified: identifier '%s'", e->name);
 		return;
 	}
 	if (first && !(b && builtin_takes(b, e->nargs))) {

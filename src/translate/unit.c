@@ -834,7 +834,8 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 		sb_printf(b, ", .maxsize = %lld, .wrap = %d, .hist_kind = %d, .hist_start = %lldLL, .hist_stop = %lldLL, .hist_step = %lldLL",
 			  (long long)(v->maxsize > 0 ? v->maxsize : s->limits.maxmapentries), v->wrap, v->hist_kind,
 			  (long long)v->hist_start, (long long)v->hist_stop, (long long)v->hist_step);
-		sb_printf(b, ", .print_at_end = %d, .percpu = %d },\n", v->written && !v->read,
+		sb_printf(b, ", .print_at_end = %d, .percpu = %d },\n",
+			  v->written && !v->read && !(v->loc.file && v->loc.file->is_tapset),
 			  v->type == TY_STATS);
 	}
 	if (!p->globals.len)
