@@ -170,7 +170,10 @@ static inline uint64_t hash_step(uint64_t h, uint64_t w)
 
 /* Names are hashed a word at a time; head and second are the first two
  * words (text_word at s and s + 8; second is 0 for names of 8 bytes or
- * fewer). */
+ * fewer).  A multiplication carries a byte's bits only upwards, so the
+ * last step multiplies once more after folding the high half down: else
+ * the table index (the low bits) would not depend on a word's last bytes,
+ * and names such as counts1, counts2, ... would all fall in one cluster. */
 static inline uint32_t hash_words(const char *s, size_t n, uint64_t head, uint64_t second)
 {
 	uint64_t h = hash_step(n, head);
@@ -178,7 +181,7 @@ static inline uint32_t hash_words(const char *s, size_t n, uint64_t head, uint64
 		h = hash_step(h, second);
 	for (size_t i = 16; i < n; i += 8)
 		h = hash_step(h, text_word(s + i, n - i));
-	return (uint32_t)h;
+	return (uint32_t)hash_step(h, 0);
 }
 
 static void intern_grow(void)
