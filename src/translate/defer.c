@@ -11,6 +11,8 @@
  * syscall.* costs a few word copies in the kernel, and the decoders and
  * sprintf run in user space.
  *
+ * `V = W(...)` of such a wrapper W (below) is taken as `V = _defer(F(...))`.
+ *
  * The decision is per probe and per variable, made before any code is
  * written, and always safe: V must be assigned exactly once, by that
  * statement, on the handler's straight-line path (not under a condition
@@ -39,6 +41,7 @@ typedef struct Deferral {
 	Expr *defer;     /* the _defer(...) call */
 	Expr *call;      /* F(...), its argument */
 	Var **captured;  /* hidden locals, one per argument of F */
+	Expr **args;     /* V = W(...) of a wrapper W: what F's arguments are evaluated from */
 } Deferral;
 
 static Vec deferrals; /* Deferral* */
@@ -169,8 +172,27 @@ static void scan_stmt(UseScan *u, const Stmt *st)
 	scan_stmt(u, st->els);
 }
 
-/* Candidate statements `V = _defer(F(...))` on the straight-line path:
- * statements of the body's blocks, not under if, loops or try. */
+static Expr *wrapped_call(const Func *f);
+
+/* A call of a wrapper (below) with its arguments. */
+static bool is_wrapper_call(const Expr *x)
+{
+	return x->kind == E_CALL && x->func && x->func->body && x->nargs == x->func->nparams && wrapped_call(x->func);
+}
+
+/* F's arguments as a call of wrapper W evaluates them: W's parameters
+ * replaced by the call's arguments. */
+static Expr **wrapper_args(const Expr *wcall, const Expr *c)
+{
+	Expr **args = xcalloc((size_t)c->nargs + 1, sizeof *args);
+	for (int k = 0, next = 0; k < c->nargs; k++)
+		args[k] = c->args[k]->kind == E_SYM ? wcall->args[next++] : c->args[k];
+	return args;
+}
+
+/* Candidate statements `V = _defer(F(...))`, or `V = W(...)` of a
+ * wrapper W, on the straight-line path: statements of the body's blocks,
+ * not under if, loops or try. */
 static void straight_candidates(Stmt *st, Vec *out)
 {
 	if (!st)
@@ -184,7 +206,8 @@ static void straight_candidates(Stmt *st, Vec *out)
 		return;
 	Expr *x = st->expr;
 	if (x->kind == E_ASSIGN && !strcmp(x->op, "=") && x->args[0]->kind == E_SYM && x->args[0]->var &&
-	    x->args[0]->var->scope == VAR_LOCAL && is_defer_call(x->args[1]) && deferrable_call(x->args[1]))
+	    x->args[0]->var->scope == VAR_LOCAL &&
+	    ((is_defer_call(x->args[1]) && deferrable_call(x->args[1])) || is_wrapper_call(x->args[1])))
 		vec_push(out, x);
 }
 
@@ -214,7 +237,12 @@ static void plan_probe(DerivedProbe *dp)
 		d->dp = dp;
 		d->var = u.var;
 		d->defer = assign->args[1];
-		d->call = deferrable_call(d->defer);
+		if (is_defer_call(d->defer)) {
+			d->call = deferrable_call(d->defer);
+		} else {
+			d->call = wrapped_call(d->defer->func);
+			d->args = wrapper_args(d->defer, d->call);
+		}
 		d->captured = xcalloc((size_t)d->call->nargs + 1, sizeof *d->captured);
 		for (int k = 0; k < d->call->nargs; k++) {
 			Var *param = VEC_AT(&d->call->func->locals, k);
@@ -277,9 +305,7 @@ static void plan_direct(Expr *arg)
 			return;
 		d.fn = c->func;
 		d.nargs = c->nargs;
-		d.args = xcalloc((size_t)c->nargs + 1, sizeof *d.args);
-		for (int k = 0, next = 0; k < c->nargs; k++)
-			d.args[k] = c->args[k]->kind == E_SYM ? arg->args[next++] : c->args[k];
+		d.args = wrapper_args(arg, c);
 	} else {
 		return;
 	}
@@ -345,14 +371,18 @@ static Deferral *deferral_of_var(const Var *v)
 
 bool defer_is_captured(const Expr *x)
 {
+	if (x && x->kind == E_CALL && x->func)
+		return deferral_of_call(x) != NULL; /* V = W(...) */
 	return is_defer_call(x) && (deferral_of_call(x) || direct_of_arg(x));
 }
 
 bool defer_call_is_captured(const Expr *call)
 {
-	for (int i = 0; i < deferrals.len; i++)
-		if (((Deferral *)VEC_AT(&deferrals, i))->call == call)
+	for (int i = 0; i < deferrals.len; i++) {
+		Deferral *d = VEC_AT(&deferrals, i);
+		if (d->call == call || (d->args && d->defer == call))
 			return true;
+	}
 	for (int i = 0; i < directs.len; i++) {
 		Direct *d = VEC_AT(&directs, i);
 		if (d->call == call || (!d->call && d->arg == call))
@@ -361,15 +391,16 @@ bool defer_call_is_captured(const Expr *call)
 	return false;
 }
 
-/* _defer(F(...)): captured, the arguments go to the hidden locals and the
- * value is empty (never read as text); otherwise the call is made. */
+/* _defer(F(...)), or W(...) assigned to a deferred local: captured, the
+ * arguments go to the hidden locals and the value is empty (never read
+ * as text); otherwise the call is made. */
 char *emit_defer(Emitter *e, Expr *x)
 {
 	Deferral *d = e->target == T_BPF ? deferral_of_call(x) : NULL;
 	if (!d)
 		return emit_expr(e, x->args[0]);
 	for (int k = 0; k < d->call->nargs; k++) {
-		char *v = emit_expr(e, d->call->args[k]);
+		char *v = emit_expr(e, d->args ? d->args[k] : d->call->args[k]);
 		const char *dst = var_c_name(e, d->captured[k]);
 		if (d->captured[k]->type == TY_STRING)
 			emit_line(e, "stp_str_copy(%s, %s);", dst, v);

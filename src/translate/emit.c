@@ -767,6 +767,8 @@ char *emit_expr(Emitter *e, Expr *x)
 	case E_TARGET:
 		return emit_target_var(e, x);
 	case E_CALL:
+		if (x->func && e->target == T_BPF && defer_is_captured(x))
+			return emit_defer(e, x); /* V = W(...) of a deferred-string wrapper */
 		return emit_call(e, x);
 	case E_UNARY: {
 		char *a = emit_expr(e, x->args[0]);
