@@ -448,14 +448,22 @@ STP_SF_API int64_t stp_sf_to_long(uint64_t x, int64_t mode)
 
 /* -------------------------------------------------------- big integers */
 
-/* m * 5^P * 2^(e + P) of fp_to_string: m < 2^53, P <= 127, e + P <= 1098,
- * below 2^1446; the decimal conversions of string_to_fp stay below 2^1120.
- * Limbs are 32 bits: BPF divides 64 bits by 64 bits, no wider. */
-#define STP_SF_LIMBS 48
-#define STP_SF_SLOTS 64 /* the limbs' storage, a power of two for masks */
-#define STP_SF_GROUPS 49 /* of 9 decimal digits: 10^441 > 2^1446 */
-#define STP_SF_NDIG 512 /* a power of two: indices are masked */
+/*
+ * Sizes follow MAXSTRINGLEN.  fp_to_string's m * 5^P * 2^(e + P), m < 2^53,
+ * P < MAXSTRINGLEN, e + P <= 971 + P, has fewer than STP_SF_BITS bits (1515
+ * for 128); string_to_fp's numbers are smaller (5^451 * 2^63 for 128).
+ * Limbs are 32 bits: BPF divides 64 bits by 64 bits, no wider.
+ */
+#define STP_SF_BITS (1024 + 64 + (10 * STP_STRLEN + 2) / 3)
+#define STP_SF_LIMBS ((STP_SF_BITS + 31) / 32)
+#define STP_SF_DLIMBS ((10 * STP_STRLEN / 3 + 31) / 32 + 1) /* a number's digits */
+#define STP_SF_GROUPS (STP_SF_BITS * 30103 / 100000 / 9 + 2) /* of 9 decimal digits */
 #define STP_SF_MAXPREC (STP_STRLEN - 1)
+/* powers of two, so that indices can be masked */
+#define STP_SF_POW2(n) ((n) <= 64 ? 64 : (n) <= 128 ? 128 : (n) <= 256 ? 256 : (n) <= 512 ? 512 : \
+			(n) <= 1024 ? 1024 : (n) <= 2048 ? 2048 : 4096)
+#define STP_SF_SLOTS STP_SF_POW2(STP_SF_LIMBS)
+#define STP_SF_NDIG STP_SF_POW2(9 * STP_SF_GROUPS + 1)
 
 struct stp_sf_work {
 	uint32_t a[STP_SF_SLOTS];
@@ -700,7 +708,7 @@ static long stp_sf_group_cb(uint32_t g, void *ctx)
 	if (!w || g >= STP_SF_GROUPS)
 		return 1;
 	uint32_t r = stp_sf_bn_div_small(w->a, 1000000000);
-	uint32_t at = STP_SF_NDIG - 9 - 9 * g; /* >= 71 */
+	uint32_t at = STP_SF_NDIG - 9 - 9 * g;
 	for (int j = 8; j >= 0; j--) {
 		w->dig[STP_SF_IDX(at + (uint32_t)j, STP_SF_NDIG)] = (char)('0' + r % 10);
 		r /= 10;
@@ -780,12 +788,12 @@ STP_SF_API int stp_sf_emit(struct stp_sf_str *out, struct stp_sf_work *w, int ne
  * is at least 1 - 10^-j / 2 (at equality the tie goes to the even
  * multiple of 10^j).  X = A / 2^n, A = m * 5^k: with d = 2^n - A mod 2^n
  * that is d * 5^j * 2^(j + 1) <= 2^n.  d >= 1, so no carry unless
- * 10^j <= 2^(n-1), j < 339.
+ * 10^j <= 2^(n-1): j * log2(10) <= n - 1 (j < 339 for MAXSTRINGLEN 128).
  */
 STP_SF_API int stp_sf_carries(struct stp_sf_work *w, uint64_t m, int e, int k, int64_t j)
 {
 	int n = -(e + k);
-	if (!w || n <= 0 || j >= 339 || j > n)
+	if (!w || n <= 0 || j > n || j * 33219 > (int64_t)(n - 1) * 10000)
 		return 0;
 	stp_sf_bn_set(w->a, m);
 	stp_sf_bn_mul_pow5(w->a, k);
@@ -986,13 +994,13 @@ static long stp_sf_scan_cb(uint32_t i, void *ctx)
 	return 0;
 }
 
-/* a = a * 10 + the i-th digit: D below 10^127 < 2^448 */
+/* a = a * 10 + the i-th digit: D below 10^(MAXSTRINGLEN - 1) */
 static long stp_sf_accumulate_cb(uint32_t i, void *ctx)
 {
 	struct stp_sf_work *w = ((struct stp_sf_loop *)ctx)->w;
 	if (!w || i >= STP_SF_NDIG)
 		return 1;
-	stp_sf_bn_mul_small_n(w->a, 10, (uint32_t)w->dig[STP_SF_IDX(i, STP_SF_NDIG)], 14);
+	stp_sf_bn_mul_small_n(w->a, 10, (uint32_t)w->dig[STP_SF_IDX(i, STP_SF_NDIG)], STP_SF_DLIMBS);
 	return 0;
 }
 
