@@ -393,13 +393,17 @@ static char *emit_stack_more(Emitter *e, Expr *x)
 		for (int i = 0; i < x->nargs && i < 3; i++)
 			a[i] = emit_expr(e, x->args[i]);
 		if (e->target == T_BPF) {
+			const char *users = !strcmp(n, "_sym_text")
+						    ? "symfile(), symline(), symfileline(), usymfile(), usymline(), "
+						      "usymfileline(), modname() and umodname()"
+					    : !strcmp(n, "_sym_lines") ? "sprint_syms() and sprint_usyms()"
+								       : "module_name() and module_size()";
 			emit_fail(e, x->loc,
-				  "%s() in a kernel-context probe: source files, lines, module names and symbolized "
-				  "stacks are made by staprun from its symbol tables, so in a kernel handler such a "
-				  "text can only be printed (a direct argument of print, println, printf, printd or "
-				  "printdln, or a local only ever printed); use it otherwise in a user-space probe "
-				  "(begin, end, timer)",
-				  n);
+				  "%s() in a kernel-context probe: the text of %s is made by staprun from its symbol "
+				  "tables, so in a kernel handler it can only be printed (a direct argument of print, "
+				  "println, printf, printd or printdln, or a local only ever printed); use it otherwise "
+				  "in a user-space probe (begin, end, timer)",
+				  n, users);
 			return literal_operand(e, "");
 		}
 		char *s = emit_new_str(e);
