@@ -71,10 +71,58 @@ TEST(kernel_function_from_kallsyms)
 	CHECK(ends_with(buf, " [kernel]"));
 }
 
+/* A function on one line, for its DWARF line (this file is built -g). */
+static const int line_target_line = __LINE__; __attribute__((noinline)) int symbols_line_target(int x) { return x + 7; }
+
+TEST(user_source_line_and_module)
+{
+	char exe[4096], buf[4200], want[64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	CHECK(n > 0);
+	exe[n > 0 ? n : 0] = 0;
+	uint64_t addr = (uint64_t)(uintptr_t)&symbols_line_target;
+	rt_symbol_where(buf, sizeof buf, getpid(), addr, RT_SYM_FILE);
+	CHECK(ends_with(buf, "tests/unit/test_symbols.c"));
+	rt_symbol_where(buf, sizeof buf, getpid(), addr, RT_SYM_LINE);
+	snprintf(want, sizeof want, "%d", line_target_line);
+	CHECK_STR(buf, want);
+	rt_symbol_where(buf, sizeof buf, getpid(), addr, RT_SYM_FILELINE);
+	snprintf(want, sizeof want, "test_symbols.c:%d", line_target_line);
+	CHECK(ends_with(buf, want));
+	rt_symbol_where(buf, sizeof buf, getpid(), addr, RT_SYM_MODULE);
+	CHECK_STR(buf, exe);
+	/* no DWARF for the kernel, no mapping at 0x10: the address in hex */
+	rt_symbol_where(buf, sizeof buf, -1, 0xffffffff81000000ull, RT_SYM_FILELINE);
+	CHECK_STR(buf, "0xffffffff81000000");
+	rt_symbol_where(buf, sizeof buf, getpid(), 0x10, RT_SYM_LINE);
+	CHECK_STR(buf, "0x10");
+	rt_symbol_where(buf, sizeof buf, getpid(), 0x10, RT_SYM_MODULE);
+	CHECK_STR(buf, "");
+}
+
+TEST(frames_as_text)
+{
+	char exe[4096], text[64], buf[4200], want[4300];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	CHECK(n > 0);
+	exe[n > 0 ? n : 0] = 0;
+	uint64_t addr = (uint64_t)(uintptr_t)&symbols_test_target + 3;
+	snprintf(text, sizeof text, "0x%016llx 0x10", (unsigned long long)addr);
+	rt_stack_text_lines(buf, sizeof buf, getpid(), text, RT_FRAME_SIMPLE);
+	snprintf(want, sizeof want, "symbols_test_target+0x3 [%s]\n0x10\n", exe);
+	CHECK_STR(buf, want);
+	rt_stack_text_lines(buf, sizeof buf, getpid(), text, RT_FRAME_BRIEF);
+	CHECK_STR(buf, "symbols_test_target+0x3\n0x10\n");
+	rt_stack_text_lines(buf, 12, getpid(), text, RT_FRAME_BRIEF); /* cut at size - 1 */
+	CHECK_STR(buf, "symbols_tes");
+}
+
 int main(void)
 {
 	RUN(user_function_in_own_binary);
 	RUN(unknown_address_is_hex);
 	RUN(kernel_function_from_kallsyms);
+	RUN(user_source_line_and_module);
+	RUN(frames_as_text);
 	UNIT_EXIT();
 }
