@@ -263,11 +263,21 @@ static int command_running(struct stp_session *s)
 	return s->opt.command && command_pid > 0;
 }
 
-static void end_command(struct stp_session *s)
+/* A command never released exits when its gate reads EOF.  Close the gate
+ * before anything forks (rt_detach_all's background release), or the fork
+ * would hold it open and the command would wait forever. */
+static void abandon_command(void)
 {
-	if (child_gate >= 0) { /* never released: it exits on EOF */
+	if (child_gate >= 0) {
 		close(child_gate);
 		child_gate = -1;
+	}
+}
+
+static void end_command(struct stp_session *s)
+{
+	if (child_gate >= 0) {
+		abandon_command();
 	} else if (command_running(s)) {
 		kill(command_pid, SIGTERM);
 	}
@@ -597,6 +607,7 @@ static int run_session(struct stp_session *s)
 		loop_arm(s, &l);
 		run_loop(s, &l);
 	}
+	abandon_command();
 	shut_down(s);
 	rt_flight_finish(s);
 	loop_close(s, &l);

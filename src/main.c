@@ -435,8 +435,11 @@ static int run_passes(Session *s, int argc, char **argv)
 	const char *list_pattern = NULL;
 	bool verbose_list = false;
 
+	/* Options may follow the script's name, as with stap (GNU getopt
+	 * permutes): `stap x.stp -c CMD`.  Script arguments that begin with
+	 * '-' go after "--". */
 	int c;
-	while ((c = getopt_long(argc, argv, "+hVp:vkgPuwWbtis:I:D:B:a:G:R:r:m:d:o:c:x:e:E:l:L:FS:T:q",
+	while ((c = getopt_long(argc, argv, "hVp:vkgPuwWbtis:I:D:B:a:G:R:r:m:d:o:c:x:e:E:l:L:FS:T:q",
 				long_options, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout); return 0;

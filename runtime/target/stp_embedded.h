@@ -64,18 +64,6 @@
 		}                                                                      \
 	} while (0)
 
-/* STAP_ERROR: the message goes out as error() sends its own */
-#define stp_emb_error(K, id, msg)                                                      \
-	do {                                                                           \
-		unsigned char *r_ = stp_rec_begin();                                   \
-		__sync_fetch_and_add(&stp_g.st.errors, 1);                             \
-		if (r_) {                                                              \
-			__u32 o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), (msg), 0); \
-			stp_rec_send(K, r_, STP_REC_ERROR, (id), o_);                  \
-		}                                                                      \
-		(K)->error = (id) + 1;                                                 \
-	} while (0)
-
 /*
  * The string functions stap's examples use, on MAXSTRINGLEN buffers: the
  * kernel has no libc.  The size argument is not used: a copy stops at
@@ -128,12 +116,6 @@ static inline void stp_emb_printf(struct stp_ctx *K, const char *fmt, ...)
 		stp_rt_print(K, buf, (size_t)n);
 }
 
-#define stp_emb_error(K, id, msg)                                                      \
-	do {                                                                           \
-		stp_rt_error((K), (id), (msg));                                        \
-		if (!(K)->error)                                                       \
-			(K)->error = (id) + 1;                                         \
-	} while (0)
 #endif
 
 #endif

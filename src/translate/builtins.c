@@ -105,6 +105,9 @@ void emit_fault_text(Emitter *e, Expr *x, const char *fmt, const char *site, con
 	if (warn) {
 		emit_line(e, "stp_fault_record(K, STP_REC_WARN, %d, stp_lit_%d, %s);", id, lit, addr);
 	} else if (in_try(e)) {
+		/* the message a catch, or the caller that reports it, sees */
+		emit_line(e, "{ __u64 fa_ = (__u64)(%s); bpf_snprintf(F->errmsg, STP_STRLEN, stp_lit_%d, &fa_, sizeof fa_); }",
+			  addr, lit);
 		emit_line(e, "K->error = %d; goto %s;", id + 1, e->unwind);
 	} else {
 		emit_line(e, "stp_fault_record(K, STP_REC_ERROR, %d, stp_lit_%d, %s);", id, lit, addr);

@@ -60,13 +60,13 @@ static void define_function_macros(Emitter *e, StrBuf *b, Func *f)
 	int id = emit_error_site(e, "", "", (SrcLoc){0});
 	if (e->target == T_BPF) {
 		sb_printf(b, "#define STAP_ERROR(...) do { stp_emb_snprintf(F->errmsg, STP_STRLEN, __VA_ARGS__); "
-			     "stp_emb_error(K, %d, F->errmsg); goto out; } while (0)\n", id);
+			     "K->error = %d; goto out; } while (0)\n", id + 1);
 		/* strlcat needs room for both strings: the frame's temporary */
 		sb_puts(b, "#define strlcat(dst, src, size) ((void)(size), stp_str_concat(F->s0, (dst), (src)), "
 			   "stp_str_copy((dst), F->s0))\n");
 	} else {
 		sb_printf(b, "#define STAP_ERROR(...) do { snprintf(F->errmsg, STP_STRLEN, __VA_ARGS__); "
-			     "stp_emb_error(K, %d, F->errmsg); goto out; } while (0)\n", id);
+			     "K->error = %d; goto out; } while (0)\n", id + 1);
 	}
 	sb_puts(b, "#define STAP_PRINTF(...) stp_emb_printf(K, __VA_ARGS__)\n");
 }

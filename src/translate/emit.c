@@ -132,13 +132,17 @@ int emit_format(Emitter *e, const char *fmt)
 	return e->formats->len - 1;
 }
 
+/* Whether an error raised here is left for someone else to report.  Inside
+ * try the catch handler gets it.  In a function body it is not known until
+ * run time whether a caller catches it, so functions never report: they
+ * set K->error (and their frame's errmsg, when the message is not the
+ * site's) and each call site decides (emit_call_error). */
 bool in_try(Emitter *e)
 {
-	return e->try_depth > 0;
+	return e->try_depth > 0 || e->frame->is_function;
 }
 
-/* Raise error site `id` and leave. Inside try, the error is not reported:
- * the catch handler gets it. */
+/* Raise error site `id` and leave (reported here unless in_try). */
 void emit_raise(Emitter *e, int id)
 {
 	if (in_try(e))
@@ -671,6 +675,27 @@ static char *emit_stat_extract(Emitter *e, Expr *x)
 
 /* --------------------------------------------------- script functions */
 
+/* After a call: an error the callee raised carries its message up, and is
+ * reported here when nothing above catches it (a probe body outside try). */
+static void emit_call_error(Emitter *e)
+{
+	emit_line(e, "if (K->error > 0) {");
+	e->fn->indent++;
+	emit_line(e, "if (CF->errmsg[0]) stp_str_copy(F->errmsg, CF->errmsg);");
+	if (!in_try(e)) {
+		if (e->target == T_BPF) {
+			emit_line(e, "if (F->errmsg[0]) { unsigned char *r_ = stp_rec_begin(); __sync_fetch_and_add(&stp_g.st.errors, 1);");
+			emit_line(e, "  if (r_) { uint32_t o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), F->errmsg, 0);");
+			emit_line(e, "  stp_rec_send(K, r_, STP_REC_ERROR, K->error - 1, o_); } }");
+			emit_line(e, "else { int id_ = K->error - 1; stp_error(K, id_); }");
+		} else {
+			emit_line(e, "{ int id_ = K->error - 1; stp_rt_error(K, id_, F->errmsg); if (!K->error) K->error = id_ + 1; }");
+		}
+	}
+	e->fn->indent--;
+	emit_line(e, "}");
+}
+
 static char *emit_call(Emitter *e, Expr *x)
 {
 	if (!x->func)
@@ -699,6 +724,7 @@ static char *emit_call(Emitter *e, Expr *x)
 			emit_line(e, "CF->l_%s = %s;", f->params[i].name, vals[i]);
 	}
 	emit_line(e, "stp_fn_%d(K, CF);", f->id);
+	emit_call_error(e);
 	if (f->ret == TY_STRING)
 		emit_line(e, "stp_str_copy(%s, CF->ret_s);", res);
 	else if (f->ret == TY_LONG)

@@ -100,6 +100,19 @@ probe kernel.trace("syscalls:sys_enter_exit_group") { if (pid() == target()) hit
 probe end { printf("target exit seen %d times; target set %d\n", hits, target() > 0) }' 2>&1 | tail -n 1)
 check "-c: target() is the command, the session ends with it" '[ "$out" = "target exit seen 1 times; target set 1" ]' "$out"
 
+printf '%s\n' 'probe kernel.trace("syscalls:sys_enter_exit_group") { if (pid() == target()) printf("%s %s\n", execname(), @1) }' >"$work/after.stp"
+out=$(timeout 20 "$STAP" "$work/after.stp" -c 'ls /' -- -arg 2>&1 | tail -n 1)
+check "options after the script (stap x.stp -c CMD -- ARGS)" '[ "$out" = "ls -arg" ]' "$out"
+
+# an error in a begin probe ends the session before the -c command runs;
+# the command, held at its start, must not keep staprun waiting
+start=$(date +%s%N)
+out=$(timeout 20 "$STAP" -c 'sleep 0' -e 'probe begin { z = 0; println(1 / z) }
+probe kernel.trace("syscalls:sys_enter_getppid") { if (pid() == target()) println("never") }' 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "-c with an error in begin ends at once" '[ $rc = 1 ] && [ $ms -lt 10000 ] && grep -q "division by zero" <<<"$out"' "rc $rc, $ms ms: $out"
+
 sleep 30 &
 sl=$!
 out=$("$STAP" -x $sl -T 1 -e 'probe begin { printf("%d\n", target()) }' 2>&1)
