@@ -727,6 +727,10 @@ static Expr *unary(Parser *p)
 	enter(p);
 	Expr *operand = unary(p);
 	leave(p);
+	/* &$var->member, &@cast(...)->member, &@var(...): an address (pass 2
+	 * refuses '&' before anything else) */
+	if (op[0] == '&' && (operand->kind == E_TARGET || operand->kind == E_CAST || operand->kind == E_VAR_AT))
+		operand->addressof = true;
 	if (crement) {
 		Expr *e = new_expr(E_INCDEC, t);
 		e->op = op;

@@ -285,6 +285,7 @@ typedef struct Expr {
 	int suffix;            /* E_TARGET/E_CAST: 0, 1 for trailing '$', 2 for '$$' */
 	bool postfix;          /* E_INCDEC */
 	bool is_array_ref;     /* E_SYM naming a whole array (in foreach/delete/@stat) */
+	bool addressof;        /* E_TARGET E_CAST E_VAR_AT under a unary '&': its address, not its value */
 
 	/* Filled in by pass 2. */
 	Type type;

@@ -410,8 +410,21 @@ static char *chain_finish(Chain *c, TargetAccess *ta)
 	return NULL;
 }
 
+/* The address of the chain's last member, for &$var->member. */
+static char *chain_finish_address(Chain *c, TargetAccess *ta)
+{
+	ta->c_type = kbtf_type_name(c->kb, c->type);
+	if (!c->lvalue)
+		return xstrdup(strstr(c->expr, "BPF_CORE_READ_BITFIELD") ? "cannot take the address of a bitfield"
+							: "cannot take the address of a value");
+	ta->type = TY_LONG;
+	ta->size = 8;
+	ta->c_expr = xasprintf("((unsigned long)&%s)", c->expr);
+	return NULL;
+}
+
 TargetAccess *kernel_member_access(Session *s, const TargetAccess *base, const char *base_expr,
-				   const Component *comps, int ncomps, char **index_exprs,
+				   const Component *comps, int ncomps, char **index_exprs, bool address,
 				   char **err, int *err_at)
 {
 	*err = NULL;
@@ -443,7 +456,7 @@ TargetAccess *kernel_member_access(Session *s, const TargetAccess *base, const c
 			*err_at = i;
 	}
 	if (!*err)
-		*err = chain_finish(&c, ta);
+		*err = address ? chain_finish_address(&c, ta) : chain_finish(&c, ta);
 	free(c.expr);
 	if (*err) {
 		*err_at = *err_at < ncomps ? *err_at : ncomps - 1;

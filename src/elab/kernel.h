@@ -183,9 +183,10 @@ void kbtf_emit_decls(const KernelBtf *kb, const Vec *needs, StrBuf *out);
  * program; index_exprs[i] the C text of components[i] when it is a
  * COMP_INDEX_EXPR (may be NULL otherwise).  Returns a new TA_C_EXPR, or
  * NULL with *err set to stap's message (malloc'ed) and *err_at to the
- * component at fault. */
+ * component at fault.  With `address`, the result is the last member's
+ * address (&$var->member), not its value. */
 TargetAccess *kernel_member_access(Session *s, const TargetAccess *base, const char *base_expr,
-				   const Component *comps, int ncomps, char **index_exprs,
+				   const Component *comps, int ncomps, char **index_exprs, bool address,
 				   char **err, int *err_at);
 
 /* ------------------------------------------------------------- tracefs.c */

@@ -72,6 +72,12 @@ static Type user_chain_type(TargetWalk *tw, Expr *e, TargetAccess *ta)
  * kernel's BTF now so that a wrong member is a pass-2 error naming it. */
 static Type chain_type(TargetWalk *tw, Expr *e, TargetAccess *ta)
 {
+	if (ta->uvar && e->addressof) {
+		if (elab_report_once(tw->E, e))
+			diag_error(tw->E->s, e->loc, "semantic error",
+				   "taking the address of a user-space variable is not supported");
+		return TY_LONG;
+	}
 	if (ta->uvar)
 		return user_chain_type(tw, e, ta);
 	if (!ta->btf_id)
@@ -81,7 +87,8 @@ static Type chain_type(TargetWalk *tw, Expr *e, TargetAccess *ta)
 		idx[i] = "0";
 	char *err = NULL;
 	int err_at = -1;
-	TargetAccess *r = kernel_member_access(tw->E->s, ta, "0", e->comps, e->ncomps, idx, &err, &err_at);
+	TargetAccess *r = kernel_member_access(tw->E->s, ta, "0", e->comps, e->ncomps, idx, e->addressof, &err,
+					       &err_at);
 	free(idx);
 	if (!r) {
 		SrcLoc loc = err_at >= 0 && err_at < e->ncomps ? e->comps[err_at].loc : e->loc;
@@ -134,7 +141,8 @@ static bool cast_exists(TargetWalk *tw, const Expr *e)
 		idx[i] = "0";
 	char *err = NULL;
 	int err_at = -1;
-	TargetAccess *r = kernel_member_access(tw->E->s, &ta, "0", e->comps, e->ncomps, idx, &err, &err_at);
+	TargetAccess *r = kernel_member_access(tw->E->s, &ta, "0", e->comps, e->ncomps, idx, e->addressof, &err,
+					       &err_at);
 	free(idx);
 	free(err);
 	if (r)
@@ -326,6 +334,14 @@ static void targets_expr(TargetWalk *tw, Expr *e)
 		return;
 	}
 	e->target = ta;
+	if (e->addressof && !e->ncomps && !ta->uvar) {
+		/* a tracepoint's field lives in its record; arguments are registers */
+		if (ta->kind != TA_CTX_FIELD && elab_report_once(tw->E, e))
+			diag_error(tw->E->s, e->loc, "semantic error",
+				   "cannot take the address of '%s': its value is not in memory", e->name);
+		e->type = TY_LONG;
+		return;
+	}
 	e->type = e->ncomps || ta->uvar ? chain_type(tw, e, ta) : ta->type;
 }
 
@@ -847,6 +863,10 @@ static Type infer(Infer *in, Expr *e, Type want)
 	case E_HIST:
 		return infer_stat(in, e, want);
 	case E_UNARY:
+		if (e->op[0] == '&' && !e->args[0]->addressof && elab_report_once(in->E, e))
+			diag_error(in->E->s, e->loc, "semantic error",
+				   "'&' takes the address of $var->member, @cast(...)->member or @var(...), "
+				   "not of an expression");
 		infer(in, e->args[0], TY_LONG);
 		return fixed(in, e, TY_LONG, want);
 	case E_INCDEC:

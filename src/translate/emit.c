@@ -797,6 +797,8 @@ char *emit_expr(Emitter *e, Expr *x)
 			return emit_defer(e, x); /* V = W(...) of a deferred-string wrapper */
 		return emit_call(e, x);
 	case E_UNARY: {
+		if (x->args[0]->addressof)
+			return emit_expr(e, x->args[0]); /* the operand computes its address */
 		char *a = emit_expr(e, x->args[0]);
 		char *t = emit_new_long(e);
 		if (!strcmp(x->op, "-"))

@@ -25,7 +25,8 @@ static char *emit_chain_read(Emitter *e, Expr *x, TargetAccess *ta, const char *
 	char *err = NULL;
 	int err_at = -1;
 	char *base_expr = xasprintf("((uint64_t)%s)", base);
-	TargetAccess *r = kernel_member_access(e->s, ta, base_expr, x->comps, x->ncomps, idx, &err, &err_at);
+	TargetAccess *r = kernel_member_access(e->s, ta, base_expr, x->comps, x->ncomps, idx, x->addressof, &err,
+					       &err_at);
 	free(idx);
 	free(base_expr);
 	if (!r) {
@@ -160,6 +161,13 @@ char *emit_target_var(Emitter *e, Expr *x)
 		e->uses_tp_fields = true;
 	if (x->ncomps > 0)
 		return emit_member_chain(e, x, ta, off);
+	if (x->addressof) {
+		/* &$field of a tracepoint: where the record holds it (pass 2
+		 * refuses the others) */
+		char *t = emit_new_long(e);
+		emit_line(e, "%s = (int64_t)(unsigned long)((char *)K->ctx + %d);", t, off);
+		return t;
+	}
 	if (ta->kind == TA_TP_ARG) {
 		/* a raw tracepoint's context is the prototype's arguments, u64 each */
 		char *t = emit_new_long(e);
@@ -261,8 +269,11 @@ char *emit_var_at(Emitter *e, Expr *x)
 	/* one declaration per symbol; redeclaring an extern is also valid C */
 	sb_printf(e->callbacks, "extern const void %s __ksym;\n", name);
 	char *t = emit_new_long(e);
-	emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (const void *)&%s); %s = (int64_t)v_; }",
-		  name, t);
+	if (x->addressof)
+		emit_line(e, "%s = (int64_t)(unsigned long)&%s;", t, name);
+	else
+		emit_line(e, "{ uint64_t v_ = 0; bpf_probe_read_kernel(&v_, 8, (const void *)&%s); %s = (int64_t)v_; }",
+			  name, t);
 	free(name);
 	return t;
 }
