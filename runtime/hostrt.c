@@ -11,6 +11,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -177,6 +178,19 @@ static void record_hist(struct stp_session *s, const struct stp_rec_hdr *h, cons
 	out_maybe_flush(s);
 }
 
+/* printk() from a kernel handler: the kernel cannot be asked to log from
+ * a BPF program, so the line comes here and staprun writes it. */
+static void record_kmsg(const struct stp_rec_hdr *h, const char *payload)
+{
+	uint16_t n;
+	if (h->len < 2)
+		return;
+	memcpy(&n, payload, 2);
+	if (n > h->len - 2)
+		n = (uint16_t)(h->len - 2);
+	stp_rt_kmsg(NULL, h->id, payload + 2, n);
+}
+
 int rt_handle_record(void *session, void *data, size_t size)
 {
 	struct stp_session *s = session;
@@ -208,6 +222,9 @@ int rt_handle_record(void *session, void *data, size_t size)
 		break;
 	case STP_REC_HIST:
 		record_hist(s, h, payload);
+		break;
+	case STP_REC_KMSG:
+		record_kmsg(h, payload);
 		break;
 	}
 	return 0;
@@ -291,6 +308,27 @@ void stp_rt_sprintf(struct stp_ctx *c, char *buf, size_t size, int fmt_id, const
 		memcpy(buf, tmp.data, n);
 	buf[n] = '\0';
 	stp_buf_free(&tmp);
+}
+
+/* One write is one record of the kernel log: "<LEVEL>TEXT" (a trailing
+ * newline ends the record and is not part of it). */
+void stp_rt_kmsg(struct stp_ctx *c, int64_t level, const char *msg, size_t len)
+{
+	(void)c;
+	char buf[4096];
+	if (len > sizeof buf - 8)
+		len = sizeof buf - 8;
+	int n = snprintf(buf, sizeof buf, "<%d>", (int)(level & 7));
+	memcpy(buf + n, msg, len);
+	n += (int)len;
+	buf[n++] = '\n';
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, buf, (size_t)n) < 0) {
+		/* nothing to report to: the log is where reports go */
+	}
+	close(fd);
 }
 
 void stp_rt_error(struct stp_ctx *c, int error_id, const char *detail)

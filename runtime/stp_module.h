@@ -110,6 +110,8 @@ enum stp_rec_kind {
 			     * of hex addresses as backtrace() returns */
 	STP_REC_HIST = 7,   /* id: global; payload: the aggregate (struct stp_stat
 			     * and buckets, summed over CPUs) to print as a histogram */
+	STP_REC_KMSG = 8,   /* id: printk level 0..7; payload: a packed string
+			     * that staprun writes to the kernel log (/dev/kmsg) */
 };
 
 /* Frames a backtrace holds (stap's MAXBACKTRACE). */
@@ -326,6 +328,8 @@ void stp_rt_module_info(struct stp_ctx *c, char *dst, size_t size, int64_t what)
 /* warn(msg): print a warning, go on. */
 void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg);
 void stp_rt_exit(struct stp_ctx *c);
+/* printk(level, msg): a line in the kernel log, written to /dev/kmsg. */
+void stp_rt_kmsg(struct stp_ctx *c, int64_t level, const char *msg, size_t len);
 
 /* Arrays (global id = index in stp_module.globals). Keys and values use
  * the layouts in the global's descriptor.  lookup returns false if absent

@@ -33,6 +33,10 @@ static const Builtin builtins[] = {
 	{"error", V, 1, 1, {S}, BOTH, "raise an error (catchable with try)"},
 	{"warn", V, 1, 1, {S}, BOTH, "print a warning"},
 	{"system", V, 1, 1, {S}, BOTH, "run a shell command in staprun"},
+	{"abort", V, 0, 0, {0}, BOTH, "stop the session now, leaving this handler (not caught by try)"},
+	{"panic", V, 1, 1, {S}, BOTH, "panic the kernel", true,
+	 "cannot panic the kernel: eBPF programs may not call the kernel's panic() (and there is no kernel "
+	 "module to call it)"},
 	/* context */
 	{"pid", L, 0, 0, {0}, BOTH, "process id"},
 	{"tid", L, 0, 0, {0}, BOTH, "thread id"},

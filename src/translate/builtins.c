@@ -516,6 +516,13 @@ char *emit_builtin(Emitter *e, Expr *x)
 		emit_line(e, "stp_exit(K);");
 		return xstrdup("0");
 	}
+	if (!strcmp(n, "abort")) {
+		/* exit(), and leave the handler as `next` does: try passes it on */
+		emit_line(e, "stp_exit(K);");
+		emit_line(e, "K->error = -1;");
+		emit_line(e, "goto %s;", e->unwind);
+		return xstrdup("0");
+	}
 	if (!strcmp(n, "error")) {
 		char *msg = emit_expr(e, x->args[0]);
 		int id = emit_error_site(e, "", "", (SrcLoc){0});
