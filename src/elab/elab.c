@@ -7,6 +7,7 @@
  * lists the translator reads, and the -p2 listing.
  */
 #include "elab/elab.h"
+#include "elab/kernel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -550,6 +551,52 @@ static bool listed(Vec *lines, const char *text)
 	return false;
 }
 
+/* -L on aliases: as stap lists them, the alias with the script variables
+ * its prologue sets (name:type) and then the context variables of the
+ * point it stands for.  One script with an empty probe on each alias is
+ * elaborated, unoptimized so that no variable is elided; false when that
+ * fails (the names are then listed bare). */
+static bool list_alias_variables(Session *s, const Vec *names, Vec *lines)
+{
+	StrBuf text = {0};
+	for (int i = 0; i < names->len; i++)
+		sb_printf(&text, "probe %s {}\n", (char *)names->data[i]);
+	bool unoptimized = s->unoptimized, quiet = s->suppress_warnings;
+	s->unoptimized = s->suppress_warnings = true;
+	Script *sc = parse_text(s, "<listing>", text.s, false);
+	Vec scripts = {0};
+	Program *prog = NULL;
+	if (sc) {
+		vec_push(&scripts, sc);
+		prog = elaborate(s, &scripts);
+	}
+	s->unoptimized = unoptimized;
+	s->suppress_warnings = quiet;
+	free(text.s);
+	free(scripts.data);
+	if (!prog)
+		return false;
+	for (int i = 0; i < names->len; i++) {
+		const Probe *user = i < sc->probes.len ? sc->probes.data[i] : NULL;
+		for (int k = 0; k < prog->probes.len; k++) {
+			const DerivedProbe *dp = prog->probes.data[k];
+			if (dp->probe != user)
+				continue;
+			StrBuf b = {0};
+			sb_puts(&b, names->data[i]);
+			for (int v = 0; v < dp->locals.len; v++) {
+				const Var *var = dp->locals.data[v];
+				sb_printf(&b, " %s:%s", var->name, type_name(var->type));
+			}
+			if (dp->npoints)
+				list_target_vars(s, dp->points[0]->provider, dp->points[0], &b);
+			vec_push(lines, sb_steal(&b));
+			break;
+		}
+	}
+	return true;
+}
+
 void elab_list_aliases(Session *s, const char *pattern, bool verbose, Vec *lines)
 {
 	static const char *const fixed[] = {"begin", "end", "error", "never"};
@@ -557,11 +604,18 @@ void elab_list_aliases(Session *s, const char *pattern, bool verbose, Vec *lines
 		if (glob_match(pattern, fixed[i]) && !listed(lines, fixed[i]))
 			vec_push(lines, xstrdup(fixed[i]));
 	TapsetIndex *ix = s->tapset_dirs.len ? tapset_index_build(s) : NULL;
+	Vec names = {0};
 	for (int i = 0; ix && i < ix->alias_names.len; i++) {
 		const char *name = ix->alias_names.data[i];
-		if (strpbrk(name, "*?") || !glob_match(pattern, name) || listed(lines, name))
+		if (strpbrk(name, "*?") || !glob_match(pattern, name) || listed(lines, name) || listed(&names, name))
 			continue;
-		vec_push(lines, xstrdup(name));
+		vec_push(&names, (void *)name);
 	}
-	(void)verbose;
+	if (verbose && names.len && list_alias_variables(s, &names, lines)) {
+		free(names.data);
+		return;
+	}
+	for (int i = 0; i < names.len; i++)
+		vec_push(lines, xstrdup(names.data[i]));
+	free(names.data);
 }

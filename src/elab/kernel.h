@@ -285,6 +285,8 @@ extern const Provider *const kernel_side_providers[]; /* NULL-terminated, for li
  * pattern.  Declared weak: list_probes() calls it only when it is linked. */
 void elab_list_aliases(Session *s, const char *pattern, bool verbose, Vec *lines)
 	__attribute__((weak));
+/* -L: append " $name:type" for each context variable of r, as prov lists them. */
+void list_target_vars(Session *s, const Provider *prov, const Resolved *r, StrBuf *b);
 
 /* Stable sort `cands` by edit distance to `word` and return up to five,
  * ", "-separated, as stap's "(similar: ...)" lists them; NULL if none. */

@@ -119,20 +119,27 @@ static char *line_with_vars(Session *s, const Provider *prov, const Resolved *r)
 {
 	StrBuf b = { 0 };
 	sb_puts(&b, r->pp);
+	list_target_vars(s, prov, r, &b);
+	return sb_steal(&b);
+}
+
+void list_target_vars(Session *s, const Provider *prov, const Resolved *r, StrBuf *b)
+{
+	if (!prov)
+		return;
 	Vec names = { 0 }, accesses = { 0 };
 	if (prov->target_list)
 		prov->target_list(s, r, &names, &accesses);
 	for (int i = 0; i < names.len; i++) {
 		TargetAccess *ta = VEC_AT(&accesses, i);
 		char *ty = r->kind == PK_TRACEPOINT ? kernel_stap_spelling(ta->c_type) : xstrdup(ta->c_type);
-		sb_printf(&b, " $%s:%s", (char *)VEC_AT(&names, i), ty);
+		sb_printf(b, " $%s:%s", (char *)VEC_AT(&names, i), ty);
 		free(ty);
 		free(VEC_AT(&names, i));
 		kernel_free_access(ta);
 	}
 	free(names.data);
 	free(accesses.data);
-	return sb_steal(&b);
 }
 
 static int cmp_line(const void *a, const void *b)
