@@ -143,6 +143,7 @@ int builtin_names(const char **out, int max);
 
 /* providers_basic.c */
 extern const Provider provider_begin, provider_end, provider_error, provider_never, provider_timer;
+extern const Provider provider_json_data;
 int elab_config_hz(Session *s);
 
 /* Edit distance, for "(similar: ...)" suggestions. */

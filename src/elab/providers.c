@@ -15,6 +15,7 @@ const Provider *const elab_providers[] = {
 	&provider_error,
 	&provider_never,
 	&provider_timer,
+	&provider_json_data,
 	&provider_kernel,
 	&provider_module,
 	&provider_perf,

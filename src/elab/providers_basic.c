@@ -251,6 +251,17 @@ static int resolve_timer(Session *s, const ProbePoint *pt, Vec *out)
 	return 1;
 }
 
+/* json_data fires in stap when a reader reads the module's procfs file
+ * /proc/systemtap/MODULE/data.json; here there is no such file. */
+static int resolve_json_data(Session *s, const ProbePoint *pt, Vec *out)
+{
+	point_error(s, pt, NULL,
+		    "json_data cannot be provided: it fires when /proc/systemtap/MODULE/data.json is read, "
+		    "and that file belongs to a kernel module (this stap loads none, and eBPF programs "
+		    "cannot create procfs files)");
+	return -1;
+}
+
 /* -l / -L: the fixed points of these families. */
 static void list_begin(Session *s, const ProbePoint *pat, Vec *out)
 {
@@ -277,3 +288,4 @@ const Provider provider_end = {"end", resolve_end, NULL, NULL, list_end};
 const Provider provider_error = {"error", resolve_error, NULL, NULL, list_error};
 const Provider provider_never = {"never", resolve_never, NULL, NULL, list_never};
 const Provider provider_timer = {"timer", resolve_timer, NULL, NULL, NULL};
+const Provider provider_json_data = {"json_data", resolve_json_data, NULL, NULL, NULL};
