@@ -78,6 +78,19 @@ static void struct_body(DeclWriter *w, int32_t sid, StrBuf *body)
 {
 	Vec names = { 0 };
 	needed_members(w, sid, &names);
+	/* in the kernel's order: libbpf indexes a flexible array (pid's
+	 * numbers[]) only when it is the last member of the local struct */
+	for (int i = 1; i < names.len; i++) {
+		for (int j = i; j > 0; j--) {
+			KMember a, b;
+			if (!kbtf_member_find(w->kb, sid, VEC_AT(&names, j - 1), &a) ||
+			    !kbtf_member_find(w->kb, sid, VEC_AT(&names, j), &b) || a.bit_offset <= b.bit_offset)
+				break;
+			void *t = names.data[j - 1];
+			names.data[j - 1] = names.data[j];
+			names.data[j] = t;
+		}
+	}
 	for (int i = 0; i < names.len; i++) {
 		KMember m;
 		if (!kbtf_member_find(w->kb, sid, VEC_AT(&names, i), &m))
