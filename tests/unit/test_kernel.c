@@ -209,8 +209,8 @@ static TargetAccess *param_access(KernelBtf *kb, const char *fn, int index)
 	return ta;
 }
 
-static TargetAccess *chain(const TargetAccess *base, const char *expr, const char *const *members, int n,
-			   char **err)
+static TargetAccess *chain_at(const TargetAccess *base, const char *expr, const char *const *members, int n,
+			      bool address, char **err)
 {
 	Component comps[8];
 	for (int i = 0; i < n; i++) {
@@ -221,7 +221,13 @@ static TargetAccess *chain(const TargetAccess *base, const char *expr, const cha
 		}
 	}
 	int at;
-	return kernel_member_access(S(), base, expr, comps, n, NULL, err, &at);
+	return kernel_member_access(S(), base, expr, comps, n, NULL, address, err, &at);
+}
+
+static TargetAccess *chain(const TargetAccess *base, const char *expr, const char *const *members, int n,
+			   char **err)
+{
+	return chain_at(base, expr, members, n, false, err);
 }
 
 TEST(chain_errors)
@@ -244,6 +250,12 @@ TEST(chain_errors)
 	CHECK(chain(file, "x", through_int, 2, &err) == NULL);
 	CHECK(err && strstr(err, "invalid access '->x'"));
 	free(err);
+	/* &$file->f_path: a struct member has an address, and nothing is read */
+	TargetAccess *addr = chain_at(file, "x", whole, 1, true, &err);
+	CHECK(addr && addr->type == TY_LONG && addr->c_expr && strncmp(addr->c_expr, "((unsigned long)&", 17) == 0 &&
+	      !strstr(addr->c_expr, "STP_KREAD(struct path"));
+	if (addr)
+		kernel_free_access(addr);
 	kernel_free_access(file);
 }
 
