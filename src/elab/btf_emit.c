@@ -355,7 +355,18 @@ static char *chain_member(Chain *c, const Component *comp)
 	return NULL;
 }
 
-static char *chain_index(Chain *c, const Component *comp, const char *index_text)
+/* Whether elements of `elem` need their size from the running kernel: the
+ * unit declares only the members it uses, so sizeof of a partial struct is
+ * not the kernel's.  A literal index is relocated by CO-RE (it is part of
+ * the access string); a computed one is not, so it steps by
+ * bpf_core_type_size() (a named type: libbpf finds it by name). */
+static bool elem_size_relocated(const KernelBtf *kb, int32_t elem)
+{
+	const struct btf_type *t = btf__type_by_id(kbtf_raw(kb), kbtf_skip_mods(kb, elem));
+	return t && btf_is_composite(t) && t->name_off;
+}
+
+static char *chain_index(Chain *c, const Component *comp, const char *index_text, bool computed)
 {
 	const KernelBtf *kb = c->kb;
 	int32_t rid = kbtf_skip_mods(kb, c->type);
@@ -375,7 +386,16 @@ static char *chain_index(Chain *c, const Component *comp, const char *index_text
 	if (kbtf_skip_mods(kb, elem) == 0)
 		return xstrdup("cannot index a void pointer");
 	char *e;
-	if (c->lvalue) {
+	if (computed && elem_size_relocated(kb, elem)) {
+		char *ety = c_type_text(kb, elem, c->needs, "");
+		if (c->lvalue)
+			e = xasprintf("(*(%s *)((char *)&(%s)[0] + (long)(%s) * bpf_core_type_size(%s)))", ety, c->expr,
+				      index_text, ety);
+		else
+			e = xasprintf("(*(%s *)((char *)(unsigned long)(%s) + (long)(%s) * bpf_core_type_size(%s)))", ety,
+				      c->expr, index_text, ety);
+		free(ety);
+	} else if (c->lvalue) {
 		e = xasprintf("%s[%s]", c->expr, index_text);
 	} else {
 		char *ety = c_type_text(kb, elem, c->needs, "*");
@@ -459,9 +479,9 @@ TargetAccess *kernel_member_access(Session *s, const TargetAccess *base, const c
 			*err = chain_member(&c, comp);
 		} else if (comp->kind == COMP_INDEX) {
 			snprintf(lit, sizeof lit, "%lld", (long long)comp->index);
-			*err = chain_index(&c, comp, lit);
+			*err = chain_index(&c, comp, lit, false);
 		} else if (index_exprs && index_exprs[i]) {
-			*err = chain_index(&c, comp, index_exprs[i]);
+			*err = chain_index(&c, comp, index_exprs[i], true);
 		} else {
 			*err = xstrdup("computed index without its C expression");
 		}
