@@ -54,6 +54,9 @@ static const Builtin builtins[] = {
 	{"task_current", L, 0, 0, {0}, K, "address of the current task_struct"},
 	/* backtraces and symbols */
 	{"backtrace", S, 0, 0, {0}, K, "kernel stack addresses, in hex"},
+	{"task_backtrace", S, 1, 1, {L}, K, "kernel stack addresses of another task", false,
+	 "cannot unwind another task's stack: bpf_get_task_stack() needs a task pointer the verifier "
+	 "trusts, and a task address read from memory is not one (backtrace() gives the current task's)"},
 	{"print_backtrace", V, 0, 0, {0}, K, "print the kernel stack, one symbolized frame a line"},
 	{"sprint_backtrace", S, 0, 0, {0}, K, "the kernel stack as text (not in kernel handlers)"},
 	{"ubacktrace", S, 0, 0, {0}, K, "user stack addresses, in hex"},
