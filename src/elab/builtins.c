@@ -73,6 +73,7 @@ static const Builtin builtins[] = {
 	/* stacks and addresses, for tapset/symbols.stp */
 	{"_addr", L, 0, 0, {0}, BOTH, "the instruction pointer of the probe's registers (0 without)"},
 	{"_stack_at", L, 1, 1, {L}, K, "address n of the kernel backtrace (0 past its end)"},
+	{"_ustack_at", L, 1, 1, {L}, K, "address n of the user backtrace (0 past its end)"},
 	{"_callers", S, 1, 1, {L}, K, "kernel backtrace addresses 1..n, in hex"},
 	{"_ucallers", S, 1, 1, {L}, K, "user backtrace addresses 1..n, in hex"},
 	{"_stack_pointer", L, 0, 0, {0}, K, "where the handler's frame is on the kernel stack"},

@@ -359,11 +359,11 @@ static char *emit_stack_more(Emitter *e, Expr *x)
 	const char *n = x->name;
 	if (!strcmp(n, "_addr"))
 		return e->target == T_BPF ? long_call(e, "stp_addr(K)", NULL) : xstrdup("0");
-	if (!strcmp(n, "_stack_at")) {
+	if (!strcmp(n, "_stack_at") || !strcmp(n, "_ustack_at")) {
 		char *depth = emit_expr(e, x->args[0]);
 		if (!needs_bpf(e, x, "reads the stack"))
 			return xstrdup("0");
-		return long_call(e, "stp_stack_at(K, %s, 0)", depth);
+		return long_call(e, n[1] == 'u' ? "stp_stack_at(K, %s, STP_STACK_USER)" : "stp_stack_at(K, %s, 0)", depth);
 	}
 	if (!strcmp(n, "_callers") || !strcmp(n, "_ucallers")) {
 		char *count = emit_expr(e, x->args[0]);
