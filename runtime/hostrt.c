@@ -226,6 +226,10 @@ int rt_handle_record(void *session, void *data, size_t size)
 	case STP_REC_KMSG:
 		record_kmsg(h, payload);
 		break;
+	case STP_REC_SWITCH:
+		rt_out_flush(s);
+		rt_output_switch(s);
+		break;
 	}
 	return 0;
 }
@@ -404,6 +408,13 @@ void stp_rt_exit(struct stp_ctx *c)
 	s->stop = 1;
 	if (s->globals)
 		rt_state(s)->session_state = STP_SESSION_STOPPING;
+}
+
+void stp_rt_switch_file(struct stp_ctx *c)
+{
+	struct stp_session *s = session_of(c);
+	rt_out_flush(s);
+	rt_output_switch(s);
 }
 
 /* ----------------------------------------------------------- context */

@@ -112,6 +112,7 @@ enum stp_rec_kind {
 			     * and buckets, summed over CPUs) to print as a histogram */
 	STP_REC_KMSG = 8,   /* id: printk level 0..7; payload: a packed string
 			     * that staprun writes to the kernel log (/dev/kmsg) */
+	STP_REC_SWITCH = 9, /* switch_file(): the output goes on in the next file */
 };
 
 /* Frames a backtrace holds (stap's MAXBACKTRACE). */
@@ -330,6 +331,9 @@ void stp_rt_warn(struct stp_ctx *c, int site_id, const char *msg);
 void stp_rt_exit(struct stp_ctx *c);
 /* printk(level, msg): a line in the kernel log, written to /dev/kmsg. */
 void stp_rt_kmsg(struct stp_ctx *c, int64_t level, const char *msg, size_t len);
+/* switch_file(): what was printed so far stays in this output file, the
+ * rest goes to the next one (as SIGUSR2 does; nothing without -o). */
+void stp_rt_switch_file(struct stp_ctx *c);
 
 /* Arrays (global id = index in stp_module.globals). Keys and values use
  * the layouts in the global's descriptor.  lookup returns false if absent

@@ -88,6 +88,22 @@ kill -INT $pid; wait $pid
 last0=$(tail -n 1 usr2/u.log | cut -d' ' -f2); first1=$(head -n 1 usr2/u.log.1 | cut -d' ' -f2)
 check "SIGUSR2 switches to FILE.1, nothing lost" '[ -n "$last0" ] && [ "$first1" = $((last0 + 1)) ]' "u.log ends $last0, u.log.1 starts $first1"
 
+# switch_file(): in begin and end at once, in a kernel handler by a record
+# staprun acts on in order with the handler's output; -S 1,3 keeps 3 files
+mkdir -p switch
+printf '%s\n' 'probe begin { println("b1"); switch_file(); println("b2") }
+probe kernel.trace("syscalls:sys_enter_exit_group") { if (pid() == target()) { println("k1"); switch_file(); println("k2") } }
+probe end { println("e1"); switch_file(); println("e2"); switch_file(); println("e3") }' >"$work/switch.stp"
+"$STAP" -o "$work/switch/s.log" -S 1,3 -c /bin/true "$work/switch.stp" >"$work/o" 2>"$work/e"
+got=$(cd switch && for f in *; do printf '%s:' "$f"; tr '\n' ' ' <"$f"; done)
+check "switch_file() with -S: begin, kernel, end" '[ "$got" = "s.log.2:k2 e1 s.log.3:e2 s.log.4:e3 " ] && [ ! -s "$work/o" ]' "$got $(cat "$work/o" "$work/e")"
+rm -rf switch; mkdir -p switch
+"$STAP" -o "$work/switch/p.log" -e 'probe begin { println("a"); switch_file(); println("b"); exit() }' >"$work/o" 2>"$work/e"
+got=$(cd switch && for f in *; do printf '%s:' "$f"; tr '\n' ' ' <"$f"; done)
+check "switch_file() with -o alone: FILE, then FILE.1" '[ "$got" = "p.log:a p.log.1:b " ]' "$got $(cat "$work/o" "$work/e")"
+out=$("$STAP" -e 'probe begin { println("a"); switch_file(); println("b"); exit() }' 2>&1 | tr '\n' ' ')
+check "switch_file() without -o does nothing" '[ "$out" = "a b " ]' "$out"
+
 # --------------------------------------------------------- -T, -c, -x
 
 start=$(date +%s%N)
