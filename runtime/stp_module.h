@@ -301,6 +301,7 @@ struct stp_ctx {
 	char errmsg[256];
 	void *frame;               /* per-handler scratch (locals) */
 	void *rt;                  /* staprun private */
+	const char *pn;            /* pn() where it is not pp (an alias's name), or NULL */
 };
 
 /* Packed arguments (format.c), for deferred strings' functions. */

@@ -576,6 +576,8 @@ typedef struct DerivedProbe {
 	int id;
 	SrcLoc loc;
 	char *derivation;      /* " <- alias = points <- user points" (for -p2) */
+	char *pn;              /* pn(): the alias name the user's point matched, or
+				* NULL where pn() is each point's pp() */
 } DerivedProbe;
 
 /* A function the runtime provides (pid, execname, printf, strlen, ...). */

@@ -53,6 +53,7 @@ typedef struct stp_kctx stp_kctx_t;
 struct stp_kctx {
 	void *ctx;           /* the program's context (tracepoint record, pt_regs) */
 	const char *pp;      /* pp() of the point that fired */
+	const char *pn;      /* pn(), where it is not pp(): the alias's name, or 0 */
 	int64_t error;       /* nonzero: unwind (>0 error site + 1, -1 next) */
 	int64_t actions;     /* statements executed, against MAXACTION */
 	/* Function probes (kernel.function, process(...).function): the

@@ -179,6 +179,7 @@ typedef struct Leaf {
 	Expr *cond;            /* shared, cloned per DerivedProbe */
 	const Probe **chain;   /* aliases, innermost first */
 	int nchain;
+	const char *pn;        /* the alias name the user's point matched, or NULL */
 } Leaf;
 
 typedef struct Walk {
@@ -193,6 +194,7 @@ typedef struct Path {
 	Expr *cond;
 	const Probe **chain;   /* outermost first while walking */
 	int nchain;
+	const char *pn;        /* the alias name the user's point matched, or NULL */
 } Path;
 
 static Expr *and_cond(Expr *a, Expr *b)
@@ -250,9 +252,10 @@ static void mismatch_error(Elab *E, const ProbePoint *pt)
 
 static int expand_point(Walk *w, const ProbePoint *pt, Path *path, bool optional);
 
-static Path path_through(const Path *in, const Probe *alias, const ProbePoint *ap)
+static Path path_through(const Path *in, const Probe *alias, const ProbePoint *ap, const char *name)
 {
 	Path p = {0};
+	p.pn = in->pn ? in->pn : name; /* the outermost alias names the probe */
 	p.nparts = in->nparts + (alias->body ? 1 : 0);
 	p.parts = xmalloc(sizeof(Stmt *) * (size_t)(p.nparts + 1));
 	int k = 0;
@@ -271,12 +274,12 @@ static Path path_through(const Path *in, const Probe *alias, const ProbePoint *a
 	return p;
 }
 
-static int expand_alias(Walk *w, const Probe *alias, Path *path, bool optional)
+static int expand_alias(Walk *w, const Probe *alias, const char *name, Path *path, bool optional)
 {
 	int total = 0;
 	for (int i = 0; i < alias->npoints; i++) {
 		const ProbePoint *ap = alias->points[i];
-		Path p = path_through(path, alias, ap);
+		Path p = path_through(path, alias, ap, name);
 		int n = expand_point(w, ap, &p, optional || ap->optional);
 		if (n > 0)
 			total += n;
@@ -318,6 +321,7 @@ static int resolve_leaf(Walk *w, const ProbePoint *pt, Path *path, bool optional
 		lf->nparts = path->nparts;
 		lf->cond = path->cond;
 		lf->nchain = path->nchain;
+		lf->pn = path->pn;
 		lf->chain = xmalloc(sizeof(Probe *) * (size_t)(path->nchain + 1));
 		for (int j = 0; j < path->nchain; j++)
 			lf->chain[j] = path->chain[path->nchain - 1 - j];
@@ -354,7 +358,7 @@ static int expand_point(Walk *w, const ProbePoint *pt, Path *path, bool optional
 			continue;
 		last = a; /* one expansion per definition, whichever name matched */
 		matched = true;
-		total += expand_alias(w, a, path, optional);
+		total += expand_alias(w, a, E->alias_keys.data[i], path, optional);
 	}
 	free(pat);
 	if (matched)
@@ -392,6 +396,8 @@ static Context point_context(const Resolved *r)
 static bool same_path(const Leaf *a, const Leaf *b)
 {
 	if (a->nparts != b->nparts || a->cond != b->cond || a->nchain != b->nchain)
+		return false;
+	if ((a->pn == NULL) != (b->pn == NULL) || (a->pn && strcmp(a->pn, b->pn) != 0))
 		return false;
 	for (int i = 0; i < a->nparts; i++)
 		if (a->parts[i] != b->parts[i])
@@ -432,6 +438,7 @@ static DerivedProbe *new_derived(Elab *E, const Probe *user, const Leaf *lf, Con
 	dp->ctx = ctx;
 	dp->loc = user->loc;
 	dp->derivation = derivation_text(lf, user);
+	dp->pn = lf->pn ? xstrdup(lf->pn) : NULL;
 	dp->id = E->prog->probes.len;
 	vec_push(&E->prog->probes, dp);
 	return dp;

@@ -48,6 +48,7 @@ static const Builtin builtins[] = {
 	{"execname", S, 0, 0, {0}, BOTH, "name of the current process"},
 	{"cpu", L, 0, 0, {0}, BOTH, "current cpu"},
 	{"pp", S, 0, 0, {0}, BOTH, "probe point text"},
+	{"pn", S, 0, 0, {0}, BOTH, "probe point as the script named it (the alias name, else pp)"},
 	{"probefunc", S, 0, 0, {0}, K, "function probed"},
 	{"probemod", S, 0, 0, {0}, K, "module probed"},
 	{"target", L, 0, 0, {0}, BOTH, "-x PID or -c child pid"},

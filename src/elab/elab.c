@@ -63,7 +63,7 @@ static bool builtin_is_pure(const char *name)
 	static const char *const pure[] = {
 		"sprintf", "sprint", "strlen", "substr", "isinstr", "strtol", "str_replace", "text_str",
 		"text_strn", "stringat", "isdigit", "pid", "tid", "ppid", "uid", "gid", "euid", "egid",
-		"execname", "cpu", "pp", "probefunc", "probemod", "target", "gettimeofday_s",
+		"execname", "cpu", "pp", "pn", "probefunc", "probemod", "target", "gettimeofday_s",
 		"gettimeofday_ms", "gettimeofday_us", "gettimeofday_ns", "local_clock_s", "local_clock_ms",
 		"local_clock_us", "local_clock_ns", "cpu_clock_s", "cpu_clock_ms", "cpu_clock_us",
 		"cpu_clock_ns", "jiffies", "kernel_string", "kernel_string_n", "kernel_long", "kernel_int",

@@ -570,6 +570,12 @@ char *emit_builtin(Emitter *e, Expr *x)
 		emit_line(e, "stp_execname(%s);", s);
 		return s;
 	}
+	if (!strcmp(n, "pn")) {
+		/* K->pn: set by the handler of a probe reached through an alias */
+		char *s = emit_new_str(e);
+		emit_line(e, "stp_str_copy(%s, K->pn ? K->pn : K->pp);", s);
+		return s;
+	}
 	if (!strcmp(n, "pp") || !strcmp(n, "probefunc") || !strcmp(n, "probemod")) {
 		char *s = emit_new_str(e);
 		if (!strcmp(n, "pp"))
