@@ -231,6 +231,19 @@ static __always_inline __u32 stp_rec_defer(unsigned char *r, __u32 off, int64_t 
 		(K)->error = (id) + 1;                                                 \
 	} while (0)
 
+/* An error at site id whose message is msg (error(), STAP_ERROR, a fault
+ * raised in a function), not the site's: staprun prints the record's text. */
+#define stp_error_msg(K, id, msg)                                                      \
+	do {                                                                           \
+		unsigned char *r_ = stp_rec_begin();                                   \
+		__sync_fetch_and_add(&stp_g.st.errors, 1);                             \
+		if (r_) {                                                              \
+			__u32 o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), (msg), 0); \
+			stp_rec_send(K, r_, STP_REC_ERROR, (id), o_);                  \
+		}                                                                      \
+		(K)->error = (id) + 1;                                                 \
+	} while (0)
+
 /* A diagnostic record (STP_REC_ERROR counts as an error, STP_REC_WARN
  * does not) whose message is fmt, a read-only literal with one %llx,
  * formatted with addr here: stap's fault messages name the address. */

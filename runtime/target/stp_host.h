@@ -89,9 +89,13 @@ static inline uint32_t stp_rec_str(unsigned char *r, uint32_t off, const char *s
 	return off + 2 + ((len + 1u) & ~1u);
 }
 
-#define stp_error(K, id)                                          \
+#define stp_error(K, id) stp_error_msg(K, id, NULL)
+
+/* an error at site id whose message is msg (error(), STAP_ERROR, a fault
+ * raised in a function), or the site's own when msg is NULL or empty */
+#define stp_error_msg(K, id, msg)                                 \
 	do {                                                       \
-		stp_rt_error((K), (id), NULL);                     \
+		stp_rt_error((K), (id), (msg));                    \
 		if (!(K)->error)                                   \
 			(K)->error = (id) + 1;                     \
 	} while (0)

@@ -526,12 +526,8 @@ char *emit_builtin(Emitter *e, Expr *x)
 	if (!strcmp(n, "error")) {
 		char *msg = emit_expr(e, x->args[0]);
 		int id = emit_error_site(e, "", "", (SrcLoc){0});
-		if (e->target == T_HOST && !in_try(e)) {
-			emit_line(e, "stp_rt_error(K, %d, %s); if (!K->error) K->error = %d;", id, msg, id + 1);
-		} else if (e->target == T_BPF && !in_try(e)) {
-			emit_line(e, "{ unsigned char *r_ = stp_rec_begin(); __sync_fetch_and_add(&stp_g.st.errors, 1);");
-			emit_line(e, "  if (r_) { uint32_t o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), %s, 0);", msg);
-			emit_line(e, "  stp_rec_send(K, r_, STP_REC_ERROR, %d, o_); } K->error = %d; }", id, id + 1);
+		if (!in_try(e)) {
+			emit_line(e, "stp_error_msg(K, %d, %s);", id, msg);
 		} else {
 			emit_line(e, "stp_str_copy(F->errmsg, %s); K->error = %d;", msg, id + 1);
 		}

@@ -682,16 +682,8 @@ static void emit_call_error(Emitter *e)
 	emit_line(e, "if (K->error > 0) {");
 	e->fn->indent++;
 	emit_line(e, "if (CF->errmsg[0]) stp_str_copy(F->errmsg, CF->errmsg);");
-	if (!in_try(e)) {
-		if (e->target == T_BPF) {
-			emit_line(e, "if (F->errmsg[0]) { unsigned char *r_ = stp_rec_begin(); __sync_fetch_and_add(&stp_g.st.errors, 1);");
-			emit_line(e, "  if (r_) { uint32_t o_ = stp_rec_str(r_, sizeof(struct stp_rec_hdr), F->errmsg, 0);");
-			emit_line(e, "  stp_rec_send(K, r_, STP_REC_ERROR, K->error - 1, o_); } }");
-			emit_line(e, "else { int id_ = K->error - 1; stp_error(K, id_); }");
-		} else {
-			emit_line(e, "{ int id_ = K->error - 1; stp_rt_error(K, id_, F->errmsg); if (!K->error) K->error = id_ + 1; }");
-		}
-	}
+	if (!in_try(e))
+		emit_line(e, "{ int id_ = K->error - 1; if (F->errmsg[0]) stp_error_msg(K, id_, F->errmsg); else stp_error(K, id_); }");
 	e->fn->indent--;
 	emit_line(e, "}");
 }
