@@ -57,6 +57,28 @@ static const uint64_t specials[] = {
 	0x7ff0000000000001ULL,                        /* signalling NaN */
 };
 #define NSPECIAL (sizeof specials / sizeof specials[0])
+#define NELEM(a) (sizeof a / sizeof a[0])
+
+/* Cases both modes go through: fp_to_long's operands (ties, the ends of
+ * a long's range), fp_to_string's precisions, long_to_fp's and
+ * fp32_to_fp64's operands, string_to_fp's inputs. */
+static const double roundings[] = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 2.75,
+				   -3.25, 4503599627370495.5, 9223372036854774784.0,
+				   9223372036854775808.0, -9223372036854775808.0, -1e19, 1e-310, -7.0};
+static const int64_t precs[] = {0, 1, 2, 3, 6, 17, 30, 126, 127, 128, 300, -1};
+static const int64_t longs[] = {0, 1, -1, 9007199254740993LL, -9007199254740993LL, INT64_MAX,
+				INT64_MIN, 0x7ffffffffffffdffLL, 0x20000000000001LL, 123456789};
+static const uint64_t floats[] = {0, 0x80000000, 0x3f800000, 0xbfc00000, 0x00000001, 0x807fffff,
+				  0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001,
+				  0xffc12345, 0xdeadbeef3fc00000ULL};
+static const char *const inputs[] = {
+	"0", "-0", "1", "+1.5", "  2.5e3 ", ".5", "5.", "0.1", "1e-400", "-1e400", "4.9e-324",
+	"2.4703282292062327e-324", "2.4703282292062328e-324", "2.2250738585072011e-308",
+	"1.7976931348623157e308", "1.7976931348623158e308", "1.797693134862315808e308",
+	"9007199254740993", "9007199254740993.0000000000000000000000000000001", "inf",
+	"-Infinity", "nan", "-NaN", "123456789012345678901234567890e-20",
+	"0.00000000000000000000000000000000000000000000000000000000000000000000000000001e-245",
+};
 
 /* A double of any kind: random bits, subnormals, near 1, small integers. */
 static uint64_t random_double(void)
@@ -156,17 +178,22 @@ static void parse_case(const char *s)
 	emit(FROMSTR, 0, 0, bits(d), in, NULL);
 }
 
-/* x whose digits k+1, k+2 after the point (k the last that fits in 127
- * bytes) are 9s: rounding at a precision past the end may carry into
- * the text */
-static uint64_t carrying_value(void)
+/* Whether u's digits k+1, k+2 after the point (k the last that fits in
+ * 127 bytes) are 9s and the next at least 5: rounding at a precision past
+ * the end of the string carries into the text. */
+static int carries(uint64_t u)
 {
 	static char full[1300];
+	snprintf(full, sizeof full, "%.1200f", dbl(u));
+	const char *dot = strchr(full, '.'), *d = dot + 1 + (126 - (int)(dot - full));
+	return d[0] == '9' && d[1] == '9' && d[2] >= '5';
+}
+
+static uint64_t carrying_value(void)
+{
 	for (;;) {
 		uint64_t u = (rnd() & 0x000fffffffffffffULL) | ((uint64_t)(600 + rnd() % 300) << 52);
-		snprintf(full, sizeof full, "%.1200f", dbl(u));
-		const char *dot = strchr(full, '.'), *d = dot + 1 + (126 - (int)(dot - full));
-		if (d[0] == '9' && d[1] == '9' && d[2] >= '5')
+		if (carries(u))
 			return u;
 	}
 }
@@ -193,40 +220,31 @@ static void kernel_cases(int nrandom)
 		volatile double x = dbl(a);
 		emit(SQRT, a, 0, bits(sqrt(x)), NULL, NULL);
 	}
-	static const int64_t longs[] = {0, 1, -1, 9007199254740993LL, -9007199254740993LL, INT64_MAX,
-					INT64_MIN, 0x7ffffffffffffdffLL, 0x20000000000001LL, 123456789};
-	for (unsigned i = 0; i < sizeof longs / sizeof longs[0] + nrandom; i++) {
-		int64_t l = i < sizeof longs / sizeof longs[0] ? longs[i] : (int64_t)rnd() >> (rnd() % 64);
+	for (unsigned i = 0; i < NELEM(longs) + nrandom; i++) {
+		int64_t l = i < NELEM(longs) ? longs[i] : (int64_t)rnd() >> (rnd() % 64);
 		volatile int64_t v = l;
 		emit(LTOF, (uint64_t)l, 0, bits((double)v), NULL, NULL);
 	}
-	static const uint64_t floats[] = {0, 0x80000000, 0x3f800000, 0xbfc00000, 0x00000001, 0x807fffff,
-					  0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001,
-					  0xffc12345, 0xdeadbeef3fc00000ULL};
-	for (unsigned i = 0; i < sizeof floats / sizeof floats[0] + nrandom; i++) {
-		uint64_t f = i < sizeof floats / sizeof floats[0] ? floats[i] : rnd();
+	for (unsigned i = 0; i < NELEM(floats) + nrandom; i++) {
+		uint64_t f = i < NELEM(floats) ? floats[i] : rnd();
 		uint32_t f32 = (uint32_t)f;
 		float fl;
 		memcpy(&fl, &f32, 4);
 		volatile double d = fl;
 		emit(F32, f, 0, bits(d), NULL, NULL);
 	}
-	static const double roundings[] = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 2.75,
-					   -3.25, 4503599627370495.5, 9223372036854774784.0,
-					   9223372036854775808.0, -9223372036854775808.0, -1e19, 1e-310, -7.0};
 	static const int modes[] = {0, 1, 2, 3, 4, 6};
-	for (unsigned i = 0; i < sizeof roundings / sizeof roundings[0] + NSPECIAL + nrandom; i++) {
-		uint64_t a = i < sizeof roundings / sizeof roundings[0] ? bits(roundings[i])
-			     : i < sizeof roundings / sizeof roundings[0] + NSPECIAL
-				 ? specials[i - sizeof roundings / sizeof roundings[0]]
+	for (unsigned i = 0; i < NELEM(roundings) + NSPECIAL + nrandom; i++) {
+		uint64_t a = i < NELEM(roundings) ? bits(roundings[i])
+			     : i < NELEM(roundings) + NSPECIAL
+				 ? specials[i - NELEM(roundings)]
 				 : random_double();
 		for (int m = 0; m < 6; m++)
 			emit(TOLONG, a, (uint64_t)modes[m], (uint64_t)to_long(a, modes[m]), NULL, NULL);
 	}
-	static const int precs[] = {0, 1, 2, 3, 6, 17, 30, 126, 127, 128, 300, -1};
 	for (unsigned i = 0; i < NSPECIAL; i++)
-		for (unsigned p = 0; p < sizeof precs / sizeof precs[0]; p++)
-			string_case(specials[i], precs[p]);
+		for (unsigned p = 0; p < NELEM(precs); p++)
+			string_case(specials[i], (int)precs[p]);
 	static const double texts[] = {0.125, 0.375, 2.5, 0.05, 9.995, 999999.5, 1e22, 1e23, -1e-5};
 	for (unsigned i = 0; i < sizeof texts / sizeof texts[0]; i++)
 		for (int p = 0; p < 4; p++)
@@ -235,15 +253,7 @@ static void kernel_cases(int nrandom)
 		string_case(random_double(), (int)(rnd() % 40));
 	for (int i = 0; i < 4; i++)
 		string_case(carrying_value(), 128 + i);
-	static const char *const inputs[] = {
-		"0", "-0", "1", "+1.5", "  2.5e3 ", ".5", "5.", "0.1", "1e-400", "-1e400", "4.9e-324",
-		"2.4703282292062327e-324", "2.4703282292062328e-324", "2.2250738585072011e-308",
-		"1.7976931348623157e308", "1.7976931348623158e308", "1.797693134862315808e308",
-		"9007199254740993", "9007199254740993.0000000000000000000000000000001", "inf",
-		"-Infinity", "nan", "-NaN", "123456789012345678901234567890e-20",
-		"0.00000000000000000000000000000000000000000000000000000000000000000000000000001e-245",
-	};
-	for (unsigned i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+	for (unsigned i = 0; i < NELEM(inputs); i++)
 		parse_case(inputs[i]);
 	for (int i = 0; i < nrandom; i++) {
 		char buf[128];
@@ -324,7 +334,6 @@ static void user_parse(const char *s)
 	printf("%s %016llx\n", s, (unsigned long long)bits(strtod(s, NULL)));
 }
 
-static const int64_t user_precs[] = {0, 1, 2, 3, 6, 17, 30, 126, 127, 128, 300, -1};
 static const uint64_t user_texts[] = {
 	0x3fc0000000000000ULL, 0x3fd8000000000000ULL, 0x4004000000000000ULL, /* 0.125 0.375 2.5 */
 	0x3fa999999999999aULL, 0x4023fd70a3d70a3dULL, 0x412e847f00000000ULL, /* 0.05 9.995 999999.5 */
@@ -335,28 +344,6 @@ static const uint64_t user_texts[] = {
 static const uint64_t user_carrying[] = { /* fp_reference carrying */
 	0x312f0e382a747e06ULL, 0x2d591ffb1252c396ULL, 0x2975d96233349139ULL, 0x37caeedba51e3576ULL,
 };
-/* 0.5 1.5 2.5 -0.5 -1.5 -2.5, below 0.5, 2.75 -3.25, 2^52 - 0.5, below
- * 2^63, 2^63, -2^63, -1e19, a subnormal, -7 */
-static const uint64_t user_roundings[] = {
-	0x3fe0000000000000ULL, 0x3ff8000000000000ULL, 0x4004000000000000ULL, 0xbfe0000000000000ULL,
-	0xbff8000000000000ULL, 0xc004000000000000ULL, 0x3fdfffffffffffffULL, 0x4006000000000000ULL,
-	0xc00a000000000000ULL, 0x432fffffffffffffULL, 0x43dfffffffffffffULL, 0x43e0000000000000ULL,
-	0xc3e0000000000000ULL, 0xc3e158e460913d00ULL, 0x000012688b70e62bULL, 0xc01c000000000000ULL,
-};
-static const int64_t user_longs[] = {0, 1, -1, 9007199254740993LL, -9007199254740993LL, INT64_MAX,
-				     INT64_MIN, 0x7ffffffffffffdffLL, 0x20000000000001LL, 123456789};
-static const uint64_t user_floats[] = {0, 0x80000000, 0x3f800000, 0xbfc00000, 0x00000001, 0x807fffff,
-				       0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001,
-				       0xffc12345, 0xdeadbeef3fc00000ULL};
-static const char *const user_inputs[] = {
-	"0", "-0", "1", "+1.5", "  2.5e3 ", ".5", "5.", "0.1", "1e-400", "-1e400", "4.9e-324",
-	"2.4703282292062327e-324", "2.4703282292062328e-324", "2.2250738585072011e-308",
-	"1.7976931348623157e308", "1.7976931348623158e308", "1.797693134862315808e308",
-	"9007199254740993", "9007199254740993.0000000000000000000000000000001", "inf",
-	"-Infinity", "nan", "-NaN", "123456789012345678901234567890e-20",
-	"0.00000000000000000000000000000000000000000000000000000000000000000000000000001e-245",
-};
-#define NELEM(a) (sizeof a / sizeof a[0])
 
 static void user_output(void)
 {
@@ -371,12 +358,12 @@ static void user_output(void)
 	}
 	for (unsigned i = 0; i < NSPECIAL; i++)
 		user_unary(specials[i]);
-	for (unsigned i = 0; i < NELEM(user_roundings); i++)
-		user_unary(user_roundings[i]);
+	for (unsigned i = 0; i < NELEM(roundings); i++)
+		user_unary(bits(roundings[i]));
 	for (int i = 0; i < 100; i++)
 		user_unary(script_double());
-	for (unsigned i = 0; i < NELEM(user_longs); i++) {
-		volatile int64_t l = user_longs[i];
+	for (unsigned i = 0; i < NELEM(longs); i++) {
+		volatile int64_t l = longs[i];
 		printf("%lld %016llx\n", (long long)l, (unsigned long long)bits((double)l));
 	}
 	for (int i = 0; i < 60; i++) {
@@ -386,9 +373,9 @@ static void user_output(void)
 			l = -l;
 		printf("%lld %016llx\n", (long long)l, (unsigned long long)bits((double)l));
 	}
-	for (unsigned i = 0; i < NELEM(user_floats) + 60; i++) {
-		uint64_t f = user_floats[i % NELEM(user_floats)];
-		if (i >= NELEM(user_floats)) {
+	for (unsigned i = 0; i < NELEM(floats) + 60; i++) {
+		uint64_t f = floats[i % NELEM(floats)];
+		if (i >= NELEM(floats)) {
 			int64_t f1 = rand31(), f2 = rand31() % 2;
 			f = (uint64_t)(f1 << 1 | f2);
 		}
@@ -399,8 +386,8 @@ static void user_output(void)
 		printf("%016llx %016llx\n", (unsigned long long)f, (unsigned long long)bits(d));
 	}
 	for (unsigned i = 0; i < NSPECIAL; i++)
-		for (unsigned p = 0; p < NELEM(user_precs); p++)
-			user_string(specials[i], user_precs[p]);
+		for (unsigned p = 0; p < NELEM(precs); p++)
+			user_string(specials[i], precs[p]);
 	for (unsigned i = 0; i < NELEM(user_texts); i++)
 		for (int p = 0; p < 4; p++)
 			user_string(user_texts[i], p);
@@ -411,8 +398,8 @@ static void user_output(void)
 		uint64_t a = script_double();
 		user_string(a, rand31() % 40);
 	}
-	for (unsigned i = 0; i < NELEM(user_inputs); i++)
-		user_parse(user_inputs[i]);
+	for (unsigned i = 0; i < NELEM(inputs); i++)
+		user_parse(inputs[i]);
 	for (int i = 0; i < 100; i++) {
 		char s[128];
 		uint64_t a = script_double();
@@ -425,15 +412,6 @@ static void user_output(void)
 		}
 		user_parse(s);
 	}
-}
-
-/* Whether the value's text carries when rounded past the string's end. */
-static int carries(uint64_t u)
-{
-	static char full[1300];
-	snprintf(full, sizeof full, "%.1200f", dbl(u));
-	const char *dot = strchr(full, '.'), *d = dot + 1 + (126 - (int)(dot - full));
-	return d[0] == '9' && d[1] == '9' && d[2] >= '5';
 }
 
 int main(int argc, char **argv)
