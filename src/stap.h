@@ -606,8 +606,15 @@ typedef struct Program {
 	int nprobe_points;     /* resolved points over all DerivedProbes */
 	int nembeds;           /* embedded-C blocks and functions kept */
 	/* globals written but never read (printed at exit by the runtime) */
-	Vec print_at_end;      /* Var* */
+	Vec print_at_end;      /* Var*: those var_printed_at_end() holds for */
 } Program;
+
+/* A global the runtime prints at exit, as stap does: written but never
+ * read, and the user's (a tapset's own state, tzinfo's zone, is not). */
+static inline bool var_printed_at_end(const struct Var *v)
+{
+	return v->written && !v->read && !(v->loc.file && v->loc.file->is_tapset);
+}
 
 /* Run pass 2 on the user scripts.  Returns NULL on error. */
 Program *elaborate(struct Session *s, Vec *user_scripts);

@@ -360,8 +360,7 @@ static void fill_program(Elab *E)
 			continue;
 		ev->v.id = p->globals.len;
 		vec_push(&p->globals, &ev->v);
-		/* a tapset's own state (tzinfo's zone) is not the user's to see */
-		if (ev->v.written && !ev->v.read && !(ev->v.loc.file && ev->v.loc.file->is_tapset))
+		if (var_printed_at_end(&ev->v))
 			vec_push(&p->print_at_end, &ev->v);
 	}
 	for (int i = 0; i < E->func_queue.len; i++)

@@ -382,20 +382,17 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 		sb_puts(b, "\tif (!F)\n\t\treturn 0;\n");
 		sb_printf(b, "\t__builtin_memset(F, 0, offsetof(%s, ret_s));\n", fr->type);
 		sb_puts(b, "\tF->ret_s[0] = 0;\n\tF->errmsg[0] = 0;\n");
-		if (dp->pn)
-			sb_printf(b, "\tK->pn = stp_lit_%d;\n", emit_literal(e, dp->pn, strlen(dp->pn)));
-		else
-			sb_puts(b, "\tK->pn = 0;\n");
 	} else {
 		sb_printf(b, "static void stp_probe_%d(struct stp_ctx *K)\n{\n", dp->id);
 		sb_puts(b, "\tstruct stp_globals *G = K->globals;\n");
 		sb_printf(b, "\t%s *F = calloc(1, sizeof *F);\n", fr->type);
 		sb_puts(b, "\tif (!F) {\n\t\tstp_rt_error(K, -1, \"out of memory\");\n\t\treturn;\n\t}\n");
-		if (dp->pn)
-			sb_printf(b, "\tK->pn = stp_lit_%d;\n", emit_literal(e, dp->pn, strlen(dp->pn)));
-		else
-			sb_puts(b, "\tK->pn = 0;\n");
 	}
+	/* pn(): the alias name, or 0 where it is pp() */
+	if (dp->pn)
+		sb_printf(b, "\tK->pn = stp_lit_%d;\n", emit_literal(e, dp->pn, strlen(dp->pn)));
+	else
+		sb_puts(b, "\tK->pn = 0;\n");
 	long_decls(b, &fn);
 	sb_puts(b, "\t(void)G;\n");
 	sb_puts(b, fn.body.s ? fn.body.s : "");
@@ -842,9 +839,7 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 		sb_printf(b, ", .maxsize = %lld, .wrap = %d, .hist_kind = %d, .hist_start = %lldLL, .hist_stop = %lldLL, .hist_step = %lldLL",
 			  (long long)(v->maxsize > 0 ? v->maxsize : s->limits.maxmapentries), v->wrap, v->hist_kind,
 			  (long long)v->hist_start, (long long)v->hist_stop, (long long)v->hist_step);
-		sb_printf(b, ", .print_at_end = %d, .percpu = %d },\n",
-			  v->written && !v->read && !(v->loc.file && v->loc.file->is_tapset),
-			  v->type == TY_STATS);
+		sb_printf(b, ", .print_at_end = %d, .percpu = %d },\n", var_printed_at_end(v), v->type == TY_STATS);
 	}
 	if (!p->globals.len)
 		sb_puts(b, "\t{ 0 }\n");
