@@ -116,10 +116,8 @@ static const struct sym *kernel_sym(uint64_t addr)
 struct elf_syms {
 	char *path;
 	struct symtab t;
-	/* file offset to link-time address: vaddr = off + bias, from the
-	 * first executable PT_LOAD (where code lives), or from the loaded
-	 * segment that holds the offset (file_vaddr) */
-	int64_t bias;
+	/* the executable PT_LOADs (where code lives), to turn a file offset
+	 * into a link-time address (file_vaddr) */
 	struct { uint64_t off, size, vaddr; } segs[16];
 	int nsegs;
 	Dwarf *dwarf;            /* source lines, opened on first use (NULL: none) */
@@ -153,9 +151,7 @@ static void read_elf_symbols(struct elf_syms *es, Elf *elf)
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
 			continue;
-		if (!es->nsegs)
-			es->bias = (int64_t)ph.p_vaddr - (int64_t)ph.p_offset;
-		if (es->nsegs < 16) {
+		if (es->nsegs < (int)(sizeof es->segs / sizeof es->segs[0])) {
 			es->segs[es->nsegs].off = ph.p_offset;
 			es->segs[es->nsegs].size = ph.p_filesz;
 			es->segs[es->nsegs++].vaddr = ph.p_vaddr;
@@ -164,13 +160,14 @@ static void read_elf_symbols(struct elf_syms *es, Elf *elf)
 }
 
 /* A file offset of a mapped file as its link-time address: code may be
- * in several executable segments, each with its own distance. */
+ * in several executable segments, each with its own distance; an offset
+ * in none of them goes by the first. */
 static uint64_t file_vaddr(const struct elf_syms *es, uint64_t file_off)
 {
 	for (int i = 0; i < es->nsegs; i++)
 		if (file_off >= es->segs[i].off && file_off < es->segs[i].off + es->segs[i].size)
 			return file_off - es->segs[i].off + es->segs[i].vaddr;
-	return file_off + (uint64_t)es->bias;
+	return es->nsegs ? file_off - es->segs[0].off + es->segs[0].vaddr : file_off;
 }
 
 static struct elf_syms *elf_syms_of(const char *path)
