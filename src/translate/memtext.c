@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The STP_MEM_* flags of stp_memtext.h that the emitted code depends on. */
+enum { MEM_USER = 1, MEM_UTF32 = 8, MEM_HEX = 16 };
+
 /* The STP_MEM_* flags of a primitive: a literal, from the tapset. */
 static long long mem_flags(Emitter *e, Expr *x, int i)
 {
@@ -21,7 +24,8 @@ static long long mem_flags(Emitter *e, Expr *x, int i)
 	return 0;
 }
 
-/* _text_mem(addr, inlen, outlen, flags): stp_text_mem(), an error on a fault. */
+/* _text_mem(addr, inlen, outlen, flags): stp_text_mem(), an error on a
+ * fault unless MEM_HEX gives the address instead. */
 static char *emit_text_mem(Emitter *e, Expr *x)
 {
 	char *addr = emit_expr(e, x->args[0]);
@@ -32,16 +36,21 @@ static char *emit_text_mem(Emitter *e, Expr *x)
 		return literal_operand(e, "");
 	char *raw = emit_new_str(e);
 	char *s = emit_new_str(e);
+	if (flags & MEM_HEX) {
+		emit_line(e, "stp_text_mem(%s, %s, (uint64_t)%s, %s, %s, %lld);", s, raw, addr, inlen, outlen, flags);
+		return s;
+	}
 	emit_line(e, "if (stp_text_mem(%s, %s, (uint64_t)%s, %s, %s, %lld) < 0) {", s, raw, addr, inlen, outlen, flags);
 	e->fn->indent++;
-	emit_fault(e, x, "string", (flags & 1) != 0, addr, false);
+	emit_fault(e, x, "string", (flags & MEM_USER) != 0, addr, false);
 	e->fn->indent--;
 	emit_line(e, "}");
 	return s;
 }
 
 /* _utf_str(addr, flags[, err_msg]): stp_utf_str(); a fault or a
- * malformed sequence is an error, or gives err_msg. */
+ * malformed sequence is an error, or gives err_msg (or, with MEM_HEX,
+ * the address). */
 static char *emit_utf_str(Emitter *e, Expr *x)
 {
 	char *addr = emit_expr(e, x->args[0]);
@@ -49,10 +58,14 @@ static char *emit_utf_str(Emitter *e, Expr *x)
 	char *err_msg = x->nargs > 2 ? emit_expr(e, x->args[2]) : NULL;
 	if (!needs_bpf(e, x, "reads memory"))
 		return literal_operand(e, "");
-	bool user = flags & 1;
-	const char *utf = flags & 8 ? "UTF-32" : "UTF-16";
+	bool user = flags & MEM_USER;
+	const char *utf = flags & MEM_UTF32 ? "UTF-32" : "UTF-16";
 	char *raw = emit_new_str(e);
 	char *s = emit_new_str(e);
+	if (flags & MEM_HEX) {
+		emit_line(e, "stp_utf_str(%s, %s, (uint64_t)%s, %lld);", s, raw, addr, flags);
+		return s;
+	}
 	emit_line(e, "{ int r_ = stp_utf_str(%s, %s, (uint64_t)%s, %lld);", s, raw, addr, flags);
 	if (err_msg) {
 		emit_line(e, "if (r_ < 0) stp_str_copy(%s, %s); }", s, err_msg);
