@@ -223,54 +223,71 @@ static int find_mapping(int pid, uint64_t addr, char *path, size_t pathlen, uint
 
 /* ------------------------------------------------------------ lookup */
 
-/* Name addr: kernel when pid < 0, else in process pid.  Fills sym with
- * the symbol (NULL if unknown), off its offset, module the [name] stap
- * prints ("kernel", a kernel module, or the file's path). */
-static const struct sym *lookup(int pid, uint64_t addr, uint64_t *off, const char **module, char *pathbuf,
-				size_t pathlen)
+/* Where an address is, found once for all that is asked of it. */
+struct where {
+	const struct sym *sym;   /* its symbol, or NULL */
+	uint64_t off;            /* its offset in sym */
+	const char *module;      /* the [name] stap prints ("kernel", a kernel
+				  * module, or the file's path), or NULL */
+	struct elf_syms *es;     /* a user address: the file mapped there */
+	uint64_t vaddr;          /* ... and the address's link-time address in it */
+	char path[4096];
+};
+
+/* Name addr: kernel when pid < 0, else in process pid. */
+static void lookup(int pid, uint64_t addr, struct where *w)
 {
-	*module = NULL;
+	w->sym = NULL;
+	w->off = 0;
+	w->module = NULL;
+	w->es = NULL;
 	if (pid < 0) {
-		const struct sym *s = kernel_sym(addr);
-		if (s) {
-			*off = addr - s->addr;
-			*module = s->module ? s->module : "kernel";
+		w->sym = kernel_sym(addr);
+		if (w->sym) {
+			w->off = addr - w->sym->addr;
+			w->module = w->sym->module ? w->sym->module : "kernel";
 		}
-		return s;
+		return;
 	}
 	uint64_t file_off;
-	if (!find_mapping(pid, addr, pathbuf, pathlen, &file_off))
-		return NULL;
-	*module = pathbuf;
-	struct elf_syms *es = elf_syms_of(pathbuf);
-	uint64_t vaddr = file_vaddr(es, file_off);
-	const struct sym *s = symtab_find(&es->t, vaddr);
-	if (s)
-		*off = vaddr - s->addr;
-	return s;
+	if (!find_mapping(pid, addr, w->path, sizeof w->path, &file_off))
+		return;
+	w->module = w->path;
+	w->es = elf_syms_of(w->path);
+	w->vaddr = file_vaddr(w->es, file_off);
+	w->sym = symtab_find(&w->es->t, w->vaddr);
+	if (w->sym)
+		w->off = w->vaddr - w->sym->addr;
+}
+
+static void where_text(char *buf, size_t size, uint64_t addr, const struct where *w, int with_data)
+{
+	if (!w->sym)
+		snprintf(buf, size, "0x%llx", (unsigned long long)addr);
+	else if (!with_data)
+		snprintf(buf, size, "%s", w->sym->name);
+	else
+		snprintf(buf, size, "%s+0x%llx/0x%llx [%s]", w->sym->name, (unsigned long long)w->off,
+			 (unsigned long long)w->sym->size, w->module);
 }
 
 void rt_symbol_text(char *buf, size_t size, int pid, uint64_t addr, int with_data)
 {
-	char path[4096];
-	uint64_t off = 0;
-	const char *module;
-	const struct sym *s = lookup(pid, addr, &off, &module, path, sizeof path);
-	if (!s)
-		snprintf(buf, size, "0x%llx", (unsigned long long)addr);
-	else if (!with_data)
-		snprintf(buf, size, "%s", s->name);
-	else
-		snprintf(buf, size, "%s+0x%llx/0x%llx [%s]", s->name, (unsigned long long)off,
-			 (unsigned long long)s->size, module);
+	struct where w;
+	lookup(pid, addr, &w);
+	where_text(buf, size, addr, &w, with_data);
 }
 
 /* ------------------------------------------------------ source lines */
 
-/* The source file and line of a link-time address, from the file's DWARF
- * line table; 0 when it has none there. */
-static int source_line(struct elf_syms *es, uint64_t vaddr, const char **file, int *line)
+/* Where an address is in the sources, from its file's DWARF line table;
+ * 0 when it has none there.  Kernel addresses have no DWARF here (no
+ * debuginfo), user ones have it when the file was built with -g. */
+static int source_line(const struct where *w, const char **file, int *line)
 {
+	struct elf_syms *es = w->es;
+	if (!es)
+		return 0;
 	if (!es->dwarf_tried) {
 		es->dwarf_tried = 1;
 		es->dwarf_fd = open(es->path, O_RDONLY | O_CLOEXEC);
@@ -278,39 +295,23 @@ static int source_line(struct elf_syms *es, uint64_t vaddr, const char **file, i
 			es->dwarf = dwarf_begin(es->dwarf_fd, DWARF_C_READ);
 	}
 	Dwarf_Die cu;
-	if (!es->dwarf || !dwarf_addrdie(es->dwarf, vaddr, &cu))
+	if (!es->dwarf || !dwarf_addrdie(es->dwarf, w->vaddr, &cu))
 		return 0;
-	Dwarf_Line *l = dwarf_getsrc_die(&cu, vaddr);
+	Dwarf_Line *l = dwarf_getsrc_die(&cu, w->vaddr);
 	if (!l || !(*file = dwarf_linesrc(l, NULL, NULL)) || dwarf_lineno(l, line) != 0)
 		return 0;
 	return 1;
 }
 
-/* Where addr is in the sources: kernel addresses have no DWARF here
- * (no debuginfo), user ones have it when the file was built with -g. */
-static int addr_source(int pid, uint64_t addr, const char **file, int *line)
-{
-	char path[4096];
-	uint64_t file_off;
-	if (pid < 0 || !find_mapping(pid, addr, path, sizeof path, &file_off))
-		return 0;
-	struct elf_syms *es = elf_syms_of(path);
-	return source_line(es, file_vaddr(es, file_off), file, line);
-}
-
 void rt_symbol_where(char *buf, size_t size, int pid, uint64_t addr, enum rt_sym_what what)
 {
+	struct where w;
 	const char *file = NULL;
 	int line = 0;
-	if (what == RT_SYM_MODULE) {
-		char path[4096];
-		uint64_t off = 0;
-		const char *module;
-		lookup(pid, addr, &off, &module, path, sizeof path);
-		snprintf(buf, size, "%s", module ? module : "");
-		return;
-	}
-	if (!addr_source(pid, addr, &file, &line))
+	lookup(pid, addr, &w);
+	if (what == RT_SYM_MODULE)
+		snprintf(buf, size, "%s", w.module ? w.module : "");
+	else if (!source_line(&w, &file, &line))
 		snprintf(buf, size, "0x%llx", (unsigned long long)addr);
 	else if (what == RT_SYM_FILE)
 		snprintf(buf, size, "%s", file);
@@ -331,27 +332,23 @@ void rt_symbol_where(char *buf, size_t size, int pid, uint64_t addr, enum rt_sym
  * and a newline. */
 static int frame_text(char *buf, size_t size, int pid, uint64_t ip, enum rt_frame_style style)
 {
-	char path[4096];
-	uint64_t off = 0;
-	const char *module;
-	const struct sym *sym = lookup(pid, ip, &off, &module, path, sizeof path);
-	unsigned long long a = ip, o = off;
+	struct where w;
+	lookup(pid, ip, &w);
+	unsigned long long a = ip, o = w.off;
 	if (style == RT_FRAME_BRIEF)
-		return sym ? snprintf(buf, size, "%s+0x%llx\n", sym->name, o) : snprintf(buf, size, "0x%llx\n", a);
+		return w.sym ? snprintf(buf, size, "%s+0x%llx\n", w.sym->name, o) : snprintf(buf, size, "0x%llx\n", a);
 	if (style == RT_FRAME_SIMPLE) {
-		if (sym)
-			return snprintf(buf, size, "%s+0x%llx [%s]\n", sym->name, o, module);
-		uint64_t file_off;
-		if (module && pid >= 0 && find_mapping(pid, ip, path, sizeof path, &file_off))
-			return snprintf(buf, size, "0x%llx [%s+0x%llx]\n", a, path,
-					(unsigned long long)file_vaddr(elf_syms_of(path), file_off));
+		if (w.sym)
+			return snprintf(buf, size, "%s+0x%llx [%s]\n", w.sym->name, o, w.module);
+		if (w.es)
+			return snprintf(buf, size, "0x%llx [%s+0x%llx]\n", a, w.path, (unsigned long long)w.vaddr);
 		return snprintf(buf, size, "0x%llx\n", a);
 	}
 	char text[512];
-	rt_symbol_text(text, sizeof text, pid, ip, 1);
+	where_text(text, sizeof text, ip, &w, 1);
 	const char *file = NULL;
 	int line = 0;
-	if (style == RT_FRAME_FILELINE && addr_source(pid, ip, &file, &line))
+	if (style == RT_FRAME_FILELINE && source_line(&w, &file, &line))
 		return snprintf(buf, size, " 0x%016llx : %s at %s:%d\n", a, text, file, line);
 	return snprintf(buf, size, " 0x%016llx : %s\n", a, text);
 }
