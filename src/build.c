@@ -128,15 +128,25 @@ uint64_t build_cache_key(Session *s, const Program *p)
 		hash_str(&h, VEC_AT(&s->script_args, i));
 	/* Kernel facts used by translation: the BTF it read. */
 	hash_file_stat(&h, s->btf_path ? s->btf_path : "/sys/kernel/btf/vmlinux");
-	/* The runtime headers the module is compiled against. */
-	static const char *const headers[] = {"stp_module.h", "target/stp_bpf.h", "target/stp_host.h",
-					      "target/stp_string.h", "target/stp_embedded.h",
-					      "target/stp_softfloat.h"};
-	for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-		char *rt = xasprintf("%s/%s", runtime_dir(), headers[i]);
-		hash_file_stat(&h, rt);
-		free(rt);
+	/* The runtime headers the module is compiled against: stp_module.h
+	 * and every header of target/ (a list to keep in step missed one). */
+	char *rt = xasprintf("%s/stp_module.h", runtime_dir());
+	hash_file_stat(&h, rt);
+	free(rt);
+	char *target_dir = xasprintf("%s/target", runtime_dir());
+	struct dirent **names = NULL;
+	int n = scandir(target_dir, &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(names[i]->d_name);
+		if (len > 2 && !strcmp(names[i]->d_name + len - 2, ".h")) {
+			rt = xasprintf("%s/%s", target_dir, names[i]->d_name);
+			hash_file_stat(&h, rt);
+			free(rt);
+		}
+		free(names[i]);
 	}
+	free(names);
+	free(target_dir);
 	/* Where probes attach: user binaries change under the same script
 	 * (a rebuilt program moves its functions, marks and variables). */
 	for (int i = 0; p && i < p->probes.len; i++) {
