@@ -53,6 +53,13 @@ void rt_out_write(struct stp_session *s, const void *p, size_t n)
 	out_maybe_flush(s);
 }
 
+/* switch_file() and SIGUSR2: what was printed so far stays in this file. */
+void rt_out_switch(struct stp_session *s)
+{
+	rt_out_flush(s);
+	rt_output_switch(s);
+}
+
 /* ------------------------------------------------------------ errors */
 
 static void report(struct stp_session *s, const char *kind, const char *msg, const char *where)
@@ -227,8 +234,7 @@ int rt_handle_record(void *session, void *data, size_t size)
 		record_kmsg(h, payload);
 		break;
 	case STP_REC_SWITCH:
-		rt_out_flush(s);
-		rt_output_switch(s);
+		rt_out_switch(s);
 		break;
 	}
 	return 0;
@@ -412,9 +418,7 @@ void stp_rt_exit(struct stp_ctx *c)
 
 void stp_rt_switch_file(struct stp_ctx *c)
 {
-	struct stp_session *s = session_of(c);
-	rt_out_flush(s);
-	rt_output_switch(s);
+	rt_out_switch(session_of(c));
 }
 
 /* ----------------------------------------------------------- context */
