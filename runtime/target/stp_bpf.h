@@ -86,12 +86,18 @@ struct stp_recbuf {
 	unsigned char b[2 * STP_RECMAX];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stp_recbuf);
-} stp_recbuf_map SEC(".maps");
+/* A scratch slot per CPU for a value too big for the 512-byte stack (a
+ * handler runs on one CPU from start to end), and the slot's address. */
+#define STP_PERCPU_SLOT(map_name, value_type)                                          \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                               \
+		__uint(max_entries, 1);                                                \
+		__type(key, __u32);                                                    \
+		__type(value, value_type);                                             \
+	} map_name SEC(".maps")
+#define stp_percpu_slot(map_name) ({ __u32 zero_ = 0; bpf_map_lookup_elem(&(map_name), &zero_); })
+
+STP_PERCPU_SLOT(stp_recbuf_map, struct stp_recbuf);
 
 /* ------------------------------------------------------------ strings */
 
@@ -157,25 +163,18 @@ static __always_inline int64_t stp_str_len(const char *a)
 
 /* The string walks' positions and tokenize()'s string, per CPU: a
  * handler runs on one CPU from start to end. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stp_str_vars);
-} stp_str_vars_map SEC(".maps");
+STP_PERCPU_SLOT(stp_str_vars_map, struct stp_str_vars);
 
 static inline struct stp_str_vars *stp_str_vars(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&stp_str_vars_map, &zero);
+	return stp_percpu_slot(stp_str_vars_map);
 }
 
 /* --------------------------------------------------------- records */
 
 static __always_inline unsigned char *stp_rec_begin(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&stp_recbuf_map, &zero);
+	return stp_percpu_slot(stp_recbuf_map);
 }
 
 static __always_inline __u32 stp_rec_long(unsigned char *r, __u32 off, int64_t v)
@@ -542,12 +541,7 @@ static __always_inline int64_t stp_uaddr(stp_kctx_t *K)
 /* Addresses are taken here and named by staprun (runtime/symbols.c). */
 struct stp_stack { __u64 ips[STP_MAXBACKTRACE]; };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stp_stack);
-} stp_stack_map SEC(".maps");
+STP_PERCPU_SLOT(stp_stack_map, struct stp_stack);
 
 /* A stack record for print_backtrace() / print_ubacktrace(): the pid
  * and the addresses, for staprun to name.  Returns its length. */
@@ -599,8 +593,7 @@ static __always_inline __u32 stp_stack_fill_text(unsigned char *r, const char *t
 static __always_inline void stp_stack_text_range(stp_kctx_t *K, char *dst, __u32 flags, int64_t first,
 						 int64_t count)
 {
-	__u32 zero = 0;
-	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	struct stp_stack *st = stp_percpu_slot(stp_stack_map);
 	dst[0] = 0;
 	if (!st)
 		return;
@@ -634,8 +627,7 @@ static __always_inline void stp_stack_text_range(stp_kctx_t *K, char *dst, __u32
  * the probe hit), or 0 when the stack is not that deep. */
 static __always_inline int64_t stp_stack_at(stp_kctx_t *K, int64_t n, __u32 flags)
 {
-	__u32 zero = 0;
-	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	struct stp_stack *st = stp_percpu_slot(stp_stack_map);
 	if (!st || n < 0 || n >= STP_MAXBACKTRACE)
 		return 0;
 	long len = bpf_get_stack(K->ctx, st->ips, sizeof st->ips, flags & STP_STACK_USER ? BPF_F_USER_STACK : 0);
@@ -652,8 +644,7 @@ static __always_inline int64_t stp_stack_at(stp_kctx_t *K, int64_t n, __u32 flag
  * stack), as the caller checks. */
 static __always_inline int64_t stp_stack_pointer(void)
 {
-	__u32 zero = 0;
-	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	struct stp_stack *st = stp_percpu_slot(stp_stack_map);
 	unsigned long long fp;
 	if (!st)
 		return 0;
@@ -666,8 +657,7 @@ static __always_inline int64_t stp_stack_pointer(void)
  * (tracefs "trace"), a frame a line, named by the kernel's %pB. */
 static __always_inline void stp_dump_stack(stp_kctx_t *K)
 {
-	__u32 zero = 0;
-	struct stp_stack *st = bpf_map_lookup_elem(&stp_stack_map, &zero);
+	struct stp_stack *st = stp_percpu_slot(stp_stack_map);
 	if (!st)
 		return;
 	long n = bpf_get_stack(K->ctx, st->ips, sizeof st->ips, 0);

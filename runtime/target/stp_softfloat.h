@@ -489,17 +489,11 @@ struct stp_sf_loop {
 };
 
 #ifdef STP_BPF
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stp_sf_work);
-} stp_sf_scratch SEC(".maps");
+STP_PERCPU_SLOT(stp_sf_scratch, struct stp_sf_work);
 
 static inline struct stp_sf_work *stp_sf_work_get(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&stp_sf_scratch, &zero);
+	return stp_percpu_slot(stp_sf_scratch);
 }
 #else
 static struct stp_sf_work stp_sf_work_host; /* host handlers run one at a time */
