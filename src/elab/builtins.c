@@ -213,6 +213,7 @@ static const Builtin builtins[] = {
 	/* deferred formatting (translate/defer.c, doc/module-format.md) */
 	{"_defer", S, 1, 1, {S}, BOTH, "the string a script function call returns, formatted by staprun where it is only printed"},
 	{"_syscall_arg", L, 1, 1, {L}, K, "raw argument word N of a syscall tracepoint"},
+	{"_syscall_name", S, 1, 1, {L}, BOTH, "the name of syscall number N (elab/syscalls.c's table), else its digits"},
 	{"_syscall_arg_str", S, 1, 1, {L}, K, "user string at syscall argument word N, empty unless N is 0..5"},
 	/* strings */
 	{"strlen", L, 1, 1, {S}, BOTH, "length of a string"},

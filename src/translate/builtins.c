@@ -503,6 +503,38 @@ static char *emit_syscall_arg(Emitter *e, Expr *x)
 	return t;
 }
 
+/* _syscall_name(nr): the table of elab/syscalls.c, carried by the unit
+ * (a read-only array indexed by number), so that the tapset (syscall_any)
+ * does not write the names out again; an unknown number is its digits. */
+static char *emit_syscall_name(Emitter *e, Expr *x)
+{
+	char *nr = emit_expr(e, x->args[0]);
+	char *s = emit_new_str(e);
+	e->uses_syscall_names = true;
+	emit_line(e, "if ((uint64_t)%s < STP_NSYSCALL_NAMES && stp_syscall_names[%s][0])", nr, nr);
+	emit_line(e, "\tstp_str_copy(%s, stp_syscall_names[%s]);", s, nr);
+	if (e->target == T_BPF)
+		emit_line(e, "else { static const char f_[] = \"%%lld\"; __u64 a_ = (__u64)%s; "
+			     "bpf_snprintf(%s, STP_STRLEN, f_, &a_, sizeof a_); }", nr, s);
+	else
+		emit_line(e, "else snprintf(%s, STP_STRLEN, \"%%lld\", (long long)%s);", s, nr);
+	return s;
+}
+
+void emit_syscall_names(Emitter *e, StrBuf *b)
+{
+	if (!e->uses_syscall_names)
+		return;
+	int n = syscall_max_nr() + 1;
+	sb_printf(b, "#define STP_NSYSCALL_NAMES %d\nstatic const char stp_syscall_names[%d][32] = {\n", n, n);
+	for (int i = 0; i < n; i++) {
+		const char *name = syscall_name(i);
+		if (name)
+			sb_printf(b, "\t[%d] = \"%s\",\n", i, name);
+	}
+	sb_puts(b, "};\n\n");
+}
+
 char *emit_builtin(Emitter *e, Expr *x)
 {
 	char *reg = emit_register_builtin(e, x);
@@ -536,6 +568,8 @@ char *emit_builtin(Emitter *e, Expr *x)
 	}
 	if (!strcmp(n, "_defer"))
 		return emit_defer(e, x);
+	if (!strcmp(n, "_syscall_name"))
+		return emit_syscall_name(e, x);
 	if (!strcmp(n, "_syscall_arg") || !strcmp(n, "_syscall_arg_str"))
 		return emit_syscall_arg(e, x);
 	if (!strcmp(n, "pid")) return long_call(e, "stp_pid()", NULL);

@@ -90,6 +90,7 @@ typedef struct Emitter {
 	bool uses_tp_fields;    /* current probe reads tracepoint record fields */
 	Vec *lifts;             /* merged handler: constants read from the row (dispatch.c) */
 	unsigned rec_max;       /* largest record with deferred fields (defer.c) */
+	bool uses_syscall_names; /* _syscall_name(): both units carry the table */
 	bool failed;
 } Emitter;
 
@@ -123,6 +124,8 @@ char *near_op(const char *op);        /* "operator '/'" */
 char *near_ident(const char *name);   /* "identifier 'x'" */
 char *emit_stat_read(Emitter *e, Expr *agg, Var **var);
 void emit_regex_tables(Emitter *e, StrBuf *b);
+/* builtins.c: the syscall names by number, when _syscall_name() is used */
+void emit_syscall_names(Emitter *e, StrBuf *b);
 /* "&stp_zero" for a scalar aggregate, else "&F->kN" built from the index */
 char *emit_stat_key(Emitter *e, Expr *agg, Var **var);
 

@@ -1172,6 +1172,7 @@ int translate(Session *s, Program *p, Translation *out)
 	sb_puts(&b, "static const __u32 stp_zero = 0;\n\n");
 	emit_literals(&b, &e);
 	emit_regex_tables(&e, &b);
+	emit_syscall_names(&e, &b);
 	emit_global_maps(&b, s, p);
 	emit_stat_sum_fns(&b, p);
 	if (e.snapshot_counter)
@@ -1199,6 +1200,7 @@ int translate(Session *s, Program *p, Translation *out)
 	sb_puts(&b, "static const uint32_t stp_zero = 0;\n\n");
 	emit_literals(&b, &e);
 	emit_regex_tables(&e, &b);
+	emit_syscall_names(&e, &b);
 	emit_embedded_toplevel(&b, s, p);
 	char *host_body = join_unit(&host);
 	sb_puts(&b, host_body);
