@@ -160,10 +160,12 @@ static void print_stack_record(struct stp_session *s, const struct stp_rec_hdr *
 	if (n > STP_MAXBACKTRACE)
 		n = STP_MAXBACKTRACE;
 	memcpy(ips, payload + 8, n * 8);
-	rt_print_frames_styled(s, who, ips, n,
-			       h->id & STP_STACK_BRIEF	  ? RT_FRAME_BRIEF
-			       : h->id & STP_STACK_FILELINE ? RT_FRAME_FILELINE
-							    : RT_FRAME_FULL);
+	enum rt_frame_style style = RT_FRAME_FULL;
+	if (h->id & STP_STACK_BRIEF)
+		style = RT_FRAME_BRIEF;
+	else if (h->id & STP_STACK_FILELINE)
+		style = RT_FRAME_FILELINE;
+	rt_print_frames(s, who, ips, n, style);
 }
 
 /* print(@hist_*(s)) in a kernel handler: the kernel summed the CPUs'

@@ -166,13 +166,11 @@ void rt_print_globals(struct stp_session *s);
 /* symbols.c: pid < 0 names a kernel address.  with_data adds stap's
  * "+0xOFF/0xSIZE [module]". */
 void rt_symbol_text(char *buf, size_t size, int pid, uint64_t addr, int with_data);
-void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n);
 void rt_print_stack_text(struct stp_session *s, int pid, const char *text, size_t len);
 /* How a frame is written (print_backtrace_fileline, print_ubacktrace_brief,
  * sprint_syms: see frame_text in symbols.c). */
 enum rt_frame_style { RT_FRAME_FULL, RT_FRAME_FILELINE, RT_FRAME_BRIEF, RT_FRAME_SIMPLE };
-void rt_print_frames_styled(struct stp_session *s, int pid, const uint64_t *ips, size_t n,
-			    enum rt_frame_style style);
+void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n, enum rt_frame_style style);
 void rt_stack_text_lines(char *buf, size_t size, int pid, const char *text, enum rt_frame_style style);
 /* symfile() and friends: an address's source file, line, both
  * ("file:line"), or the hex address where DWARF does not know; or its

@@ -353,19 +353,13 @@ static int frame_text(char *buf, size_t size, int pid, uint64_t ip, enum rt_fram
 	return snprintf(buf, size, " 0x%016llx : %s\n", a, text);
 }
 
-void rt_print_frames_styled(struct stp_session *s, int pid, const uint64_t *ips, size_t n,
-			    enum rt_frame_style style)
+void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n, enum rt_frame_style style)
 {
 	for (size_t i = 0; i < n && ips[i]; i++) {
 		char line[4800];
 		int len = frame_text(line, sizeof line, pid, ips[i], style);
 		rt_out_write(s, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
 	}
-}
-
-void rt_print_frames(struct stp_session *s, int pid, const uint64_t *ips, size_t n)
-{
-	rt_print_frames_styled(s, pid, ips, n, RT_FRAME_FULL);
 }
 
 /* The addresses of a backtrace() string ("0xffffffff8120f4a0 0xff..."). */
@@ -388,7 +382,7 @@ void rt_print_stack_text(struct stp_session *s, int pid, const char *text, size_
 {
 	uint64_t ips[STP_MAXBACKTRACE * 4];
 	size_t n = parse_stack_text(text, len, ips, sizeof ips / sizeof ips[0]);
-	rt_print_frames(s, pid, ips, n);
+	rt_print_frames(s, pid, ips, n, RT_FRAME_FULL);
 }
 
 /* sprint_syms(str) and friends: the frames as text, cut at size - 1. */
