@@ -73,7 +73,7 @@ static void run_dir(char *buf, size_t size)
 }
 
 /* NAME from a module path or name: "dir/stap_ab12.ko" -> "stap_ab12". */
-static void module_base(const char *path, char *buf, size_t size)
+void rt_module_base(const char *path, char *buf, size_t size)
 {
 	const char *slash = strrchr(path, '/');
 	snprintf(buf, size, "%s", slash ? slash + 1 : path);
@@ -229,7 +229,7 @@ int rt_flight_listen(struct stp_session *s)
 {
 	struct stp_flight *f = s->flight;
 	char dir[PATH_MAX], base[NAME_MAX - 16];
-	module_base(s->opt.module_path, base, sizeof(base));
+	rt_module_base(s->opt.module_path, base, sizeof(base));
 	if (strncmp(base, "stap_", 5) == 0)
 		snprintf(f->name, sizeof(f->name), "%s_%d", base, (int)getpid());
 	else
@@ -533,7 +533,7 @@ static int follow(int fd, const char *name, int delete)
 static int client_one(const char *arg, int delete)
 {
 	char name[NAME_MAX], path[PATH_MAX];
-	module_base(arg, name, sizeof(name));
+	rt_module_base(arg, name, sizeof(name));
 	if (socket_path(name, path, sizeof(path)))
 		return 1;
 	int fd = connect_to(path);

@@ -389,12 +389,7 @@ void stp_rt_module_info(struct stp_ctx *c, char *dst, size_t size, int64_t what)
 {
 	const char *path = session_of(c)->opt.module_path;
 	if (what == 0) {
-		const char *base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-		size_t len = strlen(base);
-		if (len > 3 && !strcmp(base + len - 3, ".ko"))
-			len -= 3;
-		snprintf(dst, size, "%.*s", (int)len, base);
+		rt_module_base(path, dst, size);
 		return;
 	}
 	unsigned long long text = 0, data = 0, bss = 0;

@@ -102,6 +102,7 @@ extern struct stp_session *stp_current_session;
 void rt_out_write(struct stp_session *s, const void *p, size_t n);
 void rt_out_flush(struct stp_session *s);
 void rt_out_switch(struct stp_session *s); /* flush, then the next output file */
+void rt_module_base(const char *path, char *buf, size_t size); /* "dir/x.ko" -> "x" */
 /* Prints an error line to stderr (after flushing stdout) and counts it. */
 void rt_report_error(struct stp_session *s, const char *msg, const char *where);
 void rt_report_warning(struct stp_session *s, const char *msg, const char *where);

@@ -417,8 +417,7 @@ static void on_signal(struct stp_session *s, struct loop *l)
 	struct signalfd_siginfo si;
 	while (read(l->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR2) {
-			rt_out_flush(s);
-			rt_output_switch(s);
+			rt_out_switch(s);
 			continue;
 		}
 		if (si.ssi_signo != SIGCHLD) {
