@@ -113,6 +113,26 @@ static void narrow_scan(Program *p)
 		ast_walk_stmt(((Func *)VEC_AT(&p->functions, i))->body, &scan);
 }
 
+/* Whether any handler or function calls pn(): only then does each
+ * handler store its name in K->pn (a store per event otherwise wasted). */
+static bool uses_pn;
+
+static bool pn_call(Expr *x, void *arg)
+{
+	(void)arg;
+	return x->kind == E_CALL && !x->func && !strcmp(x->name, "pn");
+}
+
+static void pn_scan(Program *p)
+{
+	const AstWalk scan = {.expr = pn_call};
+	uses_pn = false;
+	for (int i = 0; i < p->probes.len && !uses_pn; i++)
+		uses_pn = ast_walk_stmt(((DerivedProbe *)VEC_AT(&p->probes, i))->body, &scan);
+	for (int i = 0; i < p->functions.len && !uses_pn; i++)
+		uses_pn = ast_walk_stmt(((Func *)VEC_AT(&p->functions, i))->body, &scan);
+}
+
 int key_width(Var *v, int k)
 {
 	if (v->keys[k] != TY_STRING)
@@ -389,9 +409,9 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 		sb_puts(b, "\tif (!F) {\n\t\tstp_rt_error(K, -1, \"out of memory\");\n\t\treturn;\n\t}\n");
 	}
 	/* pn(): the alias name, or 0 where it is pp() */
-	if (dp->pn)
+	if (uses_pn && dp->pn)
 		sb_printf(b, "\tK->pn = stp_lit_%d;\n", emit_literal(e, dp->pn, strlen(dp->pn)));
-	else
+	else if (uses_pn)
 		sb_puts(b, "\tK->pn = 0;\n");
 	long_decls(b, &fn);
 	sb_puts(b, "\t(void)G;\n");
@@ -1119,6 +1139,7 @@ int translate(Session *s, Program *p, Translation *out)
 	if (check_hist_sizes(s, p))
 		return -1;
 	narrow_scan(p);
+	pn_scan(p);
 	raw_tp_probes.len = 0;
 	Vec literals = {0}, lens = {0}, msgs = {0}, wheres = {0}, formats = {0}, btf_needs = {0}, regexes = {0};
 	for (int i = 0; i < p->formats.len; i++)
