@@ -283,6 +283,9 @@ void rt_run_handler(struct stp_session *s, const struct stp_probe_desc *p)
 	rt_drain(s); /* kernel output that came first prints first */
 	struct stp_ctx *c = &s->ctx;
 	c->pp = p->pp;
+	c->ptype = p->ptype;
+	c->pret = p->pret;
+	c->func = p->function;
 	c->actions = 0;
 	c->error = 0;
 	c->errmsg[0] = '\0';

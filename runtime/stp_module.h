@@ -37,7 +37,7 @@ typedef uint16_t stp_u16;
 typedef uint8_t stp_u8;
 #endif
 
-#define STP_ABI_VERSION 2
+#define STP_ABI_VERSION 3
 #define STP_MAX_INDEXES 9
 
 /* ------------------------------------------------------------ values */
@@ -200,6 +200,8 @@ typedef void (*stp_host_handler)(struct stp_ctx *ctx);
 struct stp_probe_desc {
 	enum stp_probe_kind kind;
 	const char *pp;            /* pp() text */
+	const char *ptype;         /* probe_type() */
+	int pret;                  /* is_return() */
 	const char *bpf_prog;      /* kernel handler: program name in bpf_obj */
 	stp_host_handler handler;  /* user-space handler */
 	int64_t priority;          /* begin/end/error ordering */
@@ -302,6 +304,9 @@ struct stp_ctx {
 	void *frame;               /* per-handler scratch (locals) */
 	void *rt;                  /* staprun private */
 	const char *pn;            /* pn() where it is not pp (an alias's name), or NULL */
+	const char *ptype;         /* probe_type() of the current point */
+	int64_t pret;              /* is_return() */
+	const char *func;          /* ppfunc(): the probed function, or NULL */
 };
 
 /* Packed arguments (format.c), for deferred strings' functions. */

@@ -54,6 +54,8 @@ struct stp_kctx {
 	void *ctx;           /* the program's context (tracepoint record, pt_regs) */
 	const char *pp;      /* pp() of the point that fired */
 	const char *pn;      /* pn(), where it is not pp(): the alias's name, or 0 */
+	const char *ptype;   /* probe_type(): the kind of low-level handler ("uprobe"...) */
+	int64_t pret;        /* is_return(): 1 at a function's or system call's return */
 	int64_t error;       /* nonzero: unwind (>0 error site + 1, -1 next) */
 	int64_t actions;     /* statements executed, against MAXACTION */
 	/* Function probes (kernel.function, process(...).function): the
@@ -63,7 +65,7 @@ struct stp_kctx {
 	 * USDT), so handler bodies do not depend on the program type. */
 	const uint64_t *args;
 	int64_t retval;
-	const char *func;    /* probefunc(): the probed function, or 0 */
+	const char *func;    /* probefunc(), ppfunc(): the probed function, or 0 */
 	struct pt_regs *regs; /* uprobe/kprobe/USDT: the registers at the hit, else 0 */
 	/* uprobes: where the probed point is in the process (a uretprobe:
 	 * its function's entry), against which addresses from DWARF are

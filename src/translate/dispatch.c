@@ -513,7 +513,7 @@ void dispatch_emit_types(StrBuf *b, Program *p)
 		  (pplen + 7) & ~(size_t)7, nnum, nstr);
 }
 
-static void emit_call_chunk(StrBuf *b, const char *dir, int chunk, int nrows, const char *calls)
+static void emit_call_chunk(StrBuf *b, const char *dir, int chunk, int nrows, const char *calls, int ptype)
 {
 	sb_printf(b, "SEC(\"tp/raw_syscalls/sys_%s\")\nint stp_sys_%s_%d(void *ctx)\n{\n", dir, dir, chunk);
 	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
@@ -521,7 +521,9 @@ static void emit_call_chunk(StrBuf *b, const char *dir, int chunk, int nrows, co
 	 * took, so that its bounds check holds across the handler calls */
 	sb_puts(b, "\tint64_t raw_ = 0;\n\tbpf_probe_read_kernel(&raw_, 8, (char *)ctx + 8);\n");
 	sb_printf(b, "\tuint64_t nr_ = (uint64_t)raw_;\n\tif (nr_ >= %d)\n\t\treturn 0;\n", nrows);
-	sb_puts(b, "\tstp_kctx_t k = {.ctx = ctx};\n\tconst struct stp_sysrow *row;\n");
+	/* every dispatched point is a syscalls:sys_enter_/sys_exit_ tracepoint */
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .ptype = stp_lit_%d, .pret = %d};\n\tconst struct stp_sysrow *row;\n",
+		  ptype, !strcmp(dir, "exit"));
 	sb_puts(b, calls);
 	sb_puts(b, "\treturn 0;\n}\n\n");
 }
@@ -569,7 +571,7 @@ static int emit_direction(Emitter *e, StrBuf *b, Program *p, bool want_exit)
 			if (ncalls && nsub + cost > DISPATCH_SUBPROGS_PER_PROG) {
 				if (open)
 					sb_puts(&calls, "\t}\n");
-				emit_call_chunk(b, dir, chunks++, nrows, calls.s);
+				emit_call_chunk(b, dir, chunks++, nrows, calls.s, emit_literal(e, "tracepoint", 10));
 				calls.len = 0;
 				calls.s[0] = 0;
 				ncalls = nsub = 0;
@@ -596,7 +598,7 @@ static int emit_direction(Emitter *e, StrBuf *b, Program *p, bool want_exit)
 			sb_puts(&calls, "\t}\n");
 	}
 	if (ncalls)
-		emit_call_chunk(b, dir, chunks++, nrows, calls.s);
+		emit_call_chunk(b, dir, chunks++, nrows, calls.s, emit_literal(e, "tracepoint", 10));
 	free(calls.s);
 	free(in_chunk);
 	(void)e;

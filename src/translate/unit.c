@@ -481,6 +481,67 @@ static void emit_process_filter(Emitter *e, StrBuf *b, const Resolved *r)
 		sb_puts(b, "\tif (stp_pid() != stp_tid())\n\t\treturn 0;\n");
 }
 
+/* probe_type() and is_return() of a point: the low-level handler stap
+ * would run it with, and whether it fires at a return.  The kernel and
+ * host contexts carry both (set here, at compile time), since pp() is cut
+ * at MAXSTRINGLEN and a long path hides its end. */
+static const char *point_type_name(const Resolved *r)
+{
+	switch (r->kind) {
+	case PK_BEGIN: case PK_END: case PK_ERROR: case PK_NEVER:
+		return "begin_end";
+	case PK_TIMER:
+		return r->pp && !strncmp(r->pp, "timer.jiffies", 13) ? "timer" : "hrtimer";
+	case PK_PROFILE:
+		return "profile_timer";
+	case PK_PERF:
+		return "perf_event";
+	case PK_TRACEPOINT:
+		return "tracepoint";
+	case PK_SYSCALL:
+		return r->pid > 0 || r->path ? "utrace_syscall" : "tracepoint";
+	case PK_KPROBE:
+		return r->is_return ? "kretprobe" : "kprobe";
+	case PK_UPROBE:
+		return r->is_return ? "uretprobe" : "uprobe";
+	case PK_USDT:
+		return "uprobe";
+	case PK_PROCESS:
+		return "utrace";
+	case PK_PROCFS:
+		return "procfs";
+	}
+	return "";
+}
+
+static bool point_is_return(const Resolved *r)
+{
+	switch (r->kind) {
+	case PK_KPROBE: case PK_UPROBE: case PK_SYSCALL:
+		return r->is_return;
+	case PK_TRACEPOINT:
+		return r->tp_system && r->tp_event &&
+		       ((!strcmp(r->tp_system, "syscalls") && !strncmp(r->tp_event, "sys_exit_", 9)) ||
+			(!strcmp(r->tp_system, "raw_syscalls") && !strcmp(r->tp_event, "sys_exit")));
+	default:
+		return false;
+	}
+}
+
+/* The context fields every kernel program sets from its point:
+ * ".pp = ..., .ptype = ..., .pret = N[, .func = ...]". */
+static char *point_context(Emitter *e, const Resolved *r)
+{
+	const char *t = point_type_name(r);
+	int pp = emit_literal(e, r->pp, strlen(r->pp));
+	int ty = emit_literal(e, t, strlen(t));
+	if (!r->function || r->kind == PK_PROCESS)
+		return xasprintf(".pp = stp_lit_%d, .ptype = stp_lit_%d, .pret = %d", pp, ty, point_is_return(r));
+	int fn = emit_literal(e, r->function, strlen(r->function));
+	return xasprintf(".pp = stp_lit_%d, .ptype = stp_lit_%d, .pret = %d, .func = stp_lit_%d", pp, ty,
+			 point_is_return(r), fn);
+}
+
 /* ------------------------------------------------- function probes */
 
 /* How many argument words a kernel function takes (its BTF prototype):
@@ -503,7 +564,7 @@ static int kernel_function_nargs(Session *s, const Resolved *r)
  * it) that saves them per thread, and the return half takes them back.
  * A recursive call overwrites its caller's saved words (the inner
  * return deletes them), as one slot per thread and point holds. */
-static void emit_kretprobe_entry(Unit *u, DerivedProbe *dp, int i, int pp_lit)
+static void emit_kretprobe_entry(Unit *u, DerivedProbe *dp, int i, const char *pctx)
 {
 	Resolved *r = dp->points[i];
 	StrBuf *b = &u->code;
@@ -526,8 +587,8 @@ static void emit_kretprobe_entry(Unit *u, DerivedProbe *dp, int i, int pp_lit)
 	sb_puts(b, "\t\tfor (int j = 0; j < 6; j++)\n\t\t\ta_[j] = saved_->w[j];\n");
 	sb_puts(b, "\t\tbpf_map_delete_elem(&stp_entry_args, &key_);\n\t}\n");
 	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
-	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .regs = ctx, .args = a_, .retval = stp_regs_ret(ctx)};\n",
-		  pp_lit);
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, %s, .regs = ctx, .args = a_, .retval = stp_regs_ret(ctx)};\n",
+		  pctx);
 	sb_printf(b, "\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
 }
 
@@ -540,7 +601,7 @@ static void emit_kretprobe_entry(Unit *u, DerivedProbe *dp, int i, int pp_lit)
 static void emit_function_programs(Emitter *e, Unit *u, DerivedProbe *dp, int i)
 {
 	Resolved *r = dp->points[i];
-	int pp_lit = emit_literal(e, r->pp, strlen(r->pp));
+	char *pctx = point_context(e, r);
 	StrBuf *b = &u->code;
 	const char *run = "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n";
 	if (r->function) {
@@ -551,23 +612,23 @@ static void emit_function_programs(Emitter *e, Unit *u, DerivedProbe *dp, int i)
 		sb_puts(b, "\tuint64_t a_[6] = {0};\n");
 		for (int k = 0; k < nargs; k++)
 			sb_printf(b, "\ta_[%d] = ctx[%d];\n", k, k);
-		sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .args = a_", pp_lit);
+		sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, %s, .args = a_", pctx);
 		if (r->is_return)
 			sb_printf(b, ", .retval = (int64_t)ctx[%d]", nargs);
 		sb_printf(b, "};\n\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
 	}
 	if (r->is_return) {
-		emit_kretprobe_entry(u, dp, i, pp_lit);
+		emit_kretprobe_entry(u, dp, i, pctx);
+		free(pctx);
 		return;
 	}
 	sb_printf(b, "SEC(\"kprobe/%s\")\nint stp_prog_%d_%d_kp(void *ctx)\n{\n", r->function ? r->function : "",
 		  dp->id, i);
 	sb_puts(b, run);
 	sb_puts(b, "\tuint64_t a_[6] = {0};\n\tstp_regs_args(ctx, a_);\n");
-	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d, .regs = ctx, .args = a_", pp_lit);
-	if (r->is_return)
-		sb_puts(b, ", .retval = stp_regs_ret(ctx)");
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, %s, .regs = ctx, .args = a_", pctx);
 	sb_printf(b, "};\n\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
+	free(pctx);
 }
 
 /* uprobe, uretprobe and USDT programs (context: struct pt_regs) give
@@ -591,17 +652,10 @@ static char *emit_regs_context(Emitter *e, StrBuf *b, const Resolved *r)
 		/* the x86_64 calling convention (libbpf 1.1 has no PT_REGS_PARM6) */
 		sb_puts(b, "\tuint64_t args_[6] = {regs_->rdi, regs_->rsi, regs_->rdx, regs_->rcx, regs_->r8, regs_->r9};\n");
 	}
-	char *func = xstrdup("");
-	if (r->function) {
-		free(func);
-		func = xasprintf(", .func = stp_lit_%d", emit_literal(e, r->function, strlen(r->function)));
-	}
 	/* a uretprobe fires at the return address; the kernel keeps the
 	 * function's (bpf_get_func_ip, Linux 6.4) */
 	const char *upc = r->kind != PK_UPROBE ? "" : r->is_return ? ", .upc = bpf_get_func_ip(ctx)" : ", .upc = regs_->rip";
-	char *init = xasprintf(", .regs = regs_, .args = args_, .retval = (int64_t)regs_->rax%s%s", func, upc);
-	free(func);
-	return init;
+	return xasprintf(", .regs = regs_, .args = args_, .retval = (int64_t)regs_->rax%s", upc);
 }
 
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
@@ -619,7 +673,6 @@ static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 			emit_fail(e, dp->loc, "probe point %s cannot run in the kernel", r->pp);
 			continue;
 		}
-		int pp_lit = emit_literal(e, r->pp, strlen(r->pp));
 		sb_printf(&u->code, "SEC(\"%s\")\nint stp_prog_%d_%d(void *ctx)\n{\n", sec, dp->id, i);
 		sb_puts(&u->code, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 0;\n");
 		if (r->kind == PK_SYSCALL && r->syscall_nr >= 0) {
@@ -628,7 +681,9 @@ static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 		}
 		emit_process_filter(e, &u->code, r);
 		char *regs = emit_regs_context(e, &u->code, r);
-		sb_printf(&u->code, "\tstp_kctx_t k = {.ctx = ctx, .pp = stp_lit_%d%s};\n", pp_lit, regs);
+		char *pctx = point_context(e, r);
+		sb_printf(&u->code, "\tstp_kctx_t k = {.ctx = ctx, %s%s};\n", pctx, regs);
+		free(pctx);
 		free(regs);
 		sb_printf(&u->code, "\tstp_probe_%d(&k);\n\treturn 0;\n}\n\n", dp->id);
 		free(sec);
@@ -779,7 +834,8 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 			if (dispatched_in(dp, r))
 				continue;
 			char *pp = cstr_or_null(r->pp);
-			sb_printf(b, "\t{ .kind = %s, .pp = %s", probe_kind_name(r->kind), pp);
+			sb_printf(b, "\t{ .kind = %s, .pp = %s, .ptype = \"%s\", .pret = %d", probe_kind_name(r->kind), pp,
+				  point_type_name(r), point_is_return(r));
 			if (r->kind == PK_KPROBE && !r->function)
 				sb_printf(b, ", .bpf_prog = \"stp_prog_%d_%d_kp\"", dp->id, j);
 			else if (dp->ctx == CTX_KERNEL)
