@@ -91,6 +91,11 @@ static const char *runtime_dir(void)
 	return dir = xstrdup("/usr/local/share/stapng/runtime");
 }
 
+const char *build_runtime_dir(void)
+{
+	return runtime_dir();
+}
+
 static void hash_str(uint64_t *h, const char *s)
 {
 	*h = hash64(s, strlen(s) + 1, *h);

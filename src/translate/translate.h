@@ -24,6 +24,8 @@
  *   embedded.c    embedded C (guru mode)
  *   unit.c        the two translation units: globals, maps, frames,
  *                 probes, the module descriptor
+ *   frames.c      BPF call depth: inlines functions so that programs fit
+ *                 the verifier's 8 call frames
  */
 #ifndef TRANSLATE_H
 #define TRANSLATE_H
@@ -176,6 +178,10 @@ Vec *dispatch_lifts(DerivedProbe *dp);
 const char *emit_lifted(Emitter *e, const Expr *x); /* row read for a lifted constant, or NULL */
 void dispatch_emit_types(StrBuf *b, Program *p);
 void dispatch_emit(Emitter *e, StrBuf *b, Program *p);
+
+/* frames.c */
+int frames_fit(Session *s, Program *p, char **bpf_c); /* inline until each program nests <= 8 frames */
+void frames_note_loop(const char *callback, SrcLoc loc); /* for messages: the loop a callback runs */
 
 /* unit.c helpers used by emit.c */
 char *global_key_type(Var *v);   /* "struct stp_key_3" */
