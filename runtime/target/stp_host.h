@@ -73,6 +73,15 @@ static inline struct stp_str_vars *stp_str_vars(void)
 	return &vars;
 }
 
+#ifdef STP_RE_THREADS
+/* matched(): the last =~ of the handler (one runs at a time) */
+static inline struct stp_re_caps *stp_re_caps(void)
+{
+	static struct stp_re_caps caps;
+	return &caps;
+}
+#endif
+
 /* Records: host handlers pack printf arguments the same way. */
 static inline uint32_t stp_rec_long(unsigned char *r, uint32_t off, int64_t v)
 {

@@ -554,4 +554,207 @@ static inline int64_t stp_regex_match(const char *s, const uint8_t *classes, con
 	return w.v->state == 1;
 }
 
+
+#ifdef STP_RE_THREADS
+/* ------------------------------------------------------------ sub-matches */
+
+/* matched(), ngroups(): a program that calls them defines STP_RE_THREADS
+ * and STP_RE_SLOTS (the most any of its patterns needs), and each =~
+ * then runs this pass after the DFA's walk: a Pike VM over the tables of
+ * regex_caps() (src/translate/regex.h says what they hold and which of
+ * the matches it reports).  A thread is a state of the pattern that takes
+ * a byte, with its slots; the list for a position holds each state once,
+ * in priority order, and the threads that took the byte bring their
+ * closures into the next one.  Like the other walks, all its state is in
+ * memory the verifier does not track (per CPU in the kernel), one step
+ * per callback: a step of the start, one closure entry, one thread, or
+ * the turn to the next position. */
+struct stp_re_list {
+	uint16_t st[STP_RE_THREADS];
+	int16_t slot[STP_RE_THREADS][STP_RE_SLOTS];
+};
+
+struct stp_re_caps {
+	int64_t ngroups;                /* of the last =~ in this handler; 0: it failed, or none yet */
+	int16_t slot[STP_RE_SLOTS];     /* group g from slot[2g] to slot[2g + 1]; -1: did not take part */
+	char s[STP_STRLEN];             /* the string it matched */
+	/* the walk */
+	struct stp_re_list list[2];     /* list[cur]: the threads at pos; the other: at pos + 1 */
+	uint64_t n[2];
+	uint16_t mark[STP_RE_THREADS];  /* pos + 1: the state is in the list for pos */
+	uint64_t pos, cur, t, e, end, phase, found;
+};
+static inline struct stp_re_caps *stp_re_caps(void);
+
+struct stp_re_cwalk {
+	const uint8_t *classes, *acc;
+	const uint16_t *first, *to;
+	const uint32_t *set, *clr;
+	uint64_t nclasses, nthreads, accmask, firstmask, entmask;
+	struct stp_re_caps *c;
+};
+
+enum { STP_RE_START, STP_RE_ADD, STP_RE_SCAN, STP_RE_TAKE };
+
+static inline unsigned char stp_re_at(const struct stp_re_caps *c, uint64_t p)
+{
+	stp_opaque(p);
+	return p < STP_STR_LAST ? (unsigned char)c->s[p] : 0;
+}
+
+/* Thread `to` joins list l, the list for position `at`, unless it is
+ * there already: its slots those of src (0: a new thread, all unset)
+ * with closure entry e's changes. */
+static inline void stp_re_join(struct stp_re_cwalk *w, uint64_t l, uint64_t at, uint64_t e, const int16_t *src)
+{
+	struct stp_re_caps *c = w->c;
+	e &= w->entmask;
+	uint64_t to = w->to[e], k = c->n[l & 1];
+	uint32_t set = w->set[e], clr = w->clr[e];
+	stp_opaque(to);
+	stp_opaque(k);
+	if (to >= STP_RE_THREADS || k >= STP_RE_THREADS || c->mark[to] == at + 1)
+		return;
+	c->mark[to] = (uint16_t)(at + 1);
+	struct stp_re_list *dst = &c->list[l & 1];
+	dst->st[k] = (uint16_t)to;
+	for (int j = 0; j < STP_RE_SLOTS; j++) {
+		int16_t v = src ? src[j] : -1;
+		if ((set >> j) & 1)
+			v = (int16_t)at;
+		else if ((clr >> j) & 1)
+			v = -1;
+		dst->slot[k][j] = v;
+	}
+	c->n[l & 1] = k + 1;
+}
+
+STP_CALLBACK stp_re_caps_cb(uint32_t n, void *ctx)
+{
+	struct stp_re_cwalk *w = ctx;
+	struct stp_re_caps *c = w->c;
+	uint64_t p = c->pos, cur = c->cur & 1, t = c->t, cl;
+	unsigned char ch = stp_re_at(c, p);
+	(void)n;
+	stp_opaque(t);
+	if (t >= STP_RE_THREADS)
+		return 1;
+	switch (c->phase) {
+	case STP_RE_START: /* a match may begin here, until one is found */
+		cl = 2 * w->nthreads + 2 * (p == 0) + (ch == 0);
+		c->e = w->first[cl & w->firstmask];
+		c->end = w->first[(cl + 1) & w->firstmask];
+		c->phase = c->found ? STP_RE_SCAN : STP_RE_ADD;
+		c->t = 0;
+		return 0;
+	case STP_RE_ADD:
+		if (c->e >= c->end) {
+			c->phase = STP_RE_SCAN;
+			return 0;
+		}
+		stp_re_join(w, cur, p, c->e++, 0);
+		return 0;
+	case STP_RE_SCAN: {
+		if (t >= c->n[cur]) { /* the turn */
+			if (!ch || (c->found && !c->n[cur ^ 1]))
+				return 1;
+			c->n[cur] = 0;
+			c->cur = cur ^ 1;
+			c->pos = p + 1;
+			c->phase = STP_RE_START;
+			return 0;
+		}
+		uint64_t st = c->list[cur].st[t];
+		const int16_t *sl = c->list[cur].slot[t];
+		if (st == w->nthreads - 1) { /* at the match: the best at this position */
+			if (!c->found || sl[0] <= c->slot[0]) {
+				for (int j = 0; j < STP_RE_SLOTS; j++)
+					c->slot[j] = sl[j];
+				c->found = 1;
+			}
+			c->t = t + 1;
+			return 0;
+		}
+		if (!ch || (c->found && sl[0] > c->slot[0]) ||
+		    !w->acc[(st * w->nclasses + w->classes[ch]) & w->accmask]) {
+			c->t = t + 1;
+			return 0;
+		}
+		cl = 2 * st + (stp_re_at(c, p + 1) == 0);
+		c->e = w->first[cl & w->firstmask];
+		c->end = w->first[(cl + 1) & w->firstmask];
+		c->phase = STP_RE_TAKE;
+		return 0;
+	}
+	default: /* thread t took the byte: its closure, into the next list */
+		if (c->e >= c->end) {
+			c->phase = STP_RE_SCAN;
+			c->t = t + 1;
+			return 0;
+		}
+		stp_re_join(w, cur ^ 1, p + 1, c->e++, c->list[cur].slot[t]);
+		return 0;
+	}
+}
+
+/* After s =~ pattern gave `matched`: where the match and its groups are,
+ * for matched() and ngroups() (the arguments after `matched` come from
+ * regex_caps_args). */
+static inline void stp_regex_caps(const char *s, int64_t matched, const uint8_t *classes, const uint8_t *acc,
+				  const uint16_t *first, const uint16_t *to, const uint32_t *set,
+				  const uint32_t *clr, uint64_t nclasses, uint64_t nthreads, uint64_t nslots,
+				  uint64_t accmask, uint64_t firstmask, uint64_t entmask, uint64_t steps)
+{
+	struct stp_re_caps *c = stp_re_caps();
+	if (!c)
+		return;
+	c->ngroups = 0;
+	if (!matched)
+		return;
+	stp_str_copy(c->s, s);
+	__builtin_memset(c->mark, 0, sizeof c->mark);
+	for (int j = 0; j < STP_RE_SLOTS; j++)
+		c->slot[j] = -1;
+	c->n[0] = c->n[1] = 0;
+	c->pos = c->cur = c->t = c->phase = c->found = 0;
+	struct stp_re_cwalk w = {classes, acc, first, to, set, clr, nclasses, nthreads, accmask, firstmask, entmask, c};
+	uint64_t loops = steps * STP_STRLEN;
+	stp_loop(loops < (1 << 23) ? loops : (1 << 23), stp_re_caps_cb, &w);
+	if (c->found)
+		c->ngroups = (int64_t)(nslots / 2);
+}
+
+/* ngroups(): 0 when the handler's last =~ failed (or there was none). */
+static inline int64_t stp_re_ngroups(void)
+{
+	struct stp_re_caps *c = stp_re_caps();
+	return c ? c->ngroups : 0;
+}
+
+/* A handler begins with no match. */
+static inline void stp_re_reset(void)
+{
+	struct stp_re_caps *c = stp_re_caps();
+	if (c)
+		c->ngroups = 0;
+}
+
+/* matched(n): group n of the last match, "" when it did not take part
+ * (the caller checked n against ngroups()). */
+static inline void stp_re_matched(char *dst, int64_t n)
+{
+	struct stp_re_caps *c = stp_re_caps();
+	dst[0] = 0;
+	if (!c || n < 0 || n >= c->ngroups)
+		return;
+	uint64_t k = (uint64_t)n * 2;
+	stp_opaque(k);
+	if (k + 1 >= STP_RE_SLOTS)
+		return;
+	int64_t a = c->slot[k], b = c->slot[k + 1];
+	if (a >= 0 && b > a)
+		stp_substr(dst, c->s, a, b - a);
+}
+#endif /* STP_RE_THREADS */
+
 #endif

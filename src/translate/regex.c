@@ -35,6 +35,7 @@ typedef struct RxNode {
 	int set;                /* RX_SET: index into Compiler.sets */
 	struct RxNode *a, *b;   /* operands */
 	int min, max;           /* RX_REPEAT; max -1: no bound */
+	int group;              /* RX_GROUP: its number, 1.. in the order of the '(' */
 } RxNode;
 
 typedef struct Compiler {
@@ -240,7 +241,7 @@ static RxNode *parse_atom(Compiler *c)
 	c->pos++;
 	switch (ch) {
 	case '(': {
-		c->ngroups++;
+		int group = ++c->ngroups;
 		c->depth++;
 		RxNode *inner = parse_alternation(c);
 		c->depth--;
@@ -251,7 +252,9 @@ static RxNode *parse_atom(Compiler *c)
 			return NULL;
 		}
 		c->pos++;
-		return node(c, RX_GROUP, inner, NULL);
+		RxNode *g = node(c, RX_GROUP, inner, NULL);
+		g->group = group;
+		return g;
 	}
 	case '[':
 		c->pos--;
@@ -390,18 +393,21 @@ static RxNode *parse_alternation(Compiler *c)
 
 /* ------------------------------------------------------------ the NFA */
 
-typedef enum NKind { N_SET, N_SPLIT, N_EPS, N_BOL, N_EOL, N_MATCH } NKind;
+/* N_SAVE and N_RESET exist only in the NFA of the sub-match pass. */
+typedef enum NKind { N_SET, N_SPLIT, N_EPS, N_BOL, N_EOL, N_MATCH, N_SAVE, N_RESET } NKind;
 
 typedef struct NState {
 	NKind kind;
-	int set;                /* N_SET */
+	int set;                /* N_SET; N_SAVE: the slot; N_RESET: the first group */
 	int out, out1;          /* successors (out1: N_SPLIT only) */
+	int last;               /* N_RESET: the last group */
 } NState;
 
 typedef struct Nfa {
 	NState *st;
 	int n, cap;
 	bool too_big;
+	bool caps;              /* groups save their bounds (regex_caps) */
 } Nfa;
 
 static int nfa_add(Nfa *a, NKind kind, int set, int out, int out1)
@@ -414,8 +420,45 @@ static int nfa_add(Nfa *a, NKind kind, int set, int out, int out1)
 		a->cap = a->cap ? 2 * a->cap : 64;
 		a->st = xrealloc(a->st, (size_t)a->cap * sizeof *a->st);
 	}
-	a->st[a->n] = (NState){kind, set, out, out1};
+	a->st[a->n] = (NState){kind, set, out, out1, 0};
 	return a->n++;
+}
+
+/* The groups inside n: lo..hi, none when hi < lo. */
+static void group_range(const RxNode *n, int *lo, int *hi)
+{
+	if (!n)
+		return;
+	if (n->kind == RX_GROUP) {
+		if (*hi < *lo)
+			*lo = *hi = n->group;
+		else {
+			if (n->group < *lo)
+				*lo = n->group;
+			if (n->group > *hi)
+				*hi = n->group;
+		}
+	}
+	group_range(n->a, lo, hi);
+	group_range(n->b, lo, hi);
+}
+
+static int nfa_build(Nfa *a, const RxNode *n, int next);
+
+/* One iteration of a repetition; for sub-matches it first unsets the
+ * groups inside, so that they report the last iteration only. */
+static int nfa_iteration(Nfa *a, const RxNode *n, int next)
+{
+	int lo = 1, hi = 0;
+	if (a->caps)
+		group_range(n, &lo, &hi);
+	int first = nfa_build(a, n, next);
+	if (hi < lo || a->too_big)
+		return first;
+	int r = nfa_add(a, N_RESET, lo, first, -1);
+	if (!a->too_big)
+		a->st[r].last = hi;
+	return r;
 }
 
 /* The states matching n, followed by state `next`; returns the first. */
@@ -428,7 +471,12 @@ static int nfa_build(Nfa *a, const RxNode *n, int next)
 	case RX_BOL: return nfa_add(a, N_BOL, -1, next, -1);
 	case RX_EOL: return nfa_add(a, N_EOL, -1, next, -1);
 	case RX_EMPTY: return next;
-	case RX_GROUP: return nfa_build(a, n->a, next);
+	case RX_GROUP:
+		if (a->caps) {
+			int end = nfa_add(a, N_SAVE, 2 * n->group + 1, next, -1);
+			return nfa_add(a, N_SAVE, 2 * n->group, nfa_build(a, n->a, end), -1);
+		}
+		return nfa_build(a, n->a, next);
 	case RX_CAT: return nfa_build(a, n->a, nfa_build(a, n->b, next));
 	case RX_ALT: {
 		int x = nfa_build(a, n->a, next);
@@ -442,16 +490,16 @@ static int nfa_build(Nfa *a, const RxNode *n, int next)
 			int loop = nfa_add(a, N_SPLIT, -1, -1, next);
 			if (a->too_big)
 				return next;
-			int body = nfa_build(a, n->a, loop);
+			int body = nfa_iteration(a, n->a, loop);
 			a->st[loop].out = body;
 			tail = loop;
 		} else {
 			/* max - min optional copies, each may stop early */
 			for (int i = n->min; i < n->max && !a->too_big; i++)
-				tail = nfa_add(a, N_SPLIT, -1, nfa_build(a, n->a, tail), next);
+				tail = nfa_add(a, N_SPLIT, -1, nfa_iteration(a, n->a, tail), next);
 		}
 		for (int i = 0; i < n->min && !a->too_big; i++)
-			tail = nfa_build(a, n->a, tail);
+			tail = nfa_iteration(a, n->a, tail);
 		return tail;
 	}
 	}
@@ -507,6 +555,8 @@ static void closure(Builder *b, const int *seeds, int nseeds, bool at_start, boo
 			b->stack[sp++] = st->out;
 			break;
 		case N_EPS:
+		case N_SAVE:
+		case N_RESET:
 			b->stack[sp++] = st->out;
 			break;
 		case N_BOL:
@@ -694,6 +744,178 @@ static bool build_dfa(Regex *re, const Nfa *nfa, int start, const ByteSet *sets,
 	return ok;
 }
 
+/* ------------------------------------------------------------ sub-matches */
+
+static void caps_free(Regex *re);
+static void compiler_free(Compiler *c);
+
+typedef struct CapBuilder {
+	const Nfa *nfa;
+	const int *thread;      /* NFA state -> thread, -1 */
+	int *mark, stamp;
+	struct CapItem { int st; uint32_t set, clr; } *stack;
+	RegexCaps *rc;
+	int capents;
+} CapBuilder;
+
+static void cap_entry(CapBuilder *b, int to, uint32_t set, uint32_t clr)
+{
+	RegexCaps *rc = b->rc;
+	if (rc->nents == b->capents) {
+		b->capents = b->capents ? 2 * b->capents : 64;
+		rc->to = xrealloc(rc->to, (size_t)b->capents * sizeof *rc->to);
+		rc->set = xrealloc(rc->set, (size_t)b->capents * sizeof *rc->set);
+		rc->clr = xrealloc(rc->clr, (size_t)b->capents * sizeof *rc->clr);
+	}
+	rc->to[rc->nents] = (uint16_t)to;
+	rc->set[rc->nents] = set;
+	rc->clr[rc->nents] = clr;
+	rc->nents++;
+}
+
+/* The threads reached from NFA state `from` by empty moves, in priority
+ * order (a depth-first walk, the preferred successor first; a state is
+ * entered once, by the first path that reaches it), each with what its
+ * path did to the slots. */
+static void cap_closure(CapBuilder *b, int from, bool bol, bool eol)
+{
+	int sp = 0;
+	b->stamp++;
+	b->stack[sp++] = (struct CapItem){from, 0, 0};
+	while (sp > 0) {
+		struct CapItem it = b->stack[--sp];
+		if (it.st < 0 || b->mark[it.st] == b->stamp)
+			continue;
+		b->mark[it.st] = b->stamp;
+		const NState *st = &b->nfa->st[it.st];
+		switch (st->kind) {
+		case N_SPLIT:
+			b->stack[sp++] = (struct CapItem){st->out1, it.set, it.clr};
+			b->stack[sp++] = (struct CapItem){st->out, it.set, it.clr};
+			break;
+		case N_EPS:
+			b->stack[sp++] = (struct CapItem){st->out, it.set, it.clr};
+			break;
+		case N_SAVE:
+			b->stack[sp++] = (struct CapItem){st->out, it.set | 1u << st->set, it.clr & ~(1u << st->set)};
+			break;
+		case N_RESET: {
+			uint32_t bits = 0;
+			for (int g = st->set; g <= st->last; g++)
+				bits |= 3u << (2 * g);
+			b->stack[sp++] = (struct CapItem){st->out, it.set & ~bits, it.clr | bits};
+			break;
+		}
+		case N_BOL:
+			if (bol)
+				b->stack[sp++] = (struct CapItem){st->out, it.set, it.clr};
+			break;
+		case N_EOL:
+			if (eol)
+				b->stack[sp++] = (struct CapItem){st->out, it.set, it.clr};
+			break;
+		case N_SET:
+		case N_MATCH:
+			cap_entry(b, b->thread[it.st], it.set, it.clr);
+			break;
+		}
+	}
+}
+
+static bool caps_fail(RegexError *err, const char *fmt, int n)
+{
+	err->pos = -1;
+	snprintf(err->msg, sizeof err->msg, fmt, n);
+	return false;
+}
+
+bool regex_caps(Regex *re, const char *pat, size_t len, RegexError *err)
+{
+	memset(err, 0, sizeof *err);
+	if (re->caps)
+		return true;
+	if (re->ngroups > REGEX_CAP_MAX_GROUPS)
+		return caps_fail(err, "regex has too many subexpressions for matched(): at most %d",
+				 REGEX_CAP_MAX_GROUPS - 1);
+	Compiler c = {.pat = (const unsigned char *)pat, .len = len, .err = err};
+	RxNode *tree = parse_alternation(&c);
+	if (c.failed || !tree || !at_end(&c)) {
+		compiler_free(&c);
+		return caps_fail(err, "regex compilation error (%d)", (int)c.pos);
+	}
+	Nfa nfa = {.caps = true};
+	int match = nfa_add(&nfa, N_MATCH, -1, -1, -1);
+	int end = nfa_add(&nfa, N_SAVE, 1, match, -1);
+	int start = nfa_add(&nfa, N_SAVE, 0, nfa_build(&nfa, tree, end), -1);
+	uint8_t classmap[256];
+	int rep[257];
+	int ncls = byte_classes(c.sets, c.nsets, classmap, rep);
+	int *thread = xmalloc((size_t)(nfa.n ? nfa.n : 1) * sizeof *thread);
+	int nthreads = 0;
+	for (int i = 0; i < nfa.n; i++)
+		thread[i] = nfa.st[i].kind == N_SET ? nthreads++ : -1;
+	thread[match] = nthreads++;
+	bool ok = !nfa.too_big && nthreads <= REGEX_CAP_MAX_THREADS && ncls == re->nclasses &&
+		  !memcmp(classmap, re->classmap, sizeof classmap);
+	RegexCaps *rc = xcalloc(1, sizeof *rc);
+	if (ok) {
+		rc->nthreads = nthreads;
+		rc->nslots = 2 * re->ngroups;
+		rc->nclosures = 2 * nthreads + 4;
+		rc->acc = xcalloc((size_t)nthreads * (size_t)ncls, 1);
+		rc->first = xcalloc((size_t)rc->nclosures + 1, sizeof *rc->first);
+		CapBuilder b = {.nfa = &nfa, .thread = thread, .rc = rc};
+		b.mark = xcalloc((size_t)nfa.n, sizeof *b.mark);
+		b.stack = xmalloc((size_t)(2 * nfa.n + 2) * sizeof *b.stack);
+		for (int i = 0; i < nfa.n; i++) {
+			int t = thread[i];
+			if (nfa.st[i].kind != N_SET)
+				continue;
+			for (int k = 0; k + 1 < ncls; k++)
+				rc->acc[t * ncls + k] = set_has(&c.sets[nfa.st[i].set], (unsigned)rep[k]);
+		}
+		for (int cl = 0; cl < rc->nclosures; cl++) {
+			rc->first[cl] = (uint16_t)rc->nents;
+			int t = cl / 2;
+			bool eol = cl & 1, bol = cl >= 2 * nthreads + 2;
+			int from = cl >= 2 * nthreads ? start : -1;
+			for (int i = 0; i < nfa.n && from < 0 && t < nthreads - 1; i++)
+				if (thread[i] == t)
+					from = nfa.st[i].out;
+			if (from >= 0)
+				cap_closure(&b, from, bol, eol);
+			if (rc->nents > 60000)
+				break;
+		}
+		rc->first[rc->nclosures] = (uint16_t)rc->nents;
+		/* the walk's steps at one byte (stp_re_caps_cb): the start, the start's
+		 * closure and its end, each thread and, for one that took the byte,
+		 * its closure and its end, the turn */
+		int most_start = 0, most = 0;
+		for (int cl = 2 * nthreads; cl < rc->nclosures; cl++)
+			if (rc->first[cl + 1] - rc->first[cl] > most_start)
+				most_start = rc->first[cl + 1] - rc->first[cl];
+		for (int t = 0; t < nthreads; t++) {
+			int a = rc->first[2 * t + 1] - rc->first[2 * t], z = rc->first[2 * t + 2] - rc->first[2 * t + 1];
+			most += 2 + (a > z ? a : z);
+		}
+		rc->steps = 3 + most_start + most;
+		ok = rc->nents <= 60000 && rc->steps <= REGEX_CAP_MAX_STEPS;
+		free(b.mark);
+		free(b.stack);
+	}
+	free(thread);
+	free(nfa.st);
+	compiler_free(&c);
+	re->caps = rc;
+	if (!ok) {
+		caps_free(re);
+		return caps_fail(err, "regex too complex for matched(): its sub-match pass would need more than "
+				      "%d threads or steps per byte", REGEX_CAP_MAX_THREADS);
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------ interface */
 
 static void compiler_free(Compiler *c)
@@ -734,10 +956,24 @@ bool regex_compile(Regex *re, const char *pat, size_t len, RegexError *err)
 	return true;
 }
 
+static void caps_free(Regex *re)
+{
+	if (re->caps) {
+		free(re->caps->acc);
+		free(re->caps->first);
+		free(re->caps->to);
+		free(re->caps->set);
+		free(re->caps->clr);
+		free(re->caps);
+		re->caps = NULL;
+	}
+}
+
 void regex_free(Regex *re)
 {
 	free(re->next);
 	re->next = NULL;
+	caps_free(re);
 }
 
 bool regex_search(const Regex *re, const char *s)
@@ -772,4 +1008,46 @@ void regex_emit_c(const Regex *re, int id, StrBuf *out)
 	for (size_t i = 0; i < cells; i++)
 		sb_printf(out, "%s%d", !i ? "\n\t" : i % 16 ? "," : ",\n\t", re->next[i]);
 	sb_puts(out, "\n};\n");
+}
+
+static size_t pow2_cells(size_t n)
+{
+	size_t size = 1;
+	while (size < n)
+		size *= 2;
+	return size;
+}
+
+static void emit_u32s(StrBuf *out, const char *type, const char *name, int id, const void *v, int elt, size_t n)
+{
+	size_t size = pow2_cells(n);
+	sb_printf(out, "static const %s stp_re%d_%s[%zu] = {", type, id, name, size);
+	for (size_t i = 0; i < n; i++) {
+		unsigned x = elt == 1 ? ((const uint8_t *)v)[i] : elt == 2 ? ((const uint16_t *)v)[i]
+								       : ((const uint32_t *)v)[i];
+		sb_printf(out, "%s%u", !i ? "\n\t" : i % 16 ? "," : ",\n\t", x);
+	}
+	sb_puts(out, "\n};\n");
+}
+
+/* The sub-match tables, each padded with zeros to a power of two so that
+ * the kernel's index can be masked into bounds. */
+void regex_emit_caps_c(const Regex *re, int id, StrBuf *out)
+{
+	const RegexCaps *rc = re->caps;
+	emit_u32s(out, "uint8_t", "acc", id, rc->acc, 1, (size_t)rc->nthreads * (size_t)re->nclasses);
+	emit_u32s(out, "uint16_t", "first", id, rc->first, 2, (size_t)rc->nclosures + 1);
+	emit_u32s(out, "uint16_t", "to", id, rc->to, 2, (size_t)rc->nents);
+	emit_u32s(out, "uint32_t", "set", id, rc->set, 4, (size_t)rc->nents);
+	emit_u32s(out, "uint32_t", "clr", id, rc->clr, 4, (size_t)rc->nents);
+}
+
+char *regex_caps_args(const Regex *re, int id)
+{
+	const RegexCaps *rc = re->caps;
+	return xasprintf("stp_re%d_classes, stp_re%d_acc, stp_re%d_first, stp_re%d_to, stp_re%d_set, stp_re%d_clr, "
+			 "%d, %d, %d, %zu, %zu, %zu, %d",
+			 id, id, id, id, id, id, re->nclasses, rc->nthreads, rc->nslots,
+			 pow2_cells((size_t)rc->nthreads * (size_t)re->nclasses) - 1, pow2_cells((size_t)rc->nclosures + 1) - 1,
+			 pow2_cells((size_t)rc->nents) - 1, rc->steps);
 }
