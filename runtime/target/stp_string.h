@@ -541,7 +541,8 @@ STP_CALLBACK stp_re_cb(uint32_t n, void *ctx)
 	return st <= 1;
 }
 
-static inline int64_t stp_regex_match(const char *s, const uint8_t *classes, const uint16_t *next,
+/* always inlined: a BPF function takes at most 5 arguments */
+static __always_inline int64_t stp_regex_match(const char *s, const uint8_t *classes, const uint16_t *next,
 				      uint64_t nclasses, uint64_t mask, uint64_t start)
 {
 	struct stp_str_vars *vars = stp_str_vars();
@@ -557,6 +558,10 @@ static inline int64_t stp_regex_match(const char *s, const uint8_t *classes, con
 
 #ifdef STP_RE_THREADS
 /* ------------------------------------------------------------ sub-matches */
+
+#if STP_STRLEN > 32767
+#error "matched(): positions are 16 bits: MAXSTRINGLEN must be at most 32767"
+#endif
 
 /* matched(), ngroups(): a program that calls them defines STP_RE_THREADS
  * and STP_RE_SLOTS (the most any of its patterns needs), and each =~
@@ -698,12 +703,16 @@ STP_CALLBACK stp_re_caps_cb(uint32_t n, void *ctx)
 }
 
 /* After s =~ pattern gave `matched`: where the match and its groups are,
- * for matched() and ngroups() (the arguments after `matched` come from
- * regex_caps_args). */
-static inline void stp_regex_caps(const char *s, int64_t matched, const uint8_t *classes, const uint8_t *acc,
-				  const uint16_t *first, const uint16_t *to, const uint32_t *set,
-				  const uint32_t *clr, uint64_t nclasses, uint64_t nthreads, uint64_t nslots,
-				  uint64_t accmask, uint64_t firstmask, uint64_t entmask, uint64_t steps)
+ * for matched() and ngroups().  The arguments after `matched` are the
+ * pattern's tables (regex_emit_caps_c) and their sizes (regex_caps_args);
+ * always inlined, as a BPF function takes at most 5 arguments, and so
+ * that the tables' addresses are the program's own (a struct of them
+ * built as a constant would hold addresses libbpf does not relocate). */
+static __always_inline void stp_regex_caps(const char *s, int64_t matched, const uint8_t *classes,
+					   const uint8_t *acc, const uint16_t *first, const uint16_t *to,
+					   const uint32_t *set, const uint32_t *clr, uint64_t nclasses,
+					   uint64_t nthreads, uint64_t nslots, uint64_t accmask,
+					   uint64_t firstmask, uint64_t entmask, uint64_t steps)
 {
 	struct stp_re_caps *c = stp_re_caps();
 	if (!c)

@@ -227,6 +227,10 @@ static const Builtin builtins[] = {
 	{"isdigit", L, 1, 1, {S}, BOTH, "whether a string starts with a digit"},
 	{"strpos", L, 2, 2, {S, S}, BOTH, "offset of s2 in s1, or -1"},
 	{"tokenize", S, 1, 2, {S, S}, BOTH, "next token of a string"},
+	/* the last =~ of the handler (tapset/regex.stp documents them) */
+	{"matched", S, 1, 1, {L}, BOTH, "a subexpression of the last regex match"},
+	{"matched_str", S, 0, 0, {0}, BOTH, "the string the last regex match matched"},
+	{"ngroups", L, 0, 0, {0}, BOTH, "subexpressions of the last regex match, the whole one included"},
 	/* numbers */
 	{"randint", L, 1, 1, {L}, BOTH, "random number below n"},
 	{"abs", L, 1, 1, {L}, BOTH, "absolute value"},

@@ -17,8 +17,7 @@
 #include <string.h>
 
 const Provider *const kernel_side_providers[] = {
-	&provider_kernel, &provider_module, &provider_perf, &provider_process, &provider_procfs,
-	&provider_netfilter, NULL,
+	&provider_kernel, &provider_module, &provider_perf, &provider_process, &provider_procfs, NULL,
 };
 
 /* ---- the pattern: name[(arg)] { . name[(arg)] } [?|!] */

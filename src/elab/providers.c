@@ -21,7 +21,6 @@ const Provider *const elab_providers[] = {
 	&provider_perf,
 	&provider_process,
 	&provider_procfs,
-	&provider_netfilter,
 	NULL,
 };
 

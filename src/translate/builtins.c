@@ -535,6 +535,29 @@ void emit_syscall_names(Emitter *e, StrBuf *b)
 	sb_puts(b, "};\n\n");
 }
 
+/* matched(n), matched_str(), ngroups(): the groups the last =~ of the
+ * handler recorded (stp_regex_caps); an error when it did not match or
+ * there is no group n. */
+static char *emit_regex_group(Emitter *e, Expr *x)
+{
+	const char *n = x->name;
+	char *arg = x->nargs ? emit_expr(e, x->args[0]) : xstrdup("0");
+	int failed = emit_error_site(e, !strcmp(n, "ngroups") ? "Attempted to get the number of subexpressions of a failed match"
+							      : "Attempted to get subexpression of a failed match",
+				     near_ident(n), x->loc);
+	emit_raise_if(e, failed, "stp_re_ngroups() <= 0");
+	if (!strcmp(n, "ngroups"))
+		return long_call(e, "stp_re_ngroups()", NULL);
+	if (x->nargs) {
+		int range = emit_error_site(e, "Attempted to get a subexpression the regex does not have",
+					    near_ident(n), x->loc);
+		emit_raise_if(e, range, xasprintf("(uint64_t)%s >= (uint64_t)stp_re_ngroups()", arg));
+	}
+	char *s = emit_new_str(e);
+	emit_line(e, "stp_re_matched(%s, %s);", s, arg);
+	return s;
+}
+
 char *emit_builtin(Emitter *e, Expr *x)
 {
 	char *reg = emit_register_builtin(e, x);
@@ -572,6 +595,8 @@ char *emit_builtin(Emitter *e, Expr *x)
 		return emit_syscall_name(e, x);
 	if (!strcmp(n, "_syscall_arg") || !strcmp(n, "_syscall_arg_str"))
 		return emit_syscall_arg(e, x);
+	if (!strcmp(n, "matched") || !strcmp(n, "matched_str") || !strcmp(n, "ngroups"))
+		return emit_regex_group(e, x);
 	if (!strcmp(n, "pid")) return long_call(e, "stp_pid()", NULL);
 	if (!strcmp(n, "tid")) return long_call(e, "stp_tid()", NULL);
 	if (!strcmp(n, "ppid")) return long_call(e, "stp_ppid()", NULL);

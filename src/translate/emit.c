@@ -324,19 +324,6 @@ static bool emit_lvalue(Emitter *e, Expr *x, LValue *lv)
 		return true;
 	}
 	if (x->kind == E_TARGET) {
-		/* a context value the handler may set ($verdict of a netfilter
-		 * hook): a long in the handler's context, in guru mode */
-		static Var context_long = {.name = "", .scope = VAR_LOCAL, .type = TY_LONG};
-		const TargetAccess *ta = x->target;
-		if (ta && ta->writable && !x->ncomps && !x->addressof && e->target == T_BPF) {
-			if (!e->s->guru) {
-				emit_fail(e, x->loc, "writing to target variable '$%s' needs guru mode (-g)", x->name);
-				return false;
-			}
-			lv->var = &context_long;
-			lv->cname = ta->c_expr;
-			return true;
-		}
 		emit_fail(e, x->loc, "writing to target variable '%s' is not supported", x->name);
 		return false;
 	}
@@ -464,7 +451,25 @@ void emit_regex_tables(Emitter *e, StrBuf *b)
 			sb_printf(b, "/* =~ %s */\n", shown);
 		free(shown);
 		regex_emit_c(r->re, i, b);
+		if (r->re->caps)
+			regex_emit_caps_c(r->re, i, b);
 	}
+}
+
+/* The sizes of the sub-match walk's state: the most any pattern needs. */
+void emit_regex_caps_defines(Emitter *e, StrBuf *b)
+{
+	if (!e->regex_caps)
+		return;
+	int threads = 1, slots = 2;
+	for (int i = 0; i < e->regexes->len; i++) {
+		const struct RegexCaps *rc = ((RegexSite *)VEC_AT(e->regexes, i))->re->caps;
+		if (rc && rc->nthreads > threads)
+			threads = rc->nthreads;
+		if (rc && rc->nslots > slots)
+			slots = rc->nslots;
+	}
+	sb_printf(b, "#define STP_RE_THREADS %d\n#define STP_RE_SLOTS %d\n", threads, slots);
 }
 
 /* s =~ "pattern": a walk over the pattern's DFA, the same in both
@@ -483,6 +488,20 @@ static char *emit_regex(Emitter *e, Expr *x, char *a)
 	char *t = emit_new_long(e);
 	emit_line(e, "%s = stp_regex_match(%s, stp_re%d_classes, stp_re%d_next, %d, %zu, %d);", t, a, id, id,
 		  re->nclasses, regex_table_mask(re), re->start);
+	if (e->regex_caps) {
+		/* matched() may read this one: where its groups are */
+		RegexError err;
+		RegexSite *r = VEC_AT(e->regexes, id);
+		if (r->caps_failed) {
+		} else if (!regex_caps(r->re, r->pat, r->len, &err)) {
+			emit_fail(e, pat->loc, "%s: string '%s'", err.msg, r->pat);
+			r->caps_failed = true;
+		} else {
+			char *args = regex_caps_args(re, id);
+			emit_line(e, "stp_regex_caps(%s, %s, %s);", a, t, args);
+			free(args);
+		}
+	}
 	if (!strcmp(x->op, "!~"))
 		emit_line(e, "%s = !%s;", t, t);
 	return t;

@@ -822,6 +822,9 @@ static void cap_closure(CapBuilder *b, int from, bool bol, bool eol)
 	}
 }
 
+#define STP_STR_(x) #x
+#define STP_XSTR(x) STP_STR_(x)
+
 static bool caps_fail(RegexError *err, const char *fmt, int n)
 {
 	err->pos = -1;
@@ -911,7 +914,8 @@ bool regex_caps(Regex *re, const char *pat, size_t len, RegexError *err)
 	if (!ok) {
 		caps_free(re);
 		return caps_fail(err, "regex too complex for matched(): its sub-match pass would need more than "
-				      "%d threads or steps per byte", REGEX_CAP_MAX_THREADS);
+				      "%d states that take a byte or " STP_XSTR(REGEX_CAP_MAX_STEPS) " steps per byte",
+				 REGEX_CAP_MAX_THREADS - 1);
 	}
 	return true;
 }
@@ -1045,8 +1049,8 @@ void regex_emit_caps_c(const Regex *re, int id, StrBuf *out)
 char *regex_caps_args(const Regex *re, int id)
 {
 	const RegexCaps *rc = re->caps;
-	return xasprintf("stp_re%d_classes, stp_re%d_acc, stp_re%d_first, stp_re%d_to, stp_re%d_set, stp_re%d_clr, "
-			 "%d, %d, %d, %zu, %zu, %zu, %d",
+	return xasprintf("stp_re%d_classes, stp_re%d_acc, stp_re%d_first, stp_re%d_to, "
+			 "stp_re%d_set, stp_re%d_clr, %d, %d, %d, %zu, %zu, %zu, %d",
 			 id, id, id, id, id, id, re->nclasses, rc->nthreads, rc->nslots,
 			 pow2_cells((size_t)rc->nthreads * (size_t)re->nclasses) - 1, pow2_cells((size_t)rc->nclosures + 1) - 1,
 			 pow2_cells((size_t)rc->nents) - 1, rc->steps);

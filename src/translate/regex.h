@@ -87,7 +87,7 @@ void regex_emit_c(const Regex *re, int id, struct StrBuf *out);
 size_t regex_table_mask(const Regex *re);
 /* The sub-match tables as C named stp_reN_acc / _first / _to / _set /
  * _clr (see stp_regex_caps), and the arguments that call takes after
- * the string and the match: "stp_reN_classes, ..., nslots". */
+ * the string and the match: "stp_reN_classes, ..., steps". */
 void regex_emit_caps_c(const Regex *re, int id, struct StrBuf *out);
 char *regex_caps_args(const Regex *re, int id);
 

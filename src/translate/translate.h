@@ -93,6 +93,7 @@ typedef struct Emitter {
 	Vec *lifts;             /* merged handler: constants read from the row (dispatch.c) */
 	unsigned rec_max;       /* largest record with deferred fields (defer.c) */
 	bool uses_syscall_names; /* _syscall_name(): both units carry the table */
+	bool regex_caps;        /* the program calls matched()/ngroups(): every =~ records its groups */
 	bool failed;
 } Emitter;
 
@@ -101,6 +102,7 @@ typedef struct RegexSite {
 	char *pat;
 	size_t len;
 	struct Regex *re;
+	bool caps_failed;       /* its sub-match tables would be too big (reported) */
 } RegexSite;
 
 /* emit.c */
@@ -126,6 +128,7 @@ char *near_op(const char *op);        /* "operator '/'" */
 char *near_ident(const char *name);   /* "identifier 'x'" */
 char *emit_stat_read(Emitter *e, Expr *agg, Var **var);
 void emit_regex_tables(Emitter *e, StrBuf *b);
+void emit_regex_caps_defines(Emitter *e, StrBuf *b); /* STP_RE_THREADS/_SLOTS, when e->regex_caps */
 /* builtins.c: the syscall names by number, when _syscall_name() is used */
 void emit_syscall_names(Emitter *e, StrBuf *b);
 /* "&stp_zero" for a scalar aggregate, else "&F->kN" built from the index */

@@ -123,6 +123,28 @@ static bool pn_call(Expr *x, void *arg)
 	return x->kind == E_CALL && !x->func && !strcmp(x->name, "pn");
 }
 
+/* Whether any handler or function calls matched(), matched_str() or
+ * ngroups(): only then does each =~ record where its groups are (and
+ * each handler start with no match). */
+static bool caps_call(Expr *x, void *arg)
+{
+	(void)arg;
+	return x->kind == E_CALL && !x->func &&
+	       (!strcmp(x->name, "matched") || !strcmp(x->name, "matched_str") || !strcmp(x->name, "ngroups"));
+}
+
+static bool caps_scan(Program *p)
+{
+	const AstWalk scan = {.expr = caps_call};
+	for (int i = 0; i < p->probes.len; i++)
+		if (ast_walk_stmt(((DerivedProbe *)VEC_AT(&p->probes, i))->body, &scan))
+			return true;
+	for (int i = 0; i < p->functions.len; i++)
+		if (ast_walk_stmt(((Func *)VEC_AT(&p->functions, i))->body, &scan))
+			return true;
+	return false;
+}
+
 static void pn_scan(Program *p)
 {
 	const AstWalk scan = {.expr = pn_call};
@@ -413,6 +435,8 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 		sb_printf(b, "\tK->pn = stp_lit_%d;\n", emit_literal(e, dp->pn, strlen(dp->pn)));
 	else if (uses_pn)
 		sb_puts(b, "\tK->pn = 0;\n");
+	if (e->regex_caps) /* matched(): no =~ yet in this handler */
+		sb_puts(b, "\tstp_re_reset();\n");
 	long_decls(b, &fn);
 	sb_puts(b, "\t(void)G;\n");
 	sb_puts(b, fn.body.s ? fn.body.s : "");
@@ -510,8 +534,6 @@ static const char *point_type_name(const Resolved *r)
 		return "utrace";
 	case PK_PROCFS:
 		return "procfs";
-	case PK_NETFILTER:
-		return "netfilter";
 	}
 	return "";
 }
@@ -660,34 +682,6 @@ static char *emit_regs_context(Emitter *e, StrBuf *b, const Resolved *r)
 	return xasprintf(", .regs = regs_, .args = args_, .retval = (int64_t)regs_->rax%s", upc);
 }
 
-/* A netfilter hook (elab/providers_net.c): the hook number, skb, in, out
- * and family in the argument words, and the verdict in K->retval, which
- * starts as NF_ACCEPT and is what the program returns: a BPF netfilter
- * program may answer only NF_DROP (0) or NF_ACCEPT (1).  Every read is a
- * bpf_probe_read_kernel() into a scalar, so the handler may do what it
- * likes with the values (the verifier forbids arithmetic on the trusted
- * pointers the context holds). */
-static void emit_netfilter_program(Emitter *e, Unit *u, DerivedProbe *dp, int i)
-{
-	Resolved *r = dp->points[i];
-	StrBuf *b = &u->code;
-	char *pctx = point_context(e, r);
-	sb_printf(b, "SEC(\"netfilter\")\nint stp_prog_%d_%d(struct stp_nf_ctx *ctx)\n{\n", dp->id, i);
-	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 1;\n");
-	sb_puts(b, "\tuint64_t a_[6] = {0};\n\tconst struct nf_hook_state___stp *st_ = 0;\n"
-		   "\tunsigned char h_ = 0, pf_ = 0;\n"
-		   "\tbpf_probe_read_kernel(&st_, sizeof st_, &ctx->state);\n"
-		   "\tbpf_probe_read_kernel(&a_[1], 8, &ctx->skb);\n"
-		   "\tbpf_probe_read_kernel(&h_, 1, &st_->hook);\n"
-		   "\tbpf_probe_read_kernel(&pf_, 1, &st_->pf);\n"
-		   "\tbpf_probe_read_kernel(&a_[2], 8, &st_->in);\n"
-		   "\tbpf_probe_read_kernel(&a_[3], 8, &st_->out);\n"
-		   "\ta_[0] = h_;\n\ta_[4] = pf_;\n");
-	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, %s, .args = a_, .retval = 1};\n", pctx);
-	sb_printf(b, "\tstp_probe_%d(&k);\n\treturn k.retval != 0;\n}\n\n", dp->id);
-	free(pctx);
-}
-
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 {
 	for (int i = 0; i < dp->npoints; i++) {
@@ -696,10 +690,6 @@ static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 			continue;
 		if (r->kind == PK_KPROBE) {
 			emit_function_programs(e, u, dp, i);
-			continue;
-		}
-		if (r->kind == PK_NETFILTER) {
-			emit_netfilter_program(e, u, dp, i);
 			continue;
 		}
 		char *sec = bpf_section(dp, r);
@@ -847,7 +837,6 @@ static const char *probe_kind_name(ProbeKind k)
 	case PK_USDT: return "STP_PROBE_USDT";
 	case PK_PROCESS: return "STP_PROBE_PROCESS";
 	case PK_PROCFS: return "STP_PROBE_NEVER";
-	case PK_NETFILTER: return "STP_PROBE_NETFILTER";
 	}
 	return "0";
 }
@@ -898,8 +887,6 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 					  (unsigned long long)r->sample_period);
 			if (r->kind == PK_KPROBE)
 				sb_printf(b, ", .bpf_prog_kprobe = \"stp_prog_%d_%d_kp\"", dp->id, j);
-			if (r->kind == PK_NETFILTER)
-				sb_printf(b, ", .nf_pf = %d, .nf_hook = %d", r->nf_pf, r->nf_hook);
 			if (r->function)
 				sb_printf(b, ", .function = %s", cstr_or_null(r->function));
 			if (r->path)
@@ -1240,7 +1227,7 @@ int translate(Session *s, Program *p, Translation *out)
 	Vec host_stat_adds = {0};
 	Emitter e = {.s = s, .p = p, .literals = &literals, .literal_lens = &lens, .error_msgs = &msgs,
 		     .error_wheres = &wheres, .formats = &formats, .btf_needs = &btf_needs, .regexes = &regexes,
-		     .host_stat_adds = &host_stat_adds};
+		     .host_stat_adds = &host_stat_adds, .regex_caps = caps_scan(p)};
 	/* literal 0 is the empty string */
 	emit_literal(&e, "", 0);
 
@@ -1263,6 +1250,7 @@ int translate(Session *s, Program *p, Translation *out)
 	StrBuf b = {0};
 	sb_puts(&b, "/* Generated by stapng: kernel-context handlers. */\n");
 	emit_common(&b, s, p, recmax, msgs.len);
+	emit_regex_caps_defines(&e, &b);
 	sb_puts(&b, "#define STP_MAXACTION_HERE STP_MAXACTION\n");
 	sb_puts(&b, "#include \"stp_bpf.h\"\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n");
 	if (has_usdt_probes(p))
@@ -1311,6 +1299,7 @@ int translate(Session *s, Program *p, Translation *out)
 	sb_puts(&b, "/* Generated by stapng: user-space handlers and the module descriptor. */\n");
 	sb_puts(&b, "#define _GNU_SOURCE\n#include <stddef.h>\n");
 	emit_common(&b, s, p, recmax, msgs.len);
+	emit_regex_caps_defines(&e, &b);
 	sb_puts(&b, "#define STP_MAXACTION_HERE (STP_MAXACTION * 10)\n");
 	sb_puts(&b, "#include \"stp_host.h\"\n");
 	emit_types(&b, p);
