@@ -295,11 +295,67 @@ static int refused_write_user(struct stp_session *s)
 	return 1;
 }
 
+/* ------------------------------------------------- netfilter hooks */
+
+/* The kernel's numbers (uapi linux/bpf.h, Linux 6.4), which libbpf 1.1
+ * and its headers predate: its programs are typed here, and linked with
+ * bpf(BPF_LINK_CREATE) directly. */
+#define STP_PROG_TYPE_NETFILTER 32
+#define STP_ATTACH_NETFILTER 45
+
+static void type_netfilter_programs(struct stp_session *s)
+{
+	for (int i = 0; i < s->mod->nprobes; i++) {
+		const struct stp_probe_desc *p = &s->mod->probes[i];
+		struct bpf_program *prog = p->kind == STP_PROBE_NETFILTER && p->bpf_prog
+						   ? bpf_object__find_program_by_name(s->obj, p->bpf_prog)
+						   : NULL;
+		if (!prog)
+			continue;
+		bpf_program__set_type(prog, (enum bpf_prog_type)STP_PROG_TYPE_NETFILTER);
+		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)STP_ATTACH_NETFILTER);
+	}
+}
+
+/* The link's fd joins the perf fds: closing it unhooks the program. */
+static int attach_netfilter(struct stp_session *s, const struct stp_probe_desc *p, struct bpf_program *prog,
+			    const char **why)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.link_create.prog_fd = (uint32_t)bpf_program__fd(prog);
+	a.link_create.attach_type = STP_ATTACH_NETFILTER;
+	/* link_create.netfilter: pf, hooknum, priority, flags, after the
+	 * 16 bytes of prog_fd, target_fd, attach_type and flags */
+	uint32_t nf[4] = {p->nf_pf, p->nf_hook, (uint32_t)(int32_t)p->priority, 0};
+	memcpy((char *)&a.link_create + 16, nf, sizeof nf);
+	int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof a);
+	if (fd < 0) {
+		int err = errno;
+		if (err == EAFNOSUPPORT)
+			*why = "this kernel links BPF programs to the NFPROTO_IPV4 and NFPROTO_IPV6 hooks only";
+		else if (err == ERANGE)
+			*why = "this kernel refuses the hook's first and last priorities to BPF programs";
+		else if (err == EINVAL || err == EOPNOTSUPP)
+			*why = "BPF netfilter links (Linux 6.4, CONFIG_NETFILTER_BPF_LINK)";
+		return -err;
+	}
+	int *fds = realloc(s->perf_fds, sizeof(*fds) * (size_t)(s->nperf_fds + 1));
+	if (!fds) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->perf_fds = fds;
+	s->perf_fds[s->nperf_fds++] = fd;
+	return 0;
+}
+
 int rt_bpf_load(struct stp_session *s)
 {
 	if (s->obj) {
 		if (prepare_function_probes(s) || check_kernel_symbols(s))
 			return -1;
+		type_netfilter_programs(s);
 		int err = bpf_object__load(s->obj);
 		if (err && refused_write_user(s))
 			return -1;
@@ -516,6 +572,8 @@ static int attach_one(struct stp_session *s, const struct stp_probe_desc *p, str
 	case STP_PROBE_UPROBE:
 		link = attach_uprobe(s, p, prog);
 		break;
+	case STP_PROBE_NETFILTER:
+		return attach_netfilter(s, p, prog, why);
 	case STP_PROBE_USDT:
 		/* tp_system is the provider, tp_event the probe name */
 		link = bpf_program__attach_usdt(prog, -1, p->path, p->tp_system, p->tp_event, NULL);

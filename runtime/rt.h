@@ -67,7 +67,7 @@ struct stp_session {
 	int ncpus;               /* possible CPUs (per-CPU map values) */
 	struct bpf_link **links;
 	int nlinks;
-	int *perf_fds;
+	int *perf_fds;           /* perf events and netfilter links: closed at detach */
 	int nperf_fds;
 	struct ring_buffer *rb;
 	int attached, skipped_optional;

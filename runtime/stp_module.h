@@ -192,6 +192,7 @@ enum stp_probe_kind {
 	STP_PROBE_UPROBE,     /* kernel handler on a user function */
 	STP_PROBE_USDT,
 	STP_PROBE_PROCESS,    /* process begin/end via sched tracepoints */
+	STP_PROBE_NETFILTER,  /* kernel handler on a netfilter hook (BPF netfilter link) */
 };
 
 struct stp_ctx;
@@ -204,7 +205,8 @@ struct stp_probe_desc {
 	int pret;                  /* is_return() */
 	const char *bpf_prog;      /* kernel handler: program name in bpf_obj */
 	stp_host_handler handler;  /* user-space handler */
-	int64_t priority;          /* begin/end/error ordering */
+	int64_t priority;          /* begin/end/error ordering; a netfilter hook's priority */
+	uint32_t nf_pf, nf_hook;   /* netfilter: NFPROTO_* family and hook number */
 	uint64_t period_ns;        /* timers, profile */
 	uint64_t randomize_ns;
 	const char *tp_system;     /* tracepoint "sched" */

@@ -536,6 +536,7 @@ typedef enum ProbeKind {
 	PK_USDT,         /* process(...).mark */
 	PK_PROCESS,      /* process.begin / .end (via sched tracepoints) */
 	PK_PROCFS,       /* procfs("name").read / .write */
+	PK_NETFILTER,    /* netfilter.hook("H").pf("PF"): a BPF netfilter hook */
 } ProbeKind;
 
 /* One resolved probe point, as the translator and runtime see it. */
@@ -562,6 +563,7 @@ typedef struct Resolved {
 	const struct Provider *provider; /* pass 2: the provider that resolved it */
 	char *module;          /* PK_KPROBE: kernel module, NULL for vmlinux */
 	uint64_t sample_freq;  /* PK_PERF: .hz(N), else 0 and sample_period counts */
+	int nf_pf, nf_hook;    /* PK_NETFILTER: NFPROTO_* and hook numbers; priority in `priority` */
 } Resolved;
 
 /* A probe as compiled: one handler body attached to one or more points. */

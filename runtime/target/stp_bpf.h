@@ -64,7 +64,7 @@ struct stp_kctx {
 	 * $args read these, whatever the attachment (fentry ctx, pt_regs,
 	 * USDT), so handler bodies do not depend on the program type. */
 	const uint64_t *args;
-	int64_t retval;
+	int64_t retval;      /* netfilter: the verdict ($verdict), which the program returns */
 	const char *func;    /* probefunc(), ppfunc(): the probed function, or 0 */
 	struct pt_regs *regs; /* uprobe/kprobe/USDT: the registers at the hit, else 0 */
 	/* uprobes: where the probed point is in the process (a uretprobe:
@@ -449,6 +449,18 @@ struct task_struct___stp {
 	struct task_struct___stp *parent;
 	const struct cred___stp *cred;
 } __attribute__((preserve_access_index));
+/* netfilter programs: the context (uapi struct bpf_nf_ctx) and the hook
+ * state it points to, whose members move between kernels (CO-RE) */
+struct nf_hook_state___stp {
+	unsigned char hook;
+	unsigned char pf;
+	void *in;
+	void *out;
+} __attribute__((preserve_access_index));
+struct stp_nf_ctx {
+	const struct nf_hook_state___stp *state;
+	void *skb;
+};
 struct kuid___stp { unsigned int val; } __attribute__((preserve_access_index));
 struct cred___stp {
 	struct kuid___stp uid, gid, suid, sgid, euid, egid;

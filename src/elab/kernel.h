@@ -9,6 +9,7 @@
  *   elab/syscalls.c         x86_64 syscall numbers and argument lists
  *   elab/providers_kernel.c kernel.* module(...) perf.* timer.profile
  *   elab/providers_process.c process(...) procfs(...)
+ *   elab/providers_net.c     netfilter.hook(...).pf(...)
  *   elab/listing.c          list_probes(): -l and -L
  *
  * Everything is read lazily, once per session, and kept in
@@ -247,6 +248,7 @@ int syscall_args(Session *s, const char *name, const TpField **args);
 
 extern const Provider provider_kernel, provider_module, provider_perf, provider_process,
 	provider_procfs;  /* the last two in providers_process.c */
+extern const Provider provider_netfilter; /* providers_net.c */
 
 /* timer.profile: a perf cpu-clock sampling event on every CPU. */
 int kernel_resolve_timer_profile(Session *s, const ProbePoint *pt, Vec *out);

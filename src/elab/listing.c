@@ -17,7 +17,8 @@
 #include <string.h>
 
 const Provider *const kernel_side_providers[] = {
-	&provider_kernel, &provider_module, &provider_perf, &provider_process, &provider_procfs, NULL,
+	&provider_kernel, &provider_module, &provider_perf, &provider_process, &provider_procfs,
+	&provider_netfilter, NULL,
 };
 
 /* ---- the pattern: name[(arg)] { . name[(arg)] } [?|!] */

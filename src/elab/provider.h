@@ -46,6 +46,7 @@ typedef struct TargetAccess {
 	int btf_id;        /* kernel BTF type id of the value, 0 if none (elab/kernel.h) */
 	char *btf_module;  /* module whose BTF btf_id is in; NULL for vmlinux */
 	struct UserVar *uvar; /* a user program's variable from DWARF (elab/dwarf.h), or NULL */
+	bool writable;     /* TA_C_EXPR: a C lvalue that guru mode may assign ($verdict) */
 } TargetAccess;
 
 typedef struct Provider {

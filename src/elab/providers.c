@@ -21,6 +21,7 @@ const Provider *const elab_providers[] = {
 	&provider_perf,
 	&provider_process,
 	&provider_procfs,
+	&provider_netfilter,
 	NULL,
 };
 

@@ -550,13 +550,16 @@ static void resolve_expr(Frame *fr, Expr *e, bool read, bool write)
 		resolve_call(fr, e);
 		return;
 	case E_ASSIGN: {
+		/* x += 1 and x++ as statements only write x: a global updated
+		 * so and never read is printed at the end, as in stap; their
+		 * value used (y = x++) reads it */
 		bool plain = strcmp(e->op, "=") == 0;
 		resolve_expr(fr, e->args[1], true, false);
-		resolve_expr(fr, e->args[0], !plain, true);
+		resolve_expr(fr, e->args[0], !plain && read, true);
 		return;
 	}
 	case E_INCDEC:
-		resolve_expr(fr, e->args[0], true, true);
+		resolve_expr(fr, e->args[0], read, true);
 		return;
 	case E_STATS_ADD:
 		resolve_expr(fr, e->args[1], true, false);
@@ -652,7 +655,8 @@ static void resolve_stmt(Frame *fr, Stmt *st)
 		return;
 	default:
 		resolve_stmt(fr, st->init);
-		resolve_expr(fr, st->expr, true, false);
+		/* a statement's value is not used */
+		resolve_expr(fr, st->expr, st->kind != S_EXPR, false);
 		resolve_expr(fr, st->incr, true, false);
 		resolve_stmt(fr, st->then);
 		resolve_stmt(fr, st->els);

@@ -324,6 +324,19 @@ static bool emit_lvalue(Emitter *e, Expr *x, LValue *lv)
 		return true;
 	}
 	if (x->kind == E_TARGET) {
+		/* a context value the handler may set ($verdict of a netfilter
+		 * hook): a long in the handler's context, in guru mode */
+		static Var context_long = {.name = "", .scope = VAR_LOCAL, .type = TY_LONG};
+		const TargetAccess *ta = x->target;
+		if (ta && ta->writable && !x->ncomps && !x->addressof && e->target == T_BPF) {
+			if (!e->s->guru) {
+				emit_fail(e, x->loc, "writing to target variable '$%s' needs guru mode (-g)", x->name);
+				return false;
+			}
+			lv->var = &context_long;
+			lv->cname = ta->c_expr;
+			return true;
+		}
 		emit_fail(e, x->loc, "writing to target variable '%s' is not supported", x->name);
 		return false;
 	}

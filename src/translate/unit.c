@@ -534,6 +534,8 @@ static const char *point_type_name(const Resolved *r)
 		return "utrace";
 	case PK_PROCFS:
 		return "procfs";
+	case PK_NETFILTER:
+		return "netfilter";
 	}
 	return "";
 }
@@ -682,6 +684,34 @@ static char *emit_regs_context(Emitter *e, StrBuf *b, const Resolved *r)
 	return xasprintf(", .regs = regs_, .args = args_, .retval = (int64_t)regs_->rax%s", upc);
 }
 
+/* A netfilter hook (elab/providers_net.c): the hook number, skb, in, out
+ * and family in the argument words, and the verdict in K->retval, which
+ * starts as NF_ACCEPT and is what the program returns: a BPF netfilter
+ * program may answer only NF_DROP (0) or NF_ACCEPT (1).  Every read is a
+ * bpf_probe_read_kernel() into a scalar, so the handler may do what it
+ * likes with the values (the verifier forbids arithmetic on the trusted
+ * pointers the context holds). */
+static void emit_netfilter_program(Emitter *e, Unit *u, DerivedProbe *dp, int i)
+{
+	Resolved *r = dp->points[i];
+	StrBuf *b = &u->code;
+	char *pctx = point_context(e, r);
+	sb_printf(b, "SEC(\"netfilter\")\nint stp_prog_%d_%d(struct stp_nf_ctx *ctx)\n{\n", dp->id, i);
+	sb_puts(b, "\tif (stp_g.st.session_state != STP_SESSION_RUNNING)\n\t\treturn 1;\n");
+	sb_puts(b, "\tuint64_t a_[6] = {0};\n\tconst struct nf_hook_state___stp *st_ = 0;\n"
+		   "\tunsigned char h_ = 0, pf_ = 0;\n"
+		   "\tbpf_probe_read_kernel(&st_, sizeof st_, &ctx->state);\n"
+		   "\tbpf_probe_read_kernel(&a_[1], 8, &ctx->skb);\n"
+		   "\tbpf_probe_read_kernel(&h_, 1, &st_->hook);\n"
+		   "\tbpf_probe_read_kernel(&pf_, 1, &st_->pf);\n"
+		   "\tbpf_probe_read_kernel(&a_[2], 8, &st_->in);\n"
+		   "\tbpf_probe_read_kernel(&a_[3], 8, &st_->out);\n"
+		   "\ta_[0] = h_;\n\ta_[4] = pf_;\n");
+	sb_printf(b, "\tstp_kctx_t k = {.ctx = ctx, %s, .args = a_, .retval = 1};\n", pctx);
+	sb_printf(b, "\tstp_probe_%d(&k);\n\treturn k.retval != 0;\n}\n\n", dp->id);
+	free(pctx);
+}
+
 static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 {
 	for (int i = 0; i < dp->npoints; i++) {
@@ -690,6 +720,10 @@ static void emit_bpf_programs(Emitter *e, Unit *u, DerivedProbe *dp)
 			continue;
 		if (r->kind == PK_KPROBE) {
 			emit_function_programs(e, u, dp, i);
+			continue;
+		}
+		if (r->kind == PK_NETFILTER) {
+			emit_netfilter_program(e, u, dp, i);
 			continue;
 		}
 		char *sec = bpf_section(dp, r);
@@ -837,6 +871,7 @@ static const char *probe_kind_name(ProbeKind k)
 	case PK_USDT: return "STP_PROBE_USDT";
 	case PK_PROCESS: return "STP_PROBE_PROCESS";
 	case PK_PROCFS: return "STP_PROBE_NEVER";
+	case PK_NETFILTER: return "STP_PROBE_NETFILTER";
 	}
 	return "0";
 }
@@ -887,6 +922,8 @@ static void emit_descriptor(StrBuf *b, Session *s, Program *p, Emitter *e)
 					  (unsigned long long)r->sample_period);
 			if (r->kind == PK_KPROBE)
 				sb_printf(b, ", .bpf_prog_kprobe = \"stp_prog_%d_%d_kp\"", dp->id, j);
+			if (r->kind == PK_NETFILTER)
+				sb_printf(b, ", .nf_pf = %d, .nf_hook = %d", r->nf_pf, r->nf_hook);
 			if (r->function)
 				sb_printf(b, ", .function = %s", cstr_or_null(r->function));
 			if (r->path)
