@@ -282,11 +282,10 @@ static TargetAccess *trace_field_access(const TpFormat *f, const TpField *fld)
 		ta->strkind = TA_STR_DATA_LOC;
 		break;
 	case TPF_POINTER:
+		/* an address, as in stap: "const char *filename" of a syscall
+		 * is read with user_string($filename), and a buffer such as
+		 * write's $buf with user_string_n($buf, $count) */
 		ta->is_signed = false;
-		if (syscall && (strcmp(fld->c_type, "const char *") == 0 || strcmp(fld->c_type, "char *") == 0)) {
-			ta->type = TY_STRING;
-			ta->strkind = TA_STR_UPTR;
-		}
 		break;
 	default:
 		/* arrays and structs have no scalar value */

@@ -535,7 +535,7 @@ TEST(trace_points)
 		CHECK(ta && ta->size == 4 && ta->is_signed && ta->offset == 16);
 		kernel_free_access(ta);
 		ta = provider_kernel.target(S(), r, "filename");
-		CHECK(ta && ta->type == TY_STRING && ta->strkind == TA_STR_UPTR);
+		CHECK(ta && ta->type == TY_LONG && ta->size == 8 && !ta->is_signed);
 		kernel_free_access(ta);
 	}
 	kernel_free_resolved(&out);
