@@ -914,9 +914,14 @@ static int count_stmts(Stmt *st)
 	return 1;
 }
 
+/* stap names a keyword by its kind alone ("MAXACTION exceeded near keyword
+ * at FILE:LINE:COL"): the location is the loop's own for, while, do or
+ * foreach, which the parser's S_FOR for while does not otherwise tell. */
+static const char near_keyword[] = "keyword";
+
 static void emit_action_check(Emitter *e, int n, SrcLoc loc)
 {
-	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'for'", loc);
+	int id = emit_error_site(e, "MAXACTION exceeded", near_keyword, loc);
 	emit_line(e, "K->actions += %d;", n < 1 ? 1 : n);
 	emit_raise_if(e, id, "K->actions > STP_MAXACTION_HERE");
 }
@@ -1014,7 +1019,7 @@ static void emit_loop_bpf(Emitter *e, Stmt *st)
 	callback_end(e, fn, name, "__u32 i, void *ctx", NULL);
 	frames_note_loop(name, st->loc);
 	e->unwind = saved_unwind;
-	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'for'", st->loc);
+	int id = emit_error_site(e, "MAXACTION exceeded", near_keyword, st->loc);
 	emit_line(e, "{ struct stp_loopctx lc_ = {K, F, 0}; bpf_loop(STP_MAXACTION_HERE, %s, &lc_, 0);", name);
 	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
 	emit_raise_if(e, id, "!lc_.done");
@@ -1097,7 +1102,7 @@ static void emit_site_begin(Emitter *e, int site, const char *lim)
 
 static void emit_site_end(Emitter *e, Stmt *st)
 {
-	int id = emit_error_site(e, "MAXACTION exceeded", "keyword 'foreach'", st->loc);
+	int id = emit_error_site(e, "MAXACTION exceeded", near_keyword, st->loc);
 	emit_line(e, "  if (K->error || F->returning) goto %s;", e->unwind);
 	emit_raise_if(e, id, "sc_.L.done == 2");
 	emit_line(e, "}");
