@@ -733,6 +733,23 @@ static void emit_call_error(Emitter *e)
 	emit_line(e, "}");
 }
 
+/* What a hit or a call starts with in a BPF frame (unit.c's frame
+ * structs): every local 0 or "", no return value, no error.  Field by
+ * field, as a string is empty when its first byte is NUL: clearing the
+ * whole frame would write every string's buffer on each hit, and clang
+ * cannot lower a memset of a few kilobytes for BPF. */
+char *frame_reset_code(const char *frame, const Vec *locals)
+{
+	StrBuf b = {0};
+	for (int i = 0; i < locals->len; i++) {
+		const Var *v = VEC_AT(locals, i);
+		sb_printf(&b, v->type == TY_STRING ? "%s->l_%s[0] = 0; " : "%s->l_%s = 0; ", frame, v->name);
+	}
+	sb_printf(&b, "%s->ret = 0; %s->returning = 0; %s->ret_s[0] = 0; %s->errmsg[0] = 0;", frame, frame, frame,
+		  frame);
+	return sb_steal(&b);
+}
+
 static char *emit_call(Emitter *e, Expr *x)
 {
 	if (!x->func)
@@ -748,8 +765,9 @@ static char *emit_call(Emitter *e, Expr *x)
 		emit_line(e, "__u32 fk_ = %d;", f->id + 1);
 		emit_line(e, "struct stp_frame_f%d *CF = bpf_map_lookup_elem(&stp_frames, &fk_);", f->id);
 		emit_line(e, "if (!CF) goto %s;", e->unwind);
-		emit_line(e, "__builtin_memset(CF, 0, offsetof(struct stp_frame_f%d, ret_s));", f->id);
-		emit_line(e, "CF->ret_s[0] = 0; CF->errmsg[0] = 0;");
+		char *reset = frame_reset_code("CF", &f->locals);
+		emit_line(e, "%s", reset);
+		free(reset);
 	} else {
 		emit_line(e, "struct stp_frame_f%d *CF = calloc(1, sizeof *CF);", f->id);
 		emit_line(e, "if (!CF) { stp_rt_error(K, -1, \"out of memory\"); K->error = 1; goto %s; }", e->unwind);

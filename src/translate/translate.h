@@ -119,6 +119,8 @@ void emit_fail(Emitter *e, SrcLoc loc, const char *fmt, ...) __attribute__((form
 char *c_string_literal(const char *s, size_t len);
 const char *var_c_name(Emitter *e, Var *v); /* "G->g_x" / "F->l_x" */
 char *literal_operand(Emitter *e, const char *s); /* "stp_lit_N" */
+/* C statements resetting a BPF frame's locals and return state */
+char *frame_reset_code(const char *frame, const Vec *locals);
 bool in_try(Emitter *e);
 /* Raise error site `id` (stap's message) and leave by e->unwind. */
 void emit_raise(Emitter *e, int id);

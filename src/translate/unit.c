@@ -288,7 +288,8 @@ static void emit_frame_struct(StrBuf *b, Frame *fr)
 		else
 			sb_printf(b, "\tint64_t l_%s;\n", v->name);
 	}
-	/* a hit resets everything up to ret_s; ret_s and errmsg start empty */
+	/* a hit resets the locals, ret, returning, ret_s and errmsg
+	 * (frame_reset_code) */
 	sb_puts(b, "\tint64_t ret;\n\tint64_t returning;\n\tchar ret_s[STP_STRLEN];\n\tchar errmsg[STP_STRLEN];\n");
 	/* string temporaries: twice STP_STRBUF, see stp_bpf.h */
 	int nstr = fr->nstr ? fr->nstr : 1;
@@ -422,8 +423,9 @@ static void emit_probe_body(Emitter *e, Unit *u, DerivedProbe *dp)
 		sb_puts(b, "\tstruct stp_globals *G = &stp_g;\n");
 		sb_printf(b, "\t%s *F = bpf_map_lookup_elem(&stp_frames, &stp_zero);\n", fr->type);
 		sb_puts(b, "\tif (!F)\n\t\treturn 0;\n");
-		sb_printf(b, "\t__builtin_memset(F, 0, offsetof(%s, ret_s));\n", fr->type);
-		sb_puts(b, "\tF->ret_s[0] = 0;\n\tF->errmsg[0] = 0;\n");
+		char *reset = frame_reset_code("F", fr->locals);
+		sb_printf(b, "\t%s\n", reset);
+		free(reset);
 	} else {
 		sb_printf(b, "static void stp_probe_%d(struct stp_ctx *K)\n{\n", dp->id);
 		sb_puts(b, "\tstruct stp_globals *G = K->globals;\n");
