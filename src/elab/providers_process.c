@@ -961,6 +961,14 @@ static int procfs_resolve(Session *s, const ProbePoint *pt, Vec *out)
 		kernel_point_error(s, pt, next, "invalid suffix for probe");
 		return -1;
 	}
+	if (!s->listing_mode) {
+		/* -l and -L list the point; a script cannot use it */
+		kernel_point_error(s, pt, 0,
+				   "procfs probes cannot be provided: they fire when /proc/systemtap/MODULE/%s is "
+				   "read or written, and procfs files belong to a kernel module (this stap loads "
+				   "none, and eBPF programs cannot create procfs files)", name);
+		return -1;
+	}
 	char *q = kernel_quote(name);
 	Resolved *r = kernel_new_resolved(PK_PROCFS, pt, xasprintf("procfs(%s).%s", q, op));
 	free(q);
