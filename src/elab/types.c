@@ -1037,22 +1037,50 @@ static const char *ctx_name(Context c)
 typedef struct CtxCheck {
 	Elab *E;
 	Context ctx;
+	Expr *calls[64];     /* the script-function calls that led here */
+	int ncalls;
 } CtxCheck;
 
+static bool in_tapset(SrcLoc loc)
+{
+	return loc.file && loc.file->is_tapset;
+}
+
 /* A built-in unavailable in the context, here or in a function called
- * from here (each function checked once per context). */
+ * from here (each function checked once per context).  Deep in the
+ * library, the error is the script's call into it, with the chain: the
+ * line the user wrote is the one to change. */
 static bool check_ctx_node(Expr *e, void *arg)
 {
 	CtxCheck *cc = arg;
 	if (e->kind == E_CALL && e->builtin && !(e->builtin->contexts & (1u << cc->ctx)) &&
-	    elab_report_once(cc->E, e))
-		diag_error(cc->E->s, e->loc, "semantic error", "function '%s' is not available in %s: %s",
-			   e->name, ctx_name(cc->ctx), elab_describe(e));
+	    elab_report_once(cc->E, e)) {
+		int user = -1;
+		for (int i = 0; i < cc->ncalls; i++)
+			if (!in_tapset(cc->calls[i]->loc))
+				user = i;
+		if (in_tapset(e->loc) && user >= 0) {
+			StrBuf chain = {0};
+			for (int i = user + 1; i < cc->ncalls; i++)
+				sb_printf(&chain, "%s() -> ", cc->calls[i]->name);
+			Expr *at = cc->calls[user];
+			diag_error(cc->E->s, at->loc, "semantic error",
+				   "function '%s' is not available in %s: it calls %s%s() (%s:%d): %s", at->name,
+				   ctx_name(cc->ctx), chain.s ? chain.s : "", e->name, e->loc.file->name, e->loc.line,
+				   elab_describe(at));
+			free(chain.s);
+		} else {
+			diag_error(cc->E->s, e->loc, "semantic error", "function '%s' is not available in %s: %s",
+				   e->name, ctx_name(cc->ctx), elab_describe(e));
+		}
+	}
 	if (e->kind == E_CALL && e->func) {
 		ElabFunc *ef = elab_func_info(cc->E, e->func);
-		if (!ef->ctx_checked[cc->ctx]) {
+		if (!ef->ctx_checked[cc->ctx] && cc->ncalls < 64) {
 			ef->ctx_checked[cc->ctx] = true;
+			cc->calls[cc->ncalls++] = e;
 			ast_walk_stmt(e->func->body, &(AstWalk){.expr = check_ctx_node, .arg = cc});
+			cc->ncalls--;
 		}
 	}
 	return false;
@@ -1062,7 +1090,7 @@ void elab_check_contexts(Elab *E)
 {
 	for (int i = 0; i < E->prog->probes.len; i++) {
 		DerivedProbe *dp = E->prog->probes.data[i];
-		CtxCheck cc = {E, dp->ctx};
+		CtxCheck cc = {.E = E, .ctx = dp->ctx};
 		ast_walk_stmt(dp->body, &(AstWalk){.expr = check_ctx_node, .arg = &cc});
 	}
 }
