@@ -215,6 +215,129 @@ static void exec_words(const char *command)
 	_exit(127);
 }
 
+/* Whether `word` (len bytes) names a program execvp would find, as a shell
+ * would for a command that is not a builtin or function of its own. */
+static bool runs_a_program(const char *word, size_t len)
+{
+	char *w = strndup(word, len);
+	bool found = false;
+	if (!w)
+		return false;
+	if (strchr(w, '/')) {
+		found = access(w, X_OK) == 0;
+	} else if (!strpbrk(w, "\"'\\$`*?[]~{}=")) {
+		const char *path = getenv("PATH");
+		char *copy = strdup(path ? path : "/usr/bin:/bin"), *save = NULL;
+		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found; d = strtok_r(NULL, ":", &save)) {
+			char full[4096];
+			found = snprintf(full, sizeof full, "%s/%s", d, w) < (int)sizeof full && access(full, X_OK) == 0;
+		}
+		free(copy);
+	}
+	free(w);
+	return found;
+}
+
+/* Whether a command needs /bin/sh: quoting, expansion, redirection or
+ * control syntax anywhere, or a first word that is no program (a NAME=value
+ * prefix, a builtin such as exec).  An '=' inside a later word is an
+ * argument like any other (dd if=/dev/zero of=/dev/null). */
+static bool needs_shell(const char *command)
+{
+	if (strpbrk(command, ";&|<>()$`\\\"'*?[]~{}#\n"))
+		return true;
+	size_t first = strspn(command, " \t");
+	size_t len = strcspn(command + first, " \t");
+	return len > 0 && !runs_a_program(command + first, len);
+}
+
+/* Whether the unquoted character at p starts shell control syntax: ; | &
+ * (but not the & of a >& or <& redirection), parentheses, `, a newline. */
+static bool is_control(const char *start, const char *p)
+{
+	if (*p == '&')
+		return !(p > start && (p[-1] == '>' || p[-1] == '<'));
+	return *p && strchr(";|()`\n", *p);
+}
+
+/* Where "exec " goes in a shell command that is one simple command (its
+ * NAME=value prefixes, words and redirections; no ; & | newline or
+ * parentheses, no reserved word) whose name is a program: the shell then
+ * becomes that program instead of forking it, and target() is the pid of
+ * the command the user named.  -1 for anything else (a pipeline, a list, a
+ * builtin), which runs as the shell's child, the shell being target(). */
+static long exec_point(const char *command)
+{
+	static const char *const reserved[] = { "if", "then", "else", "elif", "fi", "do", "done", "case", "esac",
+						"while", "until", "for", "in", "!", "{", "}", "[[", "function",
+						"select", "time", "exec" };
+	const char *p = command;
+	for (;;) {
+		p += strspn(p, " \t");
+		size_t len = 0;
+		char quote = 0;
+		/* one word: up to a blank outside quotes */
+		for (; p[len] && (quote || (p[len] != ' ' && p[len] != '\t')); len++) {
+			char c = p[len];
+			if (quote) {
+				if (c == quote)
+					quote = 0;
+				else if (c == '\\' && quote == '"' && p[len + 1])
+					len++;
+			} else if (c == '\'' || c == '"') {
+				quote = c;
+			} else if (c == '\\' && p[len + 1]) {
+				len++;
+			} else if (c == '#' || is_control(command, p + len)) {
+				return -1;
+			}
+		}
+		if (quote || len == 0)
+			return -1;
+		/* NAME=value: an assignment for the command that follows */
+		size_t name = 0;
+		while (name < len && (p[name] == '_' || (p[name] >= 'A' && p[name] <= 'Z') ||
+				      (p[name] >= 'a' && p[name] <= 'z') || (name > 0 && p[name] >= '0' && p[name] <= '9')))
+			name++;
+		if (name > 0 && name < len && p[name] == '=') {
+			p += len;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+			if (strlen(reserved[i]) == len && strncmp(p, reserved[i], len) == 0)
+				return -1;
+		if (!runs_a_program(p, len))
+			return -1;
+		/* the rest must hold no control syntax either */
+		for (const char *r = p + len; *r; r++) {
+			if (*r == '\'' || *r == '"') {
+				const char *e = strchr(r + 1, *r);
+				if (!e)
+					return -1;
+				r = e;
+			} else if (*r == '\\' && r[1]) {
+				r++;
+			} else if (is_control(command, r)) {
+				return -1;
+			}
+		}
+		return p - command;
+	}
+}
+
+/* The command in the shell: "exec " before the simple command's name, so
+ * that the shell's pid, which is target(), becomes the command's. */
+static char *shell_command(const char *command)
+{
+	long at = exec_point(command);
+	char *out = NULL;
+	if (at < 0)
+		return strdup(command);
+	if (asprintf(&out, "%.*sexec %s", (int)at, command, command + at) < 0)
+		return NULL;
+	return out;
+}
+
 static int start_command(struct stp_session *s)
 {
 	int gate[2];
@@ -235,9 +358,10 @@ static int start_command(struct stp_session *s)
 		rt_privilege_drop(); /* lent by a set-uid install: never the command's */
 		/* A plain command is run directly, so that target() is its own
 		 * pid and the only execve the probes see is the command's. */
-		if (strpbrk(s->opt.command, ";&|<>()$`\\\"'*?[]~{}#=\n") == NULL)
+		if (!needs_shell(s->opt.command))
 			exec_words(s->opt.command);
-		execl("/bin/sh", "sh", "-c", s->opt.command, (char *)NULL);
+		char *sh = shell_command(s->opt.command);
+		execl("/bin/sh", "sh", "-c", sh ? sh : s->opt.command, (char *)NULL);
 		fprintf(stderr, "ERROR: cannot run '%s': %s\n", s->opt.command, strerror(errno));
 		_exit(127);
 	}
