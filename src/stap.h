@@ -643,9 +643,9 @@ char *build_find_cached(struct Session *s, uint64_t key);
 /* Compile the translation into a module; returns its path or NULL. */
 char *build_module(struct Session *s, const Translation *t, uint64_t key);
 const char *build_cache_dir(struct Session *s);
+const char *build_runtime_dir(void); /* runtime/ (stp_module.h, target/) */
 int build_clean_cache(struct Session *s);
 
-const char *build_runtime_dir(void); /* runtime/ (stp_module.h, target/) */
 /* ------------------------------------------------------------ privilege.c */
 
 /* Without --privilege, a user neither root nor in "stapdev" is held to

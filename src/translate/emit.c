@@ -1017,6 +1017,7 @@ static void emit_loop_bpf(Emitter *e, Stmt *st)
 	char *name;
 	const char *saved_unwind = e->unwind;
 	CFn *fn = callback_begin(e, NULL, &name);
+	frames_note_loop(name, st->loc);
 	Loop lp = {.cont = new_label(e, "cont"), .bpf_callback = true, .outer = e->loop};
 	e->unwind = "out";
 	if (st->kind == S_FOR && st->expr) {
@@ -1035,7 +1036,6 @@ static void emit_loop_bpf(Emitter *e, Stmt *st)
 		emit_line(e, "if (!%s) { L->done = 1; return 1; }", c);
 	}
 	callback_end(e, fn, name, "__u32 i, void *ctx", NULL);
-	frames_note_loop(name, st->loc);
 	e->unwind = saved_unwind;
 	int id = emit_error_site(e, "MAXACTION exceeded", near_keyword, st->loc);
 	emit_line(e, "{ struct stp_loopctx lc_ = {K, F, 0}; bpf_loop(STP_MAXACTION_HERE, %s, &lc_, 0);", name);
@@ -1272,6 +1272,7 @@ static void emit_foreach_bpf_snapshot(Emitter *e, Stmt *st, Var *arr)
 	char *name;
 	const char *saved_unwind = e->unwind;
 	CFn *fn = callback_begin(e, NULL, &name);
+	frames_note_loop(name, st->loc);
 	Loop lp = {.cont = new_label(e, "cont"), .bpf_callback = true, .is_foreach = true, .outer = e->loop};
 	e->unwind = "out";
 	emit_line(e, "__u32 x_ = i;");
@@ -1290,7 +1291,6 @@ static void emit_foreach_bpf_snapshot(Emitter *e, Stmt *st, Var *arr)
 	callback_end(e, fn, name, "__u32 i, void *ctx", "\tstruct stp_sortctx *SC = ctx;\n\t(void)SC;\n");
 	e->unwind = saved_unwind;
 
-	frames_note_loop(name, st->loc);
 	emit_site_begin(e, sn.id, lim);
 	emit_line(e, "  sc_.st->src = 0;");
 	emit_line(e, "  bpf_for_each_map_elem(&g_%s, stp_sortcollect_%d, &sc_, 0);", arr->name, sn.id);
@@ -1322,6 +1322,7 @@ static void emit_foreach_bpf(Emitter *e, Stmt *st)
 	char *name;
 	const char *saved_unwind = e->unwind;
 	CFn *fn = callback_begin(e, NULL, &name);
+	frames_note_loop(name, st->loc);
 	Loop lp = {.cont = new_label(e, "cont"), .bpf_callback = true, .is_foreach = true, .outer = e->loop};
 	e->unwind = "out";
 	/* the count and the budget are map-held (see stp_sortstate) */
@@ -1340,7 +1341,6 @@ static void emit_foreach_bpf(Emitter *e, Stmt *st)
 	e->unwind = saved_unwind;
 	emit_site_begin(e, site, lim);
 	emit_line(e, "  bpf_for_each_map_elem(&g_%s, %s, &sc_, 0);", arr->name, name);
-	frames_note_loop(name, st->loc);
 	emit_site_end(e, st);
 }
 
