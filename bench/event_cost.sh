@@ -5,44 +5,23 @@
 N=${N:-2000000}
 ROUNDS=${ROUNDS:-3}
 
-best() { # best (lowest) of ROUNDS runs of the loop
-	local b=""
-	for _ in $(seq 1 $ROUNDS); do
-		v=$("$B/getppid_loop" $N)
-		if [ -z "$b" ] || awk "BEGIN{exit !($v < $b)}"; then b=$v; fi
-	done
-	echo "$b"
-}
+LOOP="$B/getppid_loop $N"
 
-# run_with NAME CMD...: start the tracer, wait until armed, time the loop
-run_with() {
-	local name=$1; shift
-	local out=$B/tracer.out
-	: > "$out"
-	"$@" > "$out" 2>&1 &
-	local pid=$!
-	wait_armed "$out"
-	sleep 0.3
-	local t=$(best)
-	kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true
-	echo "$t"
-}
-
-base=$(best)
-floor=$(run_with empty "$B/empty_tp" "$B/empty_tp.bpf.o")
-stap_t=$(run_with stapng "$STAP" -e 'global c
+base=$(best_of $LOOP)
+floor=$(traced "$LOOP" "$B/empty_tp" "$B/empty_tp.bpf.o")
+stap_t=$(traced "$LOOP" "$STAP" -e 'global c
 probe kernel.trace("syscalls:sys_enter_getppid") { c[execname()]++ }
 probe begin { printf("ready\n") }')
 # a regex and a substring search per event (kstrings): the DFA walks the
 # whole name (no match), isinstr tries every offset
-re_t=$(run_with stapng-regex "$STAP" -e 'global c
+re_t=$(traced "$LOOP" "$STAP" -e 'global c
 probe kernel.trace("syscalls:sys_enter_getppid") { if (execname() =~ "^(sshd|cron|[a-f]+_?[0-9]{2,})$") c++ }
 probe begin { printf("ready\n") }')
-instr_t=$(run_with stapng-isinstr "$STAP" -e 'global c
+instr_t=$(traced "$LOOP" "$STAP" -e 'global c
 probe kernel.trace("syscalls:sys_enter_getppid") { if (isinstr(execname(), "sshd")) c++ }
 probe begin { printf("ready\n") }')
 if have_bpftrace; then
-	bt_t=$(run_with bpftrace bpftrace -e 'BEGIN { printf("ready\n"); } tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }')
+	bt_t=$(traced "$LOOP" bpftrace -e 'BEGIN { printf("ready\n"); } tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }')
 fi
 
 printf "%-42s %10s %12s\n" "getppid(), $N calls, best of $ROUNDS" "ns/call" "added ns"

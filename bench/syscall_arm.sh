@@ -51,7 +51,7 @@ per_event() { # label, script
 	: > "$out"
 	"$STAP" -e "$2"' probe begin { printf("ready\n") }' > "$out" 2>&1 &
 	local pid=$!
-	wait_armed "$out"
+	wait_armed "$out" $pid
 	sleep 0.3
 	local t=$("$B/getppid_loop" $N)
 	kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true

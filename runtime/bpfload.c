@@ -295,6 +295,19 @@ static int refused_write_user(struct stp_session *s)
 	return 1;
 }
 
+/* Perf events and netfilter links are plain fds: closing one detaches. */
+static int add_perf_fd(struct stp_session *s, int fd)
+{
+	int *f = realloc(s->perf_fds, sizeof(*f) * (size_t)(s->nperf_fds + 1));
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->perf_fds = f;
+	s->perf_fds[s->nperf_fds++] = fd;
+	return 0;
+}
+
 /* ------------------------------------------------- netfilter hooks */
 
 /* The kernel's numbers (uapi linux/bpf.h, Linux 6.4), which libbpf 1.1
@@ -317,7 +330,7 @@ static void type_netfilter_programs(struct stp_session *s)
 	}
 }
 
-/* The link's fd joins the perf fds: closing it unhooks the program. */
+/* The link's fd joins the perf fds (add_perf_fd). */
 static int attach_netfilter(struct stp_session *s, const struct stp_probe_desc *p, struct bpf_program *prog,
 			    const char **why)
 {
@@ -340,14 +353,7 @@ static int attach_netfilter(struct stp_session *s, const struct stp_probe_desc *
 			*why = "BPF netfilter links (Linux 6.4, CONFIG_NETFILTER_BPF_LINK)";
 		return -err;
 	}
-	int *fds = realloc(s->perf_fds, sizeof(*fds) * (size_t)(s->nperf_fds + 1));
-	if (!fds) {
-		close(fd);
-		return -ENOMEM;
-	}
-	s->perf_fds = fds;
-	s->perf_fds[s->nperf_fds++] = fd;
-	return 0;
+	return add_perf_fd(s, fd);
 }
 
 int rt_bpf_load(struct stp_session *s)
@@ -441,17 +447,6 @@ static int add_link(struct stp_session *s, struct bpf_link *link)
 	return 0;
 }
 
-static int add_perf_fd(struct stp_session *s, int fd)
-{
-	int *f = realloc(s->perf_fds, sizeof(*f) * (size_t)(s->nperf_fds + 1));
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
-	s->perf_fds = f;
-	s->perf_fds[s->nperf_fds++] = fd;
-	return 0;
-}
 
 /* Online CPUs, from "0-3,5" in sysfs; bit i of the result's array. */
 static int online_cpus(int *cpus, int max)
