@@ -10,7 +10,7 @@
 #   # exit: N            expected exit status (default 0)
 #   # trigger: CMD       run CMD repeatedly while stap runs (event generator)
 #   # timeout: SECONDS   (default 30)
-#   # needs: root|bpftrace|tracefs|no-kfunc   skip (counted as passed? no: reported) when absent
+#   # needs: root|bpftrace|tracefs|no-kfunc|ipv6   skip (counted as passed? no: reported) when absent
 #   # roundtrip: no      leave out of the -p1 round trip
 # TESTS=REGEX runs only the script tests (and round trips) whose name matches,
 # and leaves out the other groups: TESTS=tapset/ tests/run.sh
@@ -66,6 +66,7 @@ have() {
 	root) [ "$(id -u)" = 0 ] ;;
 	bpftrace) command -v bpftrace >/dev/null ;;
 	tracefs) [ -e /sys/kernel/tracing/events ] ;;
+	ipv6) grep -q "^00000000000000000000000000000001 " /proc/net/if_inet6 2>/dev/null ;; # ::1 on lo
 	no-kfunc) ! "$PWD/$B/staprun" --features 2>/dev/null | grep -qE "^(kprobes|fentry)	yes" ;;
 	*) return 0 ;;
 	esac
