@@ -43,3 +43,7 @@ traced() {
 	kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true
 	echo "$t"
 }
+# added_row WIDTH LABEL VALUE BASE: a table row, VALUE and VALUE - BASE
+added_row() {
+	printf "%-${1}s %10s %12.1f\n" "$2" "$3" "$(awk "BEGIN{print $3-$4}")"
+}

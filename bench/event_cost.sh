@@ -26,11 +26,11 @@ fi
 
 printf "%-42s %10s %12s\n" "getppid(), $N calls, best of $ROUNDS" "ns/call" "added ns"
 printf "%-42s %10s %12s\n" "no tracing" "$base" "-"
-printf "%-42s %10s %12.1f\n" "empty BPF program (floor)" "$floor" "$(awk "BEGIN{print $floor-$base}")"
-printf "%-42s %10s %12.1f\n" "stapng  c[execname()]++" "$stap_t" "$(awk "BEGIN{print $stap_t-$base}")"
-printf "%-42s %10s %12.1f\n" "stapng  execname() =~ \"^(sshd|...)\$\"" "$re_t" "$(awk "BEGIN{print $re_t-$base}")"
-printf "%-42s %10s %12.1f\n" "stapng  isinstr(execname(), \"sshd\")" "$instr_t" "$(awk "BEGIN{print $instr_t-$base}")"
+added_row 42 "empty BPF program (floor)" "$floor" "$base"
+added_row 42 "stapng  c[execname()]++" "$stap_t" "$base"
+added_row 42 "stapng  execname() =~ \"^(sshd|...)\$\"" "$re_t" "$base"
+added_row 42 "stapng  isinstr(execname(), \"sshd\")" "$instr_t" "$base"
 if [ -n "${bt_t:-}" ]; then
-	printf "%-42s %10s %12.1f\n" "bpftrace @[comm] = count()" "$bt_t" "$(awk "BEGIN{print $bt_t-$base}")"
+	added_row 42 "bpftrace @[comm] = count()" "$bt_t" "$base"
 	awk "BEGIN{s=$stap_t-$base; b=$bt_t-$base; if (b>0) printf(\"stapng/bpftrace added cost: %.2fx (goal <= 0.8x)\n\", s/b)}"
 fi

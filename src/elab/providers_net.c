@@ -126,7 +126,7 @@ static int netfilter_resolve(Session *s, const ProbePoint *pt, Vec *out)
 		int *slot = !strcmp(n, "hook") ? &hook_c : !strcmp(n, "pf") ? &pf_c : !strcmp(n, "priority") ? &prio_c : NULL;
 		if (!slot && s->listing_mode)
 			return 0; /* stap -L netfilter.ip.*: the tapset's aliases */
-		if (!slot || *slot >= 0 || (slot == &prio_c && i != pt->ncomps - 1) || i > 3) {
+		if (!slot || *slot >= 0 || (slot == &prio_c && i != pt->ncomps - 1)) {
 			kernel_point_error(s, pt, i, slot ? "invalid suffix for probe" : "unknown probe point component");
 			return -1;
 		}

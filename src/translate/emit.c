@@ -325,14 +325,11 @@ static bool emit_lvalue(Emitter *e, Expr *x, LValue *lv)
 	}
 	if (x->kind == E_TARGET) {
 		/* a context value the handler may set ($verdict of a netfilter
-		 * hook): a long in the handler's context, in guru mode */
+		 * hook): a long in the handler's context (pass 2 has refused
+		 * writes outside guru mode) */
 		static Var context_long = {.name = "", .scope = VAR_LOCAL, .type = TY_LONG};
 		const TargetAccess *ta = x->target;
 		if (ta && ta->writable && !x->ncomps && !x->addressof && e->target == T_BPF) {
-			if (!e->s->guru) {
-				emit_fail(e, x->loc, "writing to target variable '$%s' needs guru mode (-g)", x->name);
-				return false;
-			}
 			lv->var = &context_long;
 			lv->cname = ta->c_expr;
 			return true;

@@ -396,14 +396,21 @@ static void reset_depths(Defs *d)
 		((CDef *)VEC_AT(&d->all, i))->depth = -1;
 }
 
+/* N of a definition named PREFIX followed by the number N, or -1. */
+static int numbered(const CDef *c, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(c->name, prefix, n) || !c->name[n])
+		return -1;
+	char *end;
+	long id = strtol(c->name + n, &end, 10);
+	return *end ? -1 : (int)id;
+}
+
 /* The script function stp_fn_N's N, or -1. */
 static int script_fn_id(const CDef *c)
 {
-	if (strncmp(c->name, "stp_fn_", 7) || !c->name[7])
-		return -1;
-	char *end;
-	long id = strtol(c->name + 7, &end, 10);
-	return *end ? -1 : (int)id;
+	return numbered(c, "stp_fn_");
 }
 
 /* The definitions being measured, outermost first; cycle is set to the
@@ -448,13 +455,10 @@ static int depth_of(Walk *w, CDef *c)
 	return c->depth;
 }
 
+/* The handler stp_probe_N's N, or -1. */
 static int probe_id(const CDef *c)
 {
-	if (strncmp(c->name, "stp_probe_", 10) || !c->name[10])
-		return -1;
-	char *end;
-	long id = strtol(c->name + 10, &end, 10);
-	return *end ? -1 : (int)id;
+	return numbered(c, "stp_probe_");
 }
 
 /* The loops whose bodies the emitter made callbacks, by callback name. */
